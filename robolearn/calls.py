@@ -1,0 +1,87 @@
+"""The call language: ``name(arg, arg, ...)``, one call per line or separated by ``;``.
+
+Plans, oracle plans, composite skills and success predicates are all written in it, so one
+parser serves them all. It is data: a call is parsed and validated, never evaluated.
+
+Grammar::
+
+    plan  := call ((";" | newline) call)*
+    call  := NAME "(" [arg ("," arg)*] ")"
+    arg   := NAME | NUMBER
+    NAME  := [A-Za-z_][A-Za-z0-9_]*
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+Arg = str | float
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_CALL = re.compile(rf"\s*({_NAME})\s*\((.*?)\)\s*$", re.DOTALL)
+_NAME_RE = re.compile(rf"{_NAME}$")
+_NUMBER_RE = re.compile(rf"{_NUMBER}$")
+
+
+class CallSyntaxError(ValueError):
+    """Text that is not a well-formed call; the message quotes the offending text."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a skill (or predicate) by name with positional arguments."""
+
+    name: str
+    args: tuple[Arg, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(_format_arg(a) for a in self.args)})"
+
+    def bind(self, bindings: dict[str, str]) -> Call:
+        """Replace arguments that are keys of ``bindings`` (e.g. roles) with their values."""
+        return Call(self.name, tuple(bindings.get(a, a) if isinstance(a, str) else a
+                                     for a in self.args))
+
+
+def _format_arg(arg: Arg) -> str:
+    return arg if isinstance(arg, str) else f"{arg:g}"
+
+
+def _parse_arg(text: str, call_text: str) -> Arg:
+    text = text.strip()
+    if _NAME_RE.match(text):
+        return text
+    if _NUMBER_RE.match(text):
+        value = float(text)
+        if math.isfinite(value):
+            return value
+    raise CallSyntaxError(
+        f"bad argument {text!r} in {call_text!r}: an argument is a name (red_block) or a "
+        "finite number (0.45)"
+    )
+
+
+def parse_call(text: str) -> Call:
+    """Parse one call such as ``place(red_block, blue_bowl)``."""
+    match = _CALL.match(text)
+    if match is None:
+        raise CallSyntaxError(f"not a call: {text!r}; expected name(arg, ...), e.g. pick(red_block)")
+    name, inner = match.groups()
+    if "(" in inner or ")" in inner:
+        raise CallSyntaxError(f"nested or unbalanced parentheses in {text!r}")
+    args = () if not inner.strip() else tuple(_parse_arg(a, text) for a in inner.split(","))
+    return Call(name, args)
+
+
+def parse_calls(text: str) -> list[Call]:
+    """Parse a plan: calls separated by newlines or semicolons; blank parts are skipped."""
+    parts = [part for part in re.split(r"[;\n]", text) if part.strip()]
+    return [parse_call(part) for part in parts]
+
+
+def format_calls(calls: list[Call]) -> str:
+    """The inverse of :func:`parse_calls`, one call per line."""
+    return "\n".join(str(call) for call in calls)

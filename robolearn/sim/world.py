@@ -1,0 +1,273 @@
+"""The PyBullet tabletop: the only module that imports pybullet.
+
+A Franka Panda stands at the origin on a table whose top is the plane z = 0; blocks, bowls and
+flat target zones lie on it and are addressed by name (``red_block``, ``blue_bowl``). Bodies are
+loaded once per world; a new episode moves and recolours them and restores a saved state, which
+keeps reset well under a millisecond and results bitwise-deterministic (FACTS.md, PyBullet).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pybullet
+import pybullet_data
+from pybullet_utils.bullet_client import BulletClient
+
+from robolearn.sim.scene import (
+    PHYSICS_HZ,
+    BLOCK_SIZE,
+    BOWL_INNER,
+    BOWL_WALL_HEIGHT,
+    COLOURS,
+    OBJECT_KINDS,
+    ZONE_SIZE,
+    SceneObject,
+)
+
+HOME_JOINTS = np.array([0.0, -0.45, 0.0, -2.4, 0.0, 1.95, math.pi / 4])
+ARM_JOINTS = tuple(range(7))
+FINGER_JOINTS = (9, 10)
+EE_LINK = 11
+FINGER_OPEN = 0.04
+"""Per-finger opening when fully open, metres."""
+
+_ARM_FORCES = (87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0)
+_FINGER_FORCE = 40.0
+_JOINT_LOW = np.array([-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9671])
+_JOINT_HIGH = np.array([2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671])
+
+
+class UnknownObjectError(LookupError):
+    """A name that is not an object of the current scene."""
+
+
+def _lowpoly_panda_urdf(directory: Path) -> Path:
+    """Write a Panda URDF whose visual meshes are its collision meshes.
+
+    TinyRenderer then draws an image in ~9 ms instead of ~27 ms (FACTS.md, Camera).
+    """
+    panda_dir = Path(pybullet_data.getDataPath()) / "franka_panda"
+    text = (panda_dir / "panda.urdf").read_text()
+    text = text.replace("package://meshes/visual/", "package://meshes/collision/")
+    text = re.sub(r"\.dae\"", '.obj"', text)
+    text = text.replace("package://meshes/", f"{panda_dir.as_posix()}/meshes/")
+    path = directory / "panda_lowpoly.urdf"
+    path.write_text(text)
+    return path
+
+
+class TabletopWorld:
+    """A Panda, a table and a fixed set of object slots, reused across episodes.
+
+    ``slot_kinds`` fixes how many blocks, bowls and zones the world holds; each episode's
+    :meth:`set_scene` gives the slots names, colours and places.
+    """
+
+    def __init__(self, slot_kinds: Sequence[str], image_size: int = 128) -> None:
+        unknown = [kind for kind in slot_kinds if kind not in OBJECT_KINDS]
+        if unknown:
+            raise ValueError(f"unknown object kinds {unknown}; known: {list(OBJECT_KINDS)}")
+        self.slot_kinds = tuple(slot_kinds)
+        self.image_size = image_size
+        self._client = BulletClient(connection_mode=pybullet.DIRECT)
+        client = self._client
+        client.setAdditionalSearchPath(pybullet_data.getDataPath())
+        client.setGravity(0, 0, -9.81)
+        client.setTimeStep(1.0 / PHYSICS_HZ)
+        client.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
+        self._table = self._make_table()
+        with tempfile.TemporaryDirectory(prefix="robolearn-") as tmp:
+            self.robot = client.loadURDF(
+                str(_lowpoly_panda_urdf(Path(tmp))), useFixedBase=True,
+                flags=pybullet.URDF_ENABLE_CACHED_GRAPHICS_SHAPES,
+            )
+        for finger in FINGER_JOINTS:
+            client.changeDynamics(self.robot, finger, lateralFriction=1.5, spinningFriction=0.002)
+        self._slots = [self._make_slot(kind) for kind in self.slot_kinds]
+        self._objects: dict[str, tuple[int, SceneObject]] = {}
+        self._home()
+        self._initial_state = client.saveState()
+        self._projection = client.computeProjectionMatrixFOV(
+            fov=55, aspect=1.0, nearVal=0.05, farVal=3.0)
+        self._view = client.computeViewMatrix(
+            cameraEyePosition=(1.15, 0.0, 0.65), cameraTargetPosition=(0.45, 0.0, 0.0),
+            cameraUpVector=(0, 0, 1))
+
+    # ----- building -------------------------------------------------------------------------
+    def _make_table(self) -> int:
+        client = self._client
+        half = (0.55, 0.65, 0.025)
+        shape = client.createCollisionShape(pybullet.GEOM_BOX, halfExtents=half)
+        visual = client.createVisualShape(pybullet.GEOM_BOX, halfExtents=half,
+                                          rgbaColor=(0.72, 0.6, 0.45, 1.0))
+        table = client.createMultiBody(0, shape, visual, basePosition=(0.45, 0.0, -half[2]))
+        client.changeDynamics(table, -1, lateralFriction=0.6)
+        return table
+
+    def _make_slot(self, kind: str) -> int:
+        client = self._client
+        if kind == "block":
+            half = [BLOCK_SIZE / 2] * 3
+            body = client.createMultiBody(
+                0.1,
+                client.createCollisionShape(pybullet.GEOM_BOX, halfExtents=half),
+                client.createVisualShape(pybullet.GEOM_BOX, halfExtents=half),
+                basePosition=(0, 0, -1),
+            )
+            client.changeDynamics(body, -1, lateralFriction=1.0, spinningFriction=0.002,
+                                  activationState=pybullet.ACTIVATION_STATE_DISABLE_SLEEPING)
+            return body
+        if kind == "zone":
+            half = (ZONE_SIZE / 2, ZONE_SIZE / 2, 0.0005)
+            visual = client.createVisualShape(pybullet.GEOM_BOX, halfExtents=half)
+            return client.createMultiBody(0, -1, visual, basePosition=(0, 0, -1))
+        return self._make_bowl()
+
+    def _make_bowl(self) -> int:
+        """A static square tray: a floor and four low walls in one compound body."""
+        client = self._client
+        wall, inner, height = 0.008, BOWL_INNER, BOWL_WALL_HEIGHT
+        outer = inner / 2 + wall / 2
+        halves = [(inner / 2 + wall, inner / 2 + wall, 0.003),
+                  (wall / 2, inner / 2 + wall, height / 2), (wall / 2, inner / 2 + wall, height / 2),
+                  (inner / 2, wall / 2, height / 2), (inner / 2, wall / 2, height / 2)]
+        centres = [(0, 0, 0.003), (outer, 0, height / 2), (-outer, 0, height / 2),
+                   (0, outer, height / 2), (0, -outer, height / 2)]
+        n = len(halves)
+        collision = client.createCollisionShapeArray(
+            [pybullet.GEOM_BOX] * n, halfExtents=halves, collisionFramePositions=centres)
+        visual = client.createVisualShapeArray(
+            [pybullet.GEOM_BOX] * n, halfExtents=halves, visualFramePositions=centres)
+        return client.createMultiBody(0, collision, visual, basePosition=(0, 0, -1))
+
+    def _home(self) -> None:
+        for joint, angle in zip(ARM_JOINTS, HOME_JOINTS, strict=True):
+            self._client.resetJointState(self.robot, joint, angle)
+        for finger in FINGER_JOINTS:
+            self._client.resetJointState(self.robot, finger, FINGER_OPEN)
+        self.command(HOME_JOINTS, FINGER_OPEN)
+
+    # ----- episodes -------------------------------------------------------------------------
+    def set_scene(self, objects: Sequence[SceneObject]) -> None:
+        """Start an episode: restore the initial state, then place and colour every slot."""
+        kinds = tuple(obj.kind for obj in objects)
+        if kinds != self.slot_kinds:
+            raise ValueError(f"scene kinds {kinds} do not match this world's slots "
+                             f"{self.slot_kinds}")
+        client = self._client
+        client.restoreState(self._initial_state)
+        self._home()
+        self._objects = {}
+        for body, obj in zip(self._slots, objects, strict=True):
+            if obj.colour not in COLOURS:
+                raise ValueError(f"unknown colour {obj.colour!r}; known: {sorted(COLOURS)}")
+            z = {"block": BLOCK_SIZE / 2, "bowl": 0.0, "zone": 0.0005}[obj.kind]
+            client.resetBasePositionAndOrientation(body, (obj.x, obj.y, z), (0, 0, 0, 1))
+            client.changeVisualShape(body, -1, rgbaColor=COLOURS[obj.colour])
+            self._objects[obj.name] = (body, obj)
+
+    @property
+    def objects(self) -> dict[str, SceneObject]:
+        """The current scene's objects by name."""
+        return {name: obj for name, (_, obj) in self._objects.items()}
+
+    def _body(self, name: str) -> int:
+        try:
+            return self._objects[name][0]
+        except KeyError:
+            raise UnknownObjectError(
+                f"no object named {name!r} in this scene; objects: {sorted(self._objects)}"
+            ) from None
+
+    def pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Position and orientation (quaternion x, y, z, w) of an object."""
+        position, orientation = self._client.getBasePositionAndOrientation(self._body(name))
+        return np.array(position), np.array(orientation)
+
+    def position(self, name: str) -> np.ndarray:
+        """World position of an object's centre (a bowl's or zone's floor centre)."""
+        return np.array(self._client.getBasePositionAndOrientation(self._body(name))[0])
+
+    def touching_robot(self, name: str) -> bool:
+        """Whether any part of the robot touches the object."""
+        return bool(self._client.getContactPoints(bodyA=self.robot, bodyB=self._body(name)))
+
+    def held(self, name: str) -> bool:
+        """Whether both fingers touch the object: it is in the gripper."""
+        body = self._body(name)
+        return all(self._client.getContactPoints(bodyA=self.robot, bodyB=body, linkIndexA=f)
+                   for f in FINGER_JOINTS)
+
+    # ----- the robot ------------------------------------------------------------------------
+    def joint_positions(self) -> np.ndarray:
+        """The seven arm joint angles, radians."""
+        states = self._client.getJointStates(self.robot, ARM_JOINTS)
+        return np.array([s[0] for s in states])
+
+    def gripper_opening(self) -> float:
+        """Distance between the fingers, metres (0 closed, 0.08 open)."""
+        states = self._client.getJointStates(self.robot, FINGER_JOINTS)
+        return float(states[0][0] + states[1][0])
+
+    def ee_position(self) -> np.ndarray:
+        """Position of the point between the fingertips."""
+        state = self._client.getLinkState(self.robot, EE_LINK, computeForwardKinematics=True)
+        return np.array(state[4])
+
+    def solve_ik(self, position: Sequence[float], yaw: float = 0.0,
+                 iterations: int = 10) -> np.ndarray:
+        """Arm joint angles that put the gripper, pointing down, at ``position``."""
+        orientation = self._client.getQuaternionFromEuler((math.pi, 0.0, yaw))
+        solution = self._client.calculateInverseKinematics(
+            self.robot, EE_LINK, list(position), orientation,
+            lowerLimits=list(_JOINT_LOW) + [0, 0], upperLimits=list(_JOINT_HIGH) + [0.04, 0.04],
+            jointRanges=list(_JOINT_HIGH - _JOINT_LOW) + [0.04, 0.04],
+            restPoses=list(HOME_JOINTS) + [0.02, 0.02],
+            maxNumIterations=iterations, residualThreshold=1e-4,
+        )
+        return np.clip(np.array(solution[:7]), _JOINT_LOW, _JOINT_HIGH)
+
+    def command(self, arm_targets: np.ndarray, finger_target: float) -> None:
+        """Set the position targets of the arm joints and of each finger."""
+        targets = [*arm_targets, finger_target, finger_target]
+        self._client.setJointMotorControlArray(
+            self.robot, [*ARM_JOINTS, *FINGER_JOINTS], pybullet.POSITION_CONTROL,
+            targetPositions=targets, forces=[*_ARM_FORCES, _FINGER_FORCE, _FINGER_FORCE])
+
+    def step(self, n: int = 1) -> None:
+        """Advance the physics by ``n`` steps of 1/240 s."""
+        for _ in range(n):
+            self._client.stepSimulation()
+
+    # ----- state and images -----------------------------------------------------------------
+    def save_state(self) -> int:
+        """Snapshot the whole simulation in memory; returns a handle for :meth:`restore_state`."""
+        return self._client.saveState()
+
+    def restore_state(self, handle: int) -> None:
+        """Return to a snapshot taken by :meth:`save_state` (the scene's names are kept)."""
+        self._client.restoreState(handle)
+
+    def discard_state(self, handle: int) -> None:
+        """Free a snapshot that is no longer needed."""
+        self._client.removeState(handle)
+
+    def render(self) -> np.ndarray:
+        """An RGB image (image_size × image_size × 3, uint8) from the front of the table."""
+        size = self.image_size
+        _, _, rgba, _, _ = self._client.getCameraImage(
+            size, size, self._view, self._projection, renderer=pybullet.ER_TINY_RENDERER,
+            flags=pybullet.ER_NO_SEGMENTATION_MASK)
+        return np.asarray(rgba, dtype=np.uint8).reshape(size, size, 4)[:, :, :3].copy()
+
+    def close(self) -> None:
+        """Disconnect from the physics server."""
+        if self._client is not None:
+            self._client.disconnect()
+            self._client = None

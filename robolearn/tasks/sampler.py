@@ -1,0 +1,120 @@
+"""Seeded task instances: a family plus a seed gives one instruction, scene and ground truth."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from robolearn.calls import Call
+from typing import TYPE_CHECKING
+
+from robolearn.sim.scene import SceneObject
+
+if TYPE_CHECKING:
+    from robolearn.sim.world import TabletopWorld
+from robolearn.tasks.predicates import PREDICATES
+from robolearn.tasks.spec import ObjectRole, TaskFamily
+
+CLEARANCE = 0.03
+"""Free space kept between the footprints of any two objects, metres."""
+_PLACEMENT_TRIES = 200
+
+
+class SceneSamplingError(RuntimeError):
+    """A family whose objects cannot be placed without overlap (its ranges are too tight)."""
+
+
+@dataclass(frozen=True)
+class TaskInstance:
+    """One task: what to say, what the scene holds, what success means, what the expert does."""
+
+    family: str
+    seed: int
+    instruction: str
+    objects: tuple[SceneObject, ...]
+    roles: dict[str, str]
+    success: tuple[Call, ...]
+    oracle: tuple[Call, ...]
+    max_steps: int
+
+    def succeeded(self, world: TabletopWorld) -> bool:
+        """Whether every success predicate holds in the world now."""
+        return all(PREDICATES[c.name](world, *c.args) for c in self.success)
+
+
+class _Phrase:
+    """How a role reads in an instruction: ``{top}`` → "red block", ``{top.colour}`` → "red"."""
+
+    def __init__(self, colour: str, kind: str) -> None:
+        self.colour, self.kind = colour, kind
+
+    def __format__(self, spec: str) -> str:
+        return format(f"{self.colour} {self.kind}", spec)
+
+
+def _colours(family: TaskFamily, rng: np.random.Generator) -> dict[str, str]:
+    chosen: dict[str, str] = {}
+    for role in family.objects:
+        if role.same_colour_as is not None:
+            continue
+        taken = {c for r, c in chosen.items() if _kind(family, r) == role.kind}
+        free = [c for c in role.colours if c not in taken]
+        if not free:
+            raise SceneSamplingError(f"family {family.name!r}: no colour left for {role.role!r}")
+        chosen[role.role] = free[rng.integers(len(free))]
+    for role in family.objects:
+        if role.same_colour_as is not None:
+            chosen[role.role] = chosen[role.same_colour_as]
+    return chosen
+
+
+def _kind(family: TaskFamily, role_name: str) -> str:
+    return next(r.kind for r in family.objects if r.role == role_name)
+
+
+def _positions(family: TaskFamily, rng: np.random.Generator) -> dict[str, tuple[float, float]]:
+    placed: list[tuple[float, float, float]] = []
+    positions: dict[str, tuple[float, float]] = {}
+    # Big footprints first: they are the hardest to fit.
+    order = sorted(family.objects, key=lambda r: -_footprint(r))
+    for role in order:
+        radius = _footprint(role)
+        for _ in range(_PLACEMENT_TRIES):
+            x, y = rng.uniform(*role.x), rng.uniform(*role.y)
+            if all(np.hypot(x - px, y - py) > radius + pr + CLEARANCE for px, py, pr in placed):
+                break
+        else:
+            raise SceneSamplingError(
+                f"family {family.name!r}: could not place {role.role!r} clear of the other "
+                f"objects in {_PLACEMENT_TRIES} tries; widen its x/y ranges")
+        placed.append((x, y, radius))
+        positions[role.role] = (float(x), float(y))
+    return positions
+
+
+def _footprint(role: ObjectRole) -> float:
+    """Radius of the circle around the object's footprint."""
+    size = SceneObject("", role.kind, "red", 0, 0).size
+    return size / np.sqrt(2) + (0.008 if role.kind == "bowl" else 0.0)
+
+
+def sample_task(family: TaskFamily, seed: int) -> TaskInstance:
+    """The task instance of ``family`` for ``seed``: the same seed gives the same instance."""
+    # crc32, unlike hash(), is the same in every process.
+    rng = np.random.default_rng([seed, zlib.crc32(family.name.encode())])
+    colours = _colours(family, rng)
+    positions = _positions(family, rng)
+    names = {r.role: f"{colours[r.role]}_{r.kind}" for r in family.objects}
+    objects = tuple(SceneObject(names[r.role], r.kind, colours[r.role], *positions[r.role])
+                    for r in family.objects)
+    template = family.instructions[rng.integers(len(family.instructions))]
+    phrases = {r.role: _Phrase(colours[r.role], r.kind) for r in family.objects}
+    return TaskInstance(
+        family=family.name, seed=seed, instruction=template.format_map(phrases),
+        objects=objects, roles=names,
+        success=tuple(c.bind(names) for c in family.success),
+        oracle=tuple(c.bind(names) for c in family.oracle),
+        max_steps=family.max_steps,
+    )
