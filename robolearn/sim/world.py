@@ -89,6 +89,12 @@ class TabletopWorld:
             )
         for finger in FINGER_JOINTS:
             client.changeDynamics(self.robot, finger, lateralFriction=1.5, spinningFriction=0.002)
+        # Couple the fingers (as pybullet's own Panda grasp demo does): with both finger motors
+        # saturated a held block has no centring force and slides sideways while carried.
+        gear = client.createConstraint(
+            self.robot, FINGER_JOINTS[0], self.robot, FINGER_JOINTS[1], pybullet.JOINT_GEAR,
+            jointAxis=(1, 0, 0), parentFramePosition=(0, 0, 0), childFramePosition=(0, 0, 0))
+        client.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=50)
         self._slots = [self._make_slot(kind) for kind in self.slot_kinds]
         self._objects: dict[str, tuple[int, SceneObject]] = {}
         self._home()
