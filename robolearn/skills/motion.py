@@ -12,13 +12,13 @@ import numpy as np
 
 from robolearn.tasks.env import MAX_JOINT_STEP, TabletopEnv
 
-LINEAR_STEP = 0.015
-"""Largest Cartesian move of the gripper per control tick, metres (0.9 m/s at 60 Hz)."""
+LINEAR_STEP = 0.02
+"""Largest Cartesian move of the gripper per control tick, metres (1.2 m/s at 60 Hz)."""
 REACH_TOLERANCE = 0.004
 """How close the gripper must come to a goal, metres."""
 MOVE_TICKS = 150
 """Ticks a single move may take before it counts as unreachable."""
-GRIP_TICKS = 24
+GRIP_TICKS = 16
 """Ticks given to the fingers to open or close."""
 
 
