@@ -1,0 +1,85 @@
+"""Running a plan of skill calls in the env, step by step, with an outcome for each step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from robolearn.calls import Call
+from robolearn.skills.atomic import AtomicSkill, SkillArgumentError, validate_call
+from robolearn.skills.motion import Motion, SkillFailure
+from robolearn.tasks.env import TabletopEnv
+
+MAX_PLAN_STEPS = 32
+"""Longest plan accepted; a longer one is refused before anything moves."""
+
+
+class PlanValidationError(ValueError):
+    """A plan with a call that cannot run; names the step and what is wrong with it."""
+
+    def __init__(self, step: int, call: Call | None, problem: str) -> None:
+        where = f"step {step + 1} ({call})" if call is not None else "plan"
+        super().__init__(f"{where}: {problem}")
+        self.step = step
+
+
+@dataclass
+class StepRecord:
+    """What one call of a plan did."""
+
+    call: str
+    ok: bool
+    reason: str | None = None
+    """``None`` on success, else a SkillFailure reason (``grasp``, ``budget``, ...)."""
+    message: str = ""
+    ticks: int = 0
+    """Control steps the call took."""
+    frame: np.ndarray | None = field(default=None, repr=False)
+    """The camera image after the call, when frames were asked for."""
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON-ready record, without the image."""
+        return {"call": self.call, "ok": self.ok, "reason": self.reason,
+                "message": self.message, "ticks": self.ticks}
+
+
+def validate_plan(plan: list[Call], env: TabletopEnv) -> list[AtomicSkill]:
+    """The skill of every call, once every call fits its skill and the current scene."""
+    if not plan:
+        raise PlanValidationError(0, None, "the plan is empty")
+    if len(plan) > MAX_PLAN_STEPS:
+        raise PlanValidationError(0, None, f"{len(plan)} steps is more than the limit of "
+                                  f"{MAX_PLAN_STEPS}")
+    skills = []
+    for i, call in enumerate(plan):
+        try:
+            skills.append(validate_call(call, env.world))
+        except SkillArgumentError as error:
+            raise PlanValidationError(i, call, str(error)) from None
+    return skills
+
+
+def execute_plan(env: TabletopEnv, plan: list[Call], frames: bool = False) -> list[StepRecord]:
+    """Run ``plan`` in ``env`` (already reset); stop at the first step that fails.
+
+    The whole plan is validated first, so a bad call raises PlanValidationError before the
+    robot moves.
+    """
+    skills = validate_plan(plan, env)
+    motion = Motion(env)
+    records = []
+    for call, skill in zip(plan, skills, strict=True):
+        start = env.elapsed_steps
+        record = StepRecord(call=str(call), ok=True)
+        try:
+            skill.run(motion, *call.args)
+        except SkillFailure as failure:
+            record.ok, record.reason, record.message = False, failure.reason, str(failure)
+        record.ticks = env.elapsed_steps - start
+        if frames:
+            record.frame = env.world.render()
+        records.append(record)
+        if not record.ok:
+            break
+    return records
