@@ -68,7 +68,8 @@ def parse_call(text: str) -> Call:
     """Parse one call such as ``place(red_block, blue_bowl)``."""
     match = _CALL.match(text)
     if match is None:
-        raise CallSyntaxError(f"not a call: {text!r}; expected name(arg, ...), e.g. pick(red_block)")
+        raise CallSyntaxError(
+            f"not a call: {text!r}; expected name(arg, ...), e.g. pick(red_block)")
     name, inner = match.groups()
     if "(" in inner or ")" in inner:
         raise CallSyntaxError(f"nested or unbalanced parentheses in {text!r}")

@@ -1,5 +1,6 @@
-"""The atomic skills: each declared once, with the signature and description that the planner,
-the Searcher and the docs all read, and the controller that runs it.
+"""The atomic skills, each declared once: signature, description and controller.
+
+The planner, the Searcher and the docs all read these declarations; nothing restates them.
 
 Arguments are checked against the scene before anything moves (:func:`validate_call`).
 """
@@ -13,8 +14,8 @@ import numpy as np
 
 from robolearn.calls import Arg, Call
 from robolearn.sim.scene import BLOCK_SIZE, WORKSPACE_HIGH, WORKSPACE_LOW
-from robolearn.skills.motion import Motion, SkillFailure
 from robolearn.sim.world import TabletopWorld
+from robolearn.skills.motion import Motion, SkillFailure
 
 SIDES = {"left": (0.0, -1.0), "right": (0.0, 1.0), "front": (1.0, 0.0), "back": (-1.0, 0.0)}
 """Directions on the table as the camera sees them (it faces the robot)."""

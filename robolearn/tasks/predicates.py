@@ -7,10 +7,9 @@ object counts only once it rests: the robot no longer touches it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 from robolearn.sim.scene import BLOCK_SIZE
 

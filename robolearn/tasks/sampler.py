@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from robolearn.calls import Call
-from typing import TYPE_CHECKING
-
 from robolearn.sim.scene import SceneObject
 
 if TYPE_CHECKING:

@@ -83,7 +83,7 @@ def _require(data: dict[str, Any], key: str, kind: type, path: Path, where: str 
     if key not in data:
         raise _fail(path, label, "missing")
     value = data[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise _fail(path, label, f"expected {kind.__name__}, got {type(value).__name__}")
     return value
 
@@ -220,5 +220,6 @@ def get_family(name: str, directory: Path | None = None) -> TaskFamily:
     """One family by name; an unknown name lists the known ones."""
     families = load_families(directory)
     if name not in families:
-        raise UnknownFamilyError(f"unknown task family {name!r}; known: {', '.join(sorted(families))}")
+        raise UnknownFamilyError(
+            f"unknown task family {name!r}; known: {', '.join(sorted(families))}")
     return families[name]

@@ -1,0 +1,69 @@
+"""The robolearn command as a user runs it: in a subprocess, on a fresh workspace."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def robolearn(*args, workspace=None, check=True):
+    command = [sys.executable, "-m", "robolearn.cli", *args]
+    if workspace is not None:
+        command += ["--workspace", str(workspace)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_run_prints_a_json_summary_that_repeats_for_the_same_seed(tmp_path):
+    first = robolearn("run", "--family", "stack", "--episodes", "3", "--seed", "4", "--json",
+                      workspace=tmp_path)
+    second = robolearn("run", "--family", "stack", "--episodes", "3", "--seed", "4", "--json",
+                       workspace=tmp_path)
+    a, b = json.loads(first.stdout), json.loads(second.stdout)
+    a.pop("wall_seconds"), b.pop("wall_seconds")
+    assert a == b
+    assert a["families"][0]["family"] == "stack" and a["episodes"] == 3
+    assert a["successes"] == 3
+    runs = list((tmp_path / "runs").glob("*.json"))
+    assert runs, "the run's records are saved in the workspace"
+    episodes = json.loads(runs[0].read_text())["episodes"]
+    assert [e["seed"] for e in episodes] == [4, 5, 6]
+    assert episodes[0]["plan"][0].startswith("pick(")
+
+
+def test_run_shows_a_table_and_saves_frames_when_asked(tmp_path):
+    result = robolearn("run", "--family", "push_to_zone", "--episodes", "1", "--frames",
+                       workspace=tmp_path)
+    assert "push_to_zone" in result.stdout and "1/1" in result.stdout
+    frames = list((tmp_path / "frames").rglob("*.png"))
+    assert frames and frames[0].read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "--family", "juggle"], "unknown --family juggle; known:"),
+    (["run", "--episodes", "0"], "--episodes must be at least 1"),
+    (["run", "--episodes", "many"], "invalid int value: 'many'"),
+    (["run", "--planner", "gpt"], "unknown --planner 'gpt'"),
+    (["fly"], "invalid choice: 'fly'"),
+])
+def test_a_bad_command_line_gets_one_clear_line(args, message, tmp_path):
+    result = robolearn(*args, check=False)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_help_shows_copy_paste_examples():
+    assert "robolearn run --family stack --episodes 20" in robolearn("--help").stdout
+    assert "--planner oracle --seed 0" in robolearn("run", "--help").stdout
+    assert "robolearn tasks" in robolearn("tasks", "--help").stdout
+
+
+def test_tasks_lists_every_family_with_an_example():
+    out = robolearn("tasks").stdout
+    for name in ("stack", "tower", "line_up", "sort_into_bowls", "push_to_zone"):
+        assert name in out

@@ -1,0 +1,44 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from robolearn.sim.scene import SceneObject
+from robolearn.tasks.sampler import sample_task
+from robolearn.tasks.spec import load_families
+
+FAMILIES = load_families()
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_the_same_seed_gives_the_same_task(name):
+    family = FAMILIES[name]
+    assert sample_task(family, 7) == sample_task(family, 7)
+    instances = {sample_task(family, seed).objects for seed in range(10)}
+    assert len(instances) == 10
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_scenes_keep_objects_apart_and_names_unique(name):
+    for seed in range(20):
+        task = sample_task(FAMILIES[name], seed)
+        names = [o.name for o in task.objects]
+        assert len(set(names)) == len(names)
+        for a, b in itertools.combinations(task.objects, 2):
+            gap = np.hypot(a.x - b.x, a.y - b.y)
+            assert gap > (a.size + b.size) / 2, (seed, a, b)
+        assert all(isinstance(o, SceneObject) for o in task.objects)
+
+
+def test_instructions_name_the_objects_by_colour():
+    task = sample_task(FAMILIES["stack"], 0)
+    top, base = task.roles["top"], task.roles["base"]
+    assert top.replace("_", " ") in task.instruction or top.split("_")[0] in task.instruction
+    assert base.split("_")[0] in task.instruction
+    assert [str(c) for c in task.oracle] == [f"pick({top})", f"place({top}, {base})"]
+
+
+def test_sorting_pairs_each_block_with_the_bowl_of_its_colour():
+    task = sample_task(FAMILIES["sort_into_bowls"], 3)
+    for i in (1, 2, 3):
+        assert task.roles[f"b{i}"].split("_")[0] == task.roles[f"bowl{i}"].split("_")[0]

@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from robolearn.agent import run_episode
+from robolearn.calls import Call, parse_calls
+from robolearn.skills.atomic import ATOMIC_SKILLS
+from robolearn.skills.executor import MAX_PLAN_STEPS, PlanValidationError, execute_plan
+from robolearn.tasks.env import TabletopEnv
+
+
+@pytest.fixture(scope="module")
+def env():
+    env = TabletopEnv("stack")
+    yield env
+    env.close()
+
+
+def test_every_skill_declares_a_signature_and_a_description():
+    for skill in ATOMIC_SKILLS.values():
+        assert skill.signature.startswith(f"{skill.name}(")
+        assert len(skill.description) > 15
+
+
+@pytest.mark.parametrize(("plan", "message"), [
+    ("pick(green_cube)", "no object named 'green_cube' in this scene; objects:"),
+    ("teleport(top)", "unknown skill 'teleport'; known:"),
+    ("pick()", "takes 1 arguments"),
+    ("move_to(0.5, 0.0, 2.5)", "out of reach"),
+    ("move_to(0.5, red_block, 0.1)", "must be a number"),
+    ("place_beside(BLOCK_A, BLOCK_B, up)", "must be one of left, right, front, back"),
+    ("push(BLOCK_A, BLOCK_B)", "expected zone"),
+    ("place(BLOCK_A, BLOCK_A)", "names the same object twice"),
+])
+def test_invalid_arguments_are_refused_before_anything_moves(env, plan, message):
+    env.reset(seed=0)
+    top, base = env.task.roles["top"], env.task.roles["base"]
+    joints = env.world.joint_positions()
+    plan = parse_calls(plan.replace("BLOCK_A", top).replace("BLOCK_B", base))
+    with pytest.raises(PlanValidationError, match=message) as error:
+        execute_plan(env, plan)
+    assert "step 1" in str(error.value)
+    assert env.elapsed_steps == 0
+    np.testing.assert_array_equal(env.world.joint_positions(), joints)
+
+
+def test_the_second_bad_step_is_named_and_the_first_never_runs(env):
+    env.reset(seed=0)
+    top = env.task.roles["top"]
+    with pytest.raises(PlanValidationError, match=r"step 2 \(pick\(ghost\)\)"):
+        execute_plan(env, [Call("pick", (top,)), Call("pick", ("ghost",))])
+    assert env.elapsed_steps == 0
+
+
+def test_a_plan_longer_than_the_limit_is_refused(env):
+    env.reset(seed=0)
+    with pytest.raises(PlanValidationError, match="limit"):
+        execute_plan(env, [Call("open_gripper")] * (MAX_PLAN_STEPS + 1))
+
+
+def test_placing_what_is_not_held_fails_with_a_reason_and_stops_the_plan(env):
+    env.reset(seed=0)
+    top, base = env.task.roles["top"], env.task.roles["base"]
+    steps = execute_plan(env, [Call("place", (top, base)), Call("pick", (top,))])
+    assert len(steps) == 1
+    assert not steps[0].ok and steps[0].reason == "not_holding"
+    assert f"pick({top}) first" in steps[0].message
+
+
+def test_a_wrong_plan_is_recorded_not_raised_by_the_episode_runner(env):
+    class WrongPlanner:
+        name = "wrong"
+
+        def plan(self, task):
+            return [Call("pick", ("nothing_here",))]
+
+    record = run_episode(env, WrongPlanner(), seed=1)
+    assert not record.success
+    assert "no object named 'nothing_here'" in record.error
+
+
+def test_move_to_reaches_a_point_and_frames_show_the_scene(env):
+    env.reset(seed=0)
+    steps = execute_plan(env, parse_calls("move_to(0.5, 0.1, 0.2)"), frames=True)
+    assert steps[0].ok
+    assert np.linalg.norm(env.world.ee_position() - [0.5, 0.1, 0.2]) < 0.01
+    assert steps[0].frame.shape == (128, 128, 3)

@@ -1,0 +1,60 @@
+import pytest
+
+from robolearn.tasks.spec import (
+    TaskFileError,
+    UnknownFamilyError,
+    get_family,
+    load_families,
+    load_family,
+)
+from tests.conftest import VALID_FAMILY
+
+
+def test_at_least_six_shipped_families_load():
+    families = load_families()
+    assert len(families) >= 6
+    assert {"stack", "place_in_zone", "push_to_zone", "sort_into_bowls", "tower",
+            "line_up"} <= set(families)
+
+
+def test_an_unknown_family_lists_the_known_ones():
+    with pytest.raises(UnknownFamilyError, match=r"known: .*stack"):
+        get_family("juggle")
+
+
+def test_a_valid_file_loads(family_file):
+    family = load_family(family_file())
+    assert family.slot_kinds == ("block", "block")
+    assert str(family.oracle[1]) == "place(top, base)"
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda t: t.replace('kind = "block"\n\n[objects.base]', 'kind = "cube"\n\n[objects.base]'),
+     "objects.top.kind"),
+    (lambda t: t.replace('success = ["on(top, base)"]', 'success = ["above(top, base)"]'),
+     "success[0]"),
+    (lambda t: t.replace('success = ["on(top, base)"]', 'success = ["on(top, lid)"]'),
+     "success[0]"),
+    (lambda t: t.replace("{base}", "{lid}"), "instructions[0]"),
+    (lambda t: t.replace('oracle = ["pick(top)", "place(top, base)"]', 'oracle = ["pick(top"]'),
+     "oracle[0]"),
+    (lambda t: t.replace('name = "demo"\n', ""), "name"),
+    (lambda t: t.replace('name = "demo"', 'name = "other"'), "name"),
+    (lambda t: t + '\n[objects.extra]\nkind = "block"\nx = [0.9, 0.1]\n', "objects.extra.x"),
+    (lambda t: t + '\n[objects.extra]\nkind = "bowl"\ncolours = ["mauve"]\n',
+     "objects.extra.colours"),
+    (lambda t: 'max_steps = -3\n' + t, "max_steps"),
+    (lambda t: t.replace("description", "descripton"), "descripton"),
+])
+def test_a_bad_family_file_names_the_file_and_the_field(family_file, change, field):
+    path = family_file(change(VALID_FAMILY))
+    with pytest.raises(TaskFileError) as error:
+        load_family(path)
+    assert str(path) in str(error.value)
+    assert repr(field) in str(error.value)
+
+
+def test_a_file_that_is_not_toml_says_so(family_file):
+    path = family_file("name = [unclosed")
+    with pytest.raises(TaskFileError, match="not valid TOML"):
+        load_family(path)
