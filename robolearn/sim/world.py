@@ -12,8 +12,9 @@ import functools
 import math
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pybullet
@@ -37,6 +38,7 @@ EE_LINK = 11
 FINGER_OPEN = 0.04
 """Per-finger opening when fully open, metres."""
 
+_STATE_JOINTS = (*ARM_JOINTS, *FINGER_JOINTS)
 SOLVER_ITERATIONS = 20
 """Constraint-solver iterations per physics step (pybullet's default, 50, costs ~15% more)."""
 _ARM_FORCES = (87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0)
@@ -114,7 +116,8 @@ class TabletopWorld:
             jointAxis=(1, 0, 0), parentFramePosition=(0, 0, 0), childFramePosition=(0, 0, 0))
         client.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=50)
         self._slots = [self._make_slot(kind) for kind in self.slot_kinds]
-        self._objects: dict[str, tuple[int, SceneObject]] = {}
+        self._bodies: dict[str, int] = {}
+        self._scene: dict[str, SceneObject] = {}
         self._home()
         self._initial_state = client.saveState()
         self._projection = client.computeProjectionMatrixFOV(
@@ -192,32 +195,39 @@ class TabletopWorld:
         # one and the same seed drifts by a millimetre.
         client.performCollisionDetection()
         self._home()
-        self._objects = {}
+        self._bodies, self._scene = {}, {}
         for body, obj in zip(self._slots, objects, strict=True):
             if obj.colour not in COLOURS:
                 raise ValueError(f"unknown colour {obj.colour!r}; known: {sorted(COLOURS)}")
             z = {"block": BLOCK_SIZE / 2, "bowl": 0.0, "zone": 0.0005}[obj.kind]
             client.resetBasePositionAndOrientation(body, (obj.x, obj.y, z), (0, 0, 0, 1))
             client.changeVisualShape(body, -1, rgbaColor=COLOURS[obj.colour])
-            self._objects[obj.name] = (body, obj)
+            self._bodies[obj.name] = body
+            self._scene[obj.name] = obj
+        # Bring the link transforms up to date, so state reads before the first step are true.
+        client.getLinkState(self.robot, EE_LINK, computeForwardKinematics=True)
 
     @property
-    def objects(self) -> dict[str, SceneObject]:
-        """The current scene's objects by name."""
-        return {name: obj for name, (_, obj) in self._objects.items()}
+    def objects(self) -> Mapping[str, SceneObject]:
+        """The current scene's objects by name (read-only)."""
+        return MappingProxyType(self._scene)
 
     def _body(self, name: str) -> int:
         try:
-            return self._objects[name][0]
+            return self._bodies[name]
         except KeyError:
             raise UnknownObjectError(
-                f"no object named {name!r} in this scene; objects: {sorted(self._objects)}"
+                f"no object named {name!r} in this scene; objects: {sorted(self._bodies)}"
             ) from None
 
     def pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Position and orientation (quaternion x, y, z, w) of an object."""
         position, orientation = self._client.getBasePositionAndOrientation(self._body(name))
         return np.array(position), np.array(orientation)
+
+    def xyz(self, name: str) -> tuple[float, float, float]:
+        """An object's position as plain floats: cheaper than an array for scalar checks."""
+        return self._client.getBasePositionAndOrientation(self._body(name))[0]
 
     def position(self, name: str) -> np.ndarray:
         """World position of an object's centre (a bowl's or zone's floor centre)."""
@@ -248,6 +258,20 @@ class TabletopWorld:
         """Position of the point between the fingertips."""
         state = self._client.getLinkState(self.robot, EE_LINK, computeForwardKinematics=True)
         return np.array(state[4])
+
+    def robot_state(self) -> list[float]:
+        """Arm joint angles, gripper point xyz and finger opening, in few pybullet calls.
+
+        Read right after a physics step, so the link transforms are already current.
+        """
+        states = self._client.getJointStates(self.robot, _STATE_JOINTS)
+        ee = self._client.getLinkState(self.robot, EE_LINK)[4]
+        return [*(s[0] for s in states[:7]), *ee, states[7][0] + states[8][0]]
+
+    def poses(self, names: Sequence[str]) -> list[float]:
+        """Position and quaternion of each named object, flattened in order."""
+        pose = self._client.getBasePositionAndOrientation
+        return [v for name in names for part in pose(self._body(name)) for v in part]
 
     def solve_ik(self, position: Sequence[float], yaw: float = 0.0,
                  iterations: int = 10) -> np.ndarray:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from robolearn.calls import Arg, Call
-from robolearn.sim.scene import BLOCK_SIZE, WORKSPACE_HIGH, WORKSPACE_LOW
+from robolearn.sim.scene import BLOCK_SIZE, WORKSPACE_HIGH, WORKSPACE_LOW, ZONE_SIZE
 from robolearn.sim.world import TabletopWorld
 from robolearn.skills.motion import Motion, SkillFailure
+from robolearn.tasks.env import CONTROL_HZ
 
 SIDES = {"left": (0.0, -1.0), "right": (0.0, 1.0), "front": (1.0, 0.0), "back": (-1.0, 0.0)}
 """Directions on the table as the camera sees them (it faces the robot)."""
@@ -23,7 +24,7 @@ BESIDE_SPACING = 0.075
 """Centre-to-centre distance of a block placed beside another, metres."""
 APPROACH_HEIGHT = 0.10
 """How far above its goal the gripper comes in and leaves, metres."""
-PUSH_STEP = 0.006
+PUSH_STEP = 0.36 / CONTROL_HZ
 """Gripper advance per tick while pushing, metres."""
 PUSH_STROKES = 3
 """Straight pushes tried before a push counts as stuck."""
@@ -32,7 +33,7 @@ PUSH_HEIGHT = 0.016
 PUSH_STANDOFF = 0.012
 """Distance from the gripper point to the block's face it pushes, metres."""
 PUSH_TOLERANCE = 0.02
-"""How close to the zone's centre a pushed block must end, metres."""
+"""How close to the zone's centre pushing aims to bring the block, metres."""
 
 PARAM_TYPES: dict[str, str] = {
     "block": "the name of a block in the scene",
@@ -193,7 +194,9 @@ def _push(m: Motion, obj: str, zone: str) -> None:
                 raise
         m.move_to(m.world.ee_position() + [0, 0, APPROACH_HEIGHT / 2])
     else:
-        if np.linalg.norm(goal - m.world.position(obj)[:2]) >= PUSH_TOLERANCE:
+        # Out of strokes: good enough if the block lies wholly inside the zone.
+        offset = np.abs(goal - m.world.position(obj)[:2])
+        if np.any(offset >= (ZONE_SIZE - BLOCK_SIZE) / 2):
             raise SkillFailure("unreachable", f"{obj} did not reach {zone} in "
                                f"{PUSH_STROKES} pushes")
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from robolearn.tasks.env import MAX_JOINT_STEP, TabletopEnv
+from robolearn.tasks.env import CONTROL_HZ, MAX_JOINT_STEP, TabletopEnv
 
-LINEAR_STEP = 0.02
-"""Largest Cartesian move of the gripper per control tick, metres (1.2 m/s at 60 Hz)."""
+LINEAR_STEP = 1.2 / CONTROL_HZ
+"""Largest Cartesian move of the gripper per control tick, metres (1.2 m/s)."""
 REACH_TOLERANCE = 0.004
 """How close the gripper must come to a goal, metres."""
-MOVE_TICKS = 150
+MOVE_TICKS = int(2.5 * CONTROL_HZ)
 """Ticks a single move may take before it counts as unreachable."""
-GRIP_TICKS = 16
+GRIP_TICKS = int(0.27 * CONTROL_HZ)
 """Ticks given to the fingers to open or close."""
 
 

@@ -7,6 +7,7 @@ tasks.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -17,11 +18,14 @@ from robolearn.sim.world import FINGER_OPEN, TabletopWorld
 from robolearn.tasks.sampler import TaskInstance, sample_task
 from robolearn.tasks.spec import TaskFamily, get_family
 
-CONTROL_HZ = 60
-"""Actions per simulated second; each action runs PHYSICS_HZ / CONTROL_HZ physics steps."""
+CONTROL_HZ = 30
+"""Actions per simulated second; each action runs PHYSICS_HZ / CONTROL_HZ physics steps.
+
+30 Hz (panda-gym uses 25) keeps the env's own work per action small beside the physics.
+"""
 SUBSTEPS = PHYSICS_HZ // CONTROL_HZ
-MAX_JOINT_STEP = 0.05
-"""Largest change of an arm joint's target per action, radians (3 rad/s at 60 Hz)."""
+MAX_JOINT_STEP = 3.0 / CONTROL_HZ
+"""Largest change of an arm joint's target per action, radians (3 rad/s)."""
 
 
 class TabletopEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
@@ -71,6 +75,7 @@ class TabletopEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             raise ValueError(f"options['task'] must be a TaskInstance of family "
                              f"{self.family.name!r}")
         self.task = task
+        self._object_names = [o.name for o in task.objects]
         self.world.set_scene(task.objects)
         self.elapsed_steps = 0
         return self._observation(), self._info(success=False)
@@ -80,10 +85,11 @@ class TabletopEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if self.task is None:
             raise RuntimeError("call reset() before step()")
         action = np.asarray(action, dtype=np.float64)
-        if action.shape != (8,) or not np.all(np.isfinite(action)):
+        if action.shape != (8,) or not math.isfinite(action.sum()):
             raise ValueError(f"action must be 8 finite numbers in [-1, 1], got {action!r}")
-        action = np.clip(action, -1.0, 1.0)
-        targets = self.world.joint_positions() + action[:7] * MAX_JOINT_STEP
+        action = action.clip(-1.0, 1.0)
+        # The last observation holds the measured joint angles: only step() moves the world.
+        targets = self._joint_angles + action[:7] * MAX_JOINT_STEP
         self.world.command(targets, (action[7] + 1.0) / 2.0 * FINGER_OPEN)
         self.world.step(SUBSTEPS)
         self.elapsed_steps += 1
@@ -100,12 +106,10 @@ class TabletopEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.world.close()
 
     def _observation(self) -> dict[str, np.ndarray]:
-        world = self.world
-        robot = np.concatenate([world.joint_positions(), world.ee_position(),
-                                [world.gripper_opening()]])
-        objects = np.array([np.concatenate(world.pose(o.name))
-                            for o in self.task.objects])
-        return {"robot": robot.astype(np.float32), "objects": objects.astype(np.float32)}
+        state = np.array(self.world.robot_state() + self.world.poses(self._object_names))
+        self._joint_angles = state[:7]
+        return {"robot": state[:11].astype(np.float32),
+                "objects": state[11:].astype(np.float32).reshape(-1, 7)}
 
     def _info(self, success: bool) -> dict[str, Any]:
         return {"instruction": self.task.instruction, "family": self.task.family,

@@ -1,15 +1,16 @@
 """Success predicates over the world's state, named so task files can use them.
 
 Each predicate takes the world and object names and says whether a relation holds now. An
-object counts only once it rests: the robot no longer touches it.
+object counts only once it rests: the robot no longer touches it. The env checks success after
+every step, so predicates use plain float arithmetic (numpy costs more on three numbers) and
+test the cheap geometry before the contact query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from robolearn.sim.scene import BLOCK_SIZE
 
@@ -20,33 +21,29 @@ ROW_SPACING = (0.055, 0.095)
 """Centre-to-centre distance of neighbours in a row, metres (gaps leave room for fingers)."""
 
 
-def _resting(world: TabletopWorld, name: str) -> bool:
-    return not world.touching_robot(name)
-
-
 def on(world: TabletopWorld, top: str, base: str) -> bool:
     """``top`` rests on ``base``: centred within half a block and one block higher."""
-    a, b = world.position(top), world.position(base)
-    return (bool(np.linalg.norm(a[:2] - b[:2]) < BLOCK_SIZE / 2)
-            and abs(a[2] - b[2] - BLOCK_SIZE) < 0.01 and _resting(world, top))
+    (ax, ay, az), (bx, by, bz) = world.xyz(top), world.xyz(base)
+    return ((ax - bx) ** 2 + (ay - by) ** 2 < (BLOCK_SIZE / 2) ** 2
+            and abs(az - bz - BLOCK_SIZE) < 0.01 and not world.touching_robot(top))
 
 
 def inside(world: TabletopWorld, item: str, container: str) -> bool:
     """``item`` lies within the footprint of a bowl or zone, low on the table."""
-    a, c = world.position(item), world.position(container)
+    (ax, ay, az), (cx, cy, _) = world.xyz(item), world.xyz(container)
     half = world.objects[container].size / 2
-    return (bool(np.all(np.abs(a[:2] - c[:2]) < half)) and a[2] < BLOCK_SIZE
-            and _resting(world, item))
+    return (abs(ax - cx) < half and abs(ay - cy) < half and az < BLOCK_SIZE
+            and not world.touching_robot(item))
 
 
 def row(world: TabletopWorld, *names: str) -> bool:
     """The blocks stand on the table in a left-to-right row (increasing y), evenly spaced."""
-    points = np.array([world.position(name) for name in names])
-    gaps = np.diff(points[:, 1])
-    return (bool(np.all((gaps > ROW_SPACING[0]) & (gaps < ROW_SPACING[1])))
-            and bool(np.ptp(points[:, 0]) < 0.02)
-            and bool(np.all(np.abs(points[:, 2] - BLOCK_SIZE / 2) < 0.005))
-            and all(_resting(world, name) for name in names))
+    points = [world.xyz(name) for name in names]
+    xs = [p[0] for p in points]
+    return (all(ROW_SPACING[0] < b[1] - a[1] < ROW_SPACING[1] for a, b in pairwise(points))
+            and max(xs) - min(xs) < 0.02
+            and all(abs(p[2] - BLOCK_SIZE / 2) < 0.005 for p in points)
+            and not any(world.touching_robot(name) for name in names))
 
 
 PREDICATES: dict[str, Callable[..., bool]] = {"on": on, "inside": inside, "row": row}
