@@ -286,7 +286,7 @@ class TabletopWorld:
         )
         return np.clip(np.array(solution[:7]), _JOINT_LOW, _JOINT_HIGH)
 
-    def command(self, arm_targets: np.ndarray, finger_target: float) -> None:
+    def command(self, arm_targets: Sequence[float], finger_target: float) -> None:
         """Set the position targets of the arm joints and of each finger."""
         targets = [*arm_targets, finger_target, finger_target]
         self._client.setJointMotorControlArray(
