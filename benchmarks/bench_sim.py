@@ -236,11 +236,17 @@ def measure_env_overhead(settings: Settings) -> EnvOverhead:
         env.reset(seed=0)
         _env_loop(env, 20)  # warm-up: first calls bind pybullet functions
         _raw_loop(env, 20 * SUBSTEPS)
+        # Alternate short chunks of each, so load from other processes on this shared machine
+        # falls on both alike; a repeat's figure is the sum over its chunks.
+        chunk = 10
         for _ in range(settings.repeats):
             env.reset(seed=0)
-            env_times.append(_seconds(lambda: _env_loop(env, settings.env_steps)))
-            env.reset(seed=0)
-            raw_times.append(_seconds(lambda: _raw_loop(env, physics_steps)))
+            env_seconds = raw_seconds = 0.0
+            for _ in range(settings.env_steps // chunk):
+                env_seconds += _seconds(lambda: _env_loop(env, chunk))
+                raw_seconds += _seconds(lambda: _raw_loop(env, chunk * SUBSTEPS))
+            env_times.append(env_seconds)
+            raw_times.append(raw_seconds)
     finally:
         env.close()
     return EnvOverhead(family=OVERHEAD_FAMILY, repeats=settings.repeats,

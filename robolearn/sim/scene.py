@@ -32,7 +32,9 @@ BOWL_WALL_HEIGHT = 0.025
 ZONE_SIZE = 0.12
 """Edge of a flat square target zone, metres."""
 
-OBJECT_KINDS = ("block", "bowl", "zone")
+FOOTPRINTS = {"block": BLOCK_SIZE, "bowl": BOWL_INNER, "zone": ZONE_SIZE}
+"""Footprint edge of each object kind, metres."""
+OBJECT_KINDS = tuple(FOOTPRINTS)
 WORKSPACE_LOW = np.array([0.25, -0.35, 0.0])
 WORKSPACE_HIGH = np.array([0.75, 0.35, 0.45])
 """The box the gripper may be sent to; targets outside it are refused before anything moves."""
@@ -51,4 +53,4 @@ class SceneObject:
     @property
     def size(self) -> float:
         """Footprint edge in metres: what predicates and skills need to know of its shape."""
-        return {"block": BLOCK_SIZE, "bowl": BOWL_INNER, "zone": ZONE_SIZE}[self.kind]
+        return FOOTPRINTS[self.kind]

@@ -118,6 +118,7 @@ class TabletopWorld:
         self._slots = [self._make_slot(kind) for kind in self.slot_kinds]
         self._bodies: dict[str, int] = {}
         self._scene: dict[str, SceneObject] = {}
+        self._moved()
         self._home()
         self._initial_state = client.saveState()
         self._projection = client.computeProjectionMatrixFOV(
@@ -206,6 +207,7 @@ class TabletopWorld:
             self._scene[obj.name] = obj
         # Bring the link transforms up to date, so state reads before the first step are true.
         client.getLinkState(self.robot, EE_LINK, computeForwardKinematics=True)
+        self._moved()
 
     @property
     def objects(self) -> Mapping[str, SceneObject]:
@@ -220,18 +222,58 @@ class TabletopWorld:
                 f"no object named {name!r} in this scene; objects: {sorted(self._bodies)}"
             ) from None
 
+    # ----- reading the state ----------------------------------------------------------------
+    # Reads are cached until the physics moves (step, set_scene, restore_state): the env, its
+    # success check and the skills all read the same poses every tick, and each pybullet query
+    # costs more than the arithmetic done with it.
+    def _pose(self, name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        body = self._body(name)
+        pose = self._poses.get(body)
+        if pose is None:
+            pose = self._poses[body] = self._client.getBasePositionAndOrientation(body)
+        return pose
+
     def pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Position and orientation (quaternion x, y, z, w) of an object."""
-        position, orientation = self._client.getBasePositionAndOrientation(self._body(name))
+        position, orientation = self._pose(name)
         return np.array(position), np.array(orientation)
 
     def xyz(self, name: str) -> tuple[float, float, float]:
         """An object's position as plain floats: cheaper than an array for scalar checks."""
-        return self._client.getBasePositionAndOrientation(self._body(name))[0]
+        return self._pose(name)[0]
 
     def position(self, name: str) -> np.ndarray:
         """World position of an object's centre (a bowl's or zone's floor centre)."""
-        return np.array(self._client.getBasePositionAndOrientation(self._body(name))[0])
+        return np.array(self._pose(name)[0])
+
+    def poses(self, names: Sequence[str]) -> list[float]:
+        """Position and quaternion of each named object, flattened in order."""
+        return [v for name in names for part in self._pose(name) for v in part]
+
+    def robot_state(self) -> list[float]:
+        """Arm joint angles, gripper point xyz and finger opening (11 floats)."""
+        if self._robot is None:
+            states = self._client.getJointStates(self.robot, _STATE_JOINTS)
+            ee = self._client.getLinkState(self.robot, EE_LINK)[4]
+            self._robot = [*(s[0] for s in states[:7]), *ee, states[7][0] + states[8][0]]
+        return self._robot
+
+    def joint_positions(self) -> np.ndarray:
+        """The seven arm joint angles, radians."""
+        return np.array(self.robot_state()[:7])
+
+    def ee_position(self) -> np.ndarray:
+        """Position of the point between the fingertips."""
+        return np.array(self.robot_state()[7:10])
+
+    def gripper_opening(self) -> float:
+        """Distance between the fingers, metres (0 closed, 0.08 open)."""
+        return self.robot_state()[10]
+
+    def _moved(self) -> None:
+        """Forget cached reads: the simulation's state changed."""
+        self._poses: dict[int, tuple[tuple[float, ...], tuple[float, ...]]] = {}
+        self._robot: list[float] | None = None
 
     def touching_robot(self, name: str) -> bool:
         """Whether any part of the robot touches the object."""
@@ -243,36 +285,7 @@ class TabletopWorld:
         return all(self._client.getContactPoints(bodyA=self.robot, bodyB=body, linkIndexA=f)
                    for f in FINGER_JOINTS)
 
-    # ----- the robot ------------------------------------------------------------------------
-    def joint_positions(self) -> np.ndarray:
-        """The seven arm joint angles, radians."""
-        states = self._client.getJointStates(self.robot, ARM_JOINTS)
-        return np.array([s[0] for s in states])
-
-    def gripper_opening(self) -> float:
-        """Distance between the fingers, metres (0 closed, 0.08 open)."""
-        states = self._client.getJointStates(self.robot, FINGER_JOINTS)
-        return float(states[0][0] + states[1][0])
-
-    def ee_position(self) -> np.ndarray:
-        """Position of the point between the fingertips."""
-        state = self._client.getLinkState(self.robot, EE_LINK, computeForwardKinematics=True)
-        return np.array(state[4])
-
-    def robot_state(self) -> list[float]:
-        """Arm joint angles, gripper point xyz and finger opening, in few pybullet calls.
-
-        Read right after a physics step, so the link transforms are already current.
-        """
-        states = self._client.getJointStates(self.robot, _STATE_JOINTS)
-        ee = self._client.getLinkState(self.robot, EE_LINK)[4]
-        return [*(s[0] for s in states[:7]), *ee, states[7][0] + states[8][0]]
-
-    def poses(self, names: Sequence[str]) -> list[float]:
-        """Position and quaternion of each named object, flattened in order."""
-        pose = self._client.getBasePositionAndOrientation
-        return [v for name in names for part in pose(self._body(name)) for v in part]
-
+    # ----- moving the robot -----------------------------------------------------------------
     def solve_ik(self, position: Sequence[float], yaw: float = 0.0,
                  iterations: int = 10) -> np.ndarray:
         """Arm joint angles that put the gripper, pointing down, at ``position``."""
@@ -297,6 +310,7 @@ class TabletopWorld:
         """Advance the physics by ``n`` steps of 1/240 s."""
         for _ in range(n):
             self._client.stepSimulation()
+        self._moved()
 
     # ----- state and images -----------------------------------------------------------------
     def save_state(self) -> int:
@@ -306,6 +320,8 @@ class TabletopWorld:
     def restore_state(self, handle: int) -> None:
         """Return to a snapshot taken by :meth:`save_state` (the scene's names are kept)."""
         self._client.restoreState(handle)
+        self._client.getLinkState(self.robot, EE_LINK, computeForwardKinematics=True)
+        self._moved()
 
     def discard_state(self, handle: int) -> None:
         """Free a snapshot that is no longer needed."""

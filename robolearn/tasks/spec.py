@@ -31,8 +31,8 @@ from robolearn.paths import data_dir
 from robolearn.sim.scene import COLOURS, OBJECT_KINDS, WORKSPACE_HIGH, WORKSPACE_LOW
 from robolearn.tasks.predicates import PREDICATES
 
-DEFAULT_MAX_STEPS = 750
-"""Control steps (30 Hz) an episode may take when the family does not say."""
+DEFAULT_MAX_STEPS = 500
+"""Control steps (20 Hz) an episode may take when the family does not say."""
 
 
 class UnknownFamilyError(LookupError):
