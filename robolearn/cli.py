@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,7 @@ def cmd_run(config: RunConfig) -> int:
     from robolearn.planner.oracle import OraclePlanner
     from robolearn.rollout import run_episodes, save_run
 
-    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"
+    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}-{uuid.uuid4().hex[:6]}"
     frames_dir = config.workspace / "frames" / run_id if config.frames else None
     summary, records = run_episodes(config.families, config.episodes, config.seed,
                                     OraclePlanner(), frames_dir=frames_dir)

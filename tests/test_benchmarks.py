@@ -1,0 +1,21 @@
+"""The benchmark command runs as the README says (its figures are not asserted: no timed tests)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_simulation_benchmark_runs_and_reports_every_bar(tmp_path):
+    output = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_sim", "--quick", "--output", str(output)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for bar in ("env.step / raw stepSimulation", "set_scene", "pick-and-place, no images",
+                "determinism"):
+        assert bar in result.stdout
+    results = json.loads(output.read_text())
+    assert results["determinism"]["equal"] is True
