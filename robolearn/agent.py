@@ -7,6 +7,7 @@ from typing import Protocol
 
 from robolearn.calls import Call
 from robolearn.skills.executor import PlanValidationError, StepRecord, execute_plan
+from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.sampler import TaskInstance
 
@@ -44,12 +45,12 @@ class EpisodeRecord:
                 "control_steps": self.control_steps, "error": self.error}
 
 
-def run_episode(env: TabletopEnv, planner: Planner, seed: int,
-                frames: bool = False) -> EpisodeRecord:
+def run_episode(env: TabletopEnv, planner: Planner, seed: int, frames: bool = False,
+                library: SkillLibrary | None = None) -> EpisodeRecord:
     """Reset ``env`` to task instance ``seed``, plan it, run it, and say how it went.
 
     A plan that fails validation is reported in the record (``error``), not raised: one bad
-    plan must not stop a run of many episodes.
+    plan must not stop a run of many episodes. ``library`` resolves composite skills.
     """
     env.reset(seed=seed)
     task = env.task
@@ -57,7 +58,7 @@ def run_episode(env: TabletopEnv, planner: Planner, seed: int,
     record = EpisodeRecord(family=task.family, seed=seed, instruction=task.instruction,
                            planner=planner.name, plan=[str(c) for c in plan])
     try:
-        record.steps = execute_plan(env, plan, frames=frames)
+        record.steps = execute_plan(env, plan, frames=frames, library=library)
     except PlanValidationError as error:
         record.error = str(error)
     record.success = task.succeeded(env.world)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 Arg = str | float
@@ -40,8 +41,8 @@ class Call:
     def __str__(self) -> str:
         return f"{self.name}({', '.join(_format_arg(a) for a in self.args)})"
 
-    def bind(self, bindings: dict[str, str]) -> Call:
-        """Replace arguments that are keys of ``bindings`` (e.g. roles) with their values."""
+    def bind(self, bindings: Mapping[str, Arg]) -> Call:
+        """Replace arguments that are keys of ``bindings`` (roles, parameters) with values."""
         return Call(self.name, tuple(bindings.get(a, a) if isinstance(a, str) else a
                                      for a in self.args))
 

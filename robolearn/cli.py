@@ -76,11 +76,13 @@ def cmd_run(config: RunConfig) -> int:
     """
     from robolearn.planner.oracle import OraclePlanner
     from robolearn.rollout import run_episodes, save_run
+    from robolearn.skills.library import SkillLibrary
 
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}-{uuid.uuid4().hex[:6]}"
     frames_dir = config.workspace / "frames" / run_id if config.frames else None
     summary, records = run_episodes(config.families, config.episodes, config.seed,
-                                    OraclePlanner(), frames_dir=frames_dir)
+                                    OraclePlanner(), frames_dir=frames_dir,
+                                    library=SkillLibrary.open(config.workspace))
     run_file = config.workspace / "runs" / f"{run_id}.json"
     save_run(run_file, summary, records)
     if config.json:

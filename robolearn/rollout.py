@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from robolearn.agent import EpisodeRecord, Planner, run_episode
 from robolearn.png import write_png
+from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.spec import get_family
 
@@ -76,8 +77,8 @@ class RunSummary:
 
 
 def run_episodes(families: Sequence[str], episodes: int, seed: int, planner: Planner,
-                 frames_dir: Path | None = None,
-                 progress: bool = True) -> tuple[RunSummary, list[EpisodeRecord]]:
+                 frames_dir: Path | None = None, progress: bool = True,
+                 library: SkillLibrary | None = None) -> tuple[RunSummary, list[EpisodeRecord]]:
     """Run ``episodes`` episodes of each family with task seeds ``seed .. seed+episodes-1``.
 
     The same arguments give the same records in any process: each episode's scene comes from
@@ -94,7 +95,8 @@ def run_episodes(families: Sequence[str], episodes: int, seed: int, planner: Pla
             row = FamilySummary(name)
             try:
                 for task_seed in range(seed, seed + episodes):
-                    record = run_episode(env, planner, task_seed, frames=frames_dir is not None)
+                    record = run_episode(env, planner, task_seed,
+                                         frames=frames_dir is not None, library=library)
                     if frames_dir is not None:
                         _save_frames(frames_dir, record)
                     records.append(record)

@@ -1,8 +1,6 @@
 """The atomic skills, each declared once: signature, description and controller.
 
 The planner, the Searcher and the docs all read these declarations; nothing restates them.
-
-Arguments are checked against the scene before anything moves (:func:`validate_call`).
 """
 
 from __future__ import annotations
@@ -12,14 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robolearn.calls import Arg, Call
-from robolearn.sim.scene import BLOCK_SIZE, WORKSPACE_HIGH, WORKSPACE_LOW, ZONE_SIZE
-from robolearn.sim.world import TabletopWorld
+from robolearn.sim.scene import BLOCK_SIZE, ZONE_SIZE
 from robolearn.skills.motion import Motion, SkillFailure
+from robolearn.skills.params import SIDES, Param, signature
 from robolearn.tasks.env import CONTROL_HZ
 
-SIDES = {"left": (0.0, -1.0), "right": (0.0, 1.0), "front": (1.0, 0.0), "back": (-1.0, 0.0)}
-"""Directions on the table as the camera sees them (it faces the robot)."""
 BESIDE_SPACING = 0.075
 """Centre-to-centre distance of a block placed beside another, metres."""
 APPROACH_HEIGHT = 0.10
@@ -35,30 +30,6 @@ PUSH_STANDOFF = 0.012
 PUSH_TOLERANCE = 0.02
 """How close to the zone's centre pushing aims to bring the block, metres."""
 
-PARAM_TYPES: dict[str, str] = {
-    "block": "the name of a block in the scene",
-    "target": "the name of a block, bowl or zone in the scene",
-    "zone": "the name of a zone in the scene",
-    "side": "one of left, right, front, back",
-    "x": f"a number in [{WORKSPACE_LOW[0]}, {WORKSPACE_HIGH[0]}] (metres)",
-    "y": f"a number in [{WORKSPACE_LOW[1]}, {WORKSPACE_HIGH[1]}] (metres)",
-    "z": f"a number in [{WORKSPACE_LOW[2]}, {WORKSPACE_HIGH[2]}] (metres)",
-}
-"""What each parameter type accepts."""
-
-
-class SkillArgumentError(ValueError):
-    """A call that cannot run: unknown skill, wrong number of arguments or a bad argument."""
-
-
-@dataclass(frozen=True)
-class Param:
-    """One parameter of a skill: its name and type (a key of PARAM_TYPES)."""
-
-    name: str
-    type: str
-
-
 @dataclass(frozen=True)
 class AtomicSkill:
     """A motion primitive: what it is called, what it takes, what it does, how it runs."""
@@ -71,51 +42,7 @@ class AtomicSkill:
     @property
     def signature(self) -> str:
         """The call with typed parameters, e.g. ``place(obj: block, target: target)``."""
-        return f"{self.name}({', '.join(f'{p.name}: {p.type}' for p in self.params)})"
-
-
-def _check_arg(skill: AtomicSkill, param: Param, value: Arg, world: TabletopWorld) -> None:
-    where = f"{skill.name}: argument {param.name!r}"
-    if param.type in ("x", "y", "z"):
-        axis = "xyz".index(param.type)
-        if not isinstance(value, float) or not np.isfinite(value):
-            raise SkillArgumentError(f"{where} must be a number, got {value!r}")
-        if not WORKSPACE_LOW[axis] <= value <= WORKSPACE_HIGH[axis]:
-            raise SkillArgumentError(f"{where} = {value:g} is out of reach; "
-                                     f"{PARAM_TYPES[param.type]}")
-        return
-    if not isinstance(value, str):
-        raise SkillArgumentError(f"{where} must be {PARAM_TYPES[param.type]}, got {value!r}")
-    if param.type == "side":
-        if value not in SIDES:
-            raise SkillArgumentError(f"{where} must be one of {', '.join(SIDES)}, got {value!r}")
-        return
-    kinds = {"block": ("block",), "target": ("block", "bowl", "zone"), "zone": ("zone",)}
-    allowed = kinds[param.type]
-    objects = world.objects
-    if value not in objects:
-        raise SkillArgumentError(f"{where}: no object named {value!r} in this scene; objects: "
-                                 f"{', '.join(sorted(objects))}")
-    if objects[value].kind not in allowed:
-        raise SkillArgumentError(f"{where}: {value!r} is a {objects[value].kind}, expected "
-                                 f"{' or '.join(allowed)}")
-
-
-def validate_call(call: Call, world: TabletopWorld) -> AtomicSkill:
-    """The skill ``call`` names, once its arguments fit the skill and the scene."""
-    skill = ATOMIC_SKILLS.get(call.name)
-    if skill is None:
-        raise SkillArgumentError(f"unknown skill {call.name!r}; known: "
-                                 f"{', '.join(sorted(ATOMIC_SKILLS))}")
-    if len(call.args) != len(skill.params):
-        raise SkillArgumentError(f"{call} takes {len(skill.params)} arguments "
-                                 f"({skill.signature}), got {len(call.args)}")
-    for param, value in zip(skill.params, call.args, strict=True):
-        _check_arg(skill, param, value, world)
-    names = [a for a in call.args if isinstance(a, str) and a in world.objects]
-    if len(set(names)) != len(names):
-        raise SkillArgumentError(f"{call} names the same object twice")
-    return skill
+        return signature(self.name, self.params)
 
 
 # ----- the controllers ------------------------------------------------------------------------

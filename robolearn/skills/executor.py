@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from robolearn.calls import Call
-from robolearn.skills.atomic import AtomicSkill, SkillArgumentError, validate_call
+from robolearn.skills.atomic import ATOMIC_SKILLS
+from robolearn.skills.library import SkillLibrary
 from robolearn.skills.motion import Motion, SkillFailure
+from robolearn.skills.params import SkillArgumentError
 from robolearn.tasks.env import TabletopEnv
 
 MAX_PLAN_STEPS = 32
@@ -44,36 +46,43 @@ class StepRecord:
                 "message": self.message, "ticks": self.ticks}
 
 
-def validate_plan(plan: list[Call], env: TabletopEnv) -> list[AtomicSkill]:
-    """The skill of every call, once every call fits its skill and the current scene."""
+def validate_plan(plan: list[Call], env: TabletopEnv,
+                  library: SkillLibrary | None = None) -> list[list[Call]]:
+    """The atomic calls of every call, once every call fits its skill and the current scene.
+
+    ``library`` (default: atomic skills only) resolves composite skills.
+    """
+    library = library or SkillLibrary()
     if not plan:
         raise PlanValidationError(0, None, "the plan is empty")
     if len(plan) > MAX_PLAN_STEPS:
         raise PlanValidationError(0, None, f"{len(plan)} steps is more than the limit of "
                                   f"{MAX_PLAN_STEPS}")
-    skills = []
+    expansions = []
     for i, call in enumerate(plan):
         try:
-            skills.append(validate_call(call, env.world))
+            expansions.append(library.expand(call, env.world))
         except SkillArgumentError as error:
             raise PlanValidationError(i, call, str(error)) from None
-    return skills
+    return expansions
 
 
-def execute_plan(env: TabletopEnv, plan: list[Call], frames: bool = False) -> list[StepRecord]:
+def execute_plan(env: TabletopEnv, plan: list[Call], frames: bool = False,
+                 library: SkillLibrary | None = None) -> list[StepRecord]:
     """Run ``plan`` in ``env`` (already reset); stop at the first step that fails.
 
     The whole plan is validated first, so a bad call raises PlanValidationError before the
-    robot moves.
+    robot moves. A composite skill's step runs its atomic calls in turn.
     """
-    skills = validate_plan(plan, env)
+    expansions = validate_plan(plan, env, library)
     motion = Motion(env)
     records = []
-    for call, skill in zip(plan, skills, strict=True):
+    for call, atomic_calls in zip(plan, expansions, strict=True):
         start = env.elapsed_steps
         record = StepRecord(call=str(call), ok=True)
         try:
-            skill.run(motion, *call.args)
+            for atomic in atomic_calls:
+                ATOMIC_SKILLS[atomic.name].run(motion, *atomic.args)
         except SkillFailure as failure:
             record.ok, record.reason, record.message = False, failure.reason, str(failure)
         record.ticks = env.elapsed_steps - start

@@ -1,0 +1,293 @@
+"""The skill library: atomic skills from code plus composite skills from JSON files.
+
+Its source of truth is one folder. The shipped seed library (``skills/`` at the top level) and
+exported bundles are flat folders of ``<name>.json``; a workspace keeps every version::
+
+    <workspace>/skills/
+        stack_on/v0001.json     one file per version; old versions stay readable
+        stack_on/v0002.json
+        stack_on/stats.json     evaluations and runs of the skill
+        build_tower/v0001.json
+
+Everything else (embeddings, search indexes) is derived from it and rebuilt when stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from robolearn.calls import Call
+from robolearn.paths import data_dir
+from robolearn.skills.atomic import ATOMIC_SKILLS, AtomicSkill
+from robolearn.skills.composite import (
+    CompositeSkill,
+    Provenance,
+    SkillFileError,
+    skill_from_json,
+)
+from robolearn.skills.params import (
+    OBJECT_TYPES,
+    SkillArgumentError,
+    accepts,
+    check_args,
+    literal_problem,
+)
+
+if TYPE_CHECKING:
+    from robolearn.sim.world import TabletopWorld
+
+Skill = AtomicSkill | CompositeSkill
+MAX_DEPTH = 4
+"""Deepest nesting of composite skills (a composite of atomics has depth 1)."""
+MAX_EXPANDED_STEPS = 64
+"""Most atomic calls one call may expand into."""
+
+
+class SkillDefinitionError(ValueError):
+    """A composite skill that cannot join the library; says which skill and what is wrong."""
+
+
+@dataclass
+class SkillStats:
+    """How a skill has fared: Evaluator verdicts and runs in episodes."""
+
+    evaluations: int = 0
+    passed: int = 0
+    runs: int = 0
+    successes: int = 0
+
+
+class SkillLibrary:
+    """Atomic and composite skills by name, checked so every composite can run."""
+
+    def __init__(self, composites: Iterable[CompositeSkill] = (), root: Path | None = None) -> None:
+        self.root = root
+        self._composites: dict[str, CompositeSkill] = {}
+        for skill in composites:
+            if skill.name in self._composites:
+                raise SkillDefinitionError(f"skill {skill.name!r} is defined twice")
+            self._composites[skill.name] = skill
+        for skill in self._composites.values():
+            self.check(skill)
+
+    # ----- opening --------------------------------------------------------------------------
+    @classmethod
+    def from_folder(cls, folder: Path) -> SkillLibrary:
+        """A library of the flat ``<name>.json`` files in ``folder`` (seed or bundle), in memory."""
+        return cls(read_flat_folder(folder))
+
+    @classmethod
+    def seed(cls) -> SkillLibrary:
+        """The library robolearn ships, in memory."""
+        return cls.from_folder(data_dir("skills"))
+
+    @classmethod
+    def open(cls, workspace: Path) -> SkillLibrary:
+        """The workspace's live library, seeded from the shipped one on first use."""
+        root = workspace / "skills"
+        if not root.exists():
+            library = cls(root=root)
+            for skill in _dependency_order(read_flat_folder(data_dir("skills"))):
+                library.save(skill)
+            return library
+        latest = [_read(max(folder.glob("v*.json"))) for folder in sorted(root.iterdir())
+                  if folder.is_dir() and any(folder.glob("v*.json"))]
+        return cls(latest, root=root)
+
+    # ----- reading --------------------------------------------------------------------------
+    @property
+    def composites(self) -> Mapping[str, CompositeSkill]:
+        """The composite skills by name (latest versions)."""
+        return self._composites
+
+    def names(self) -> list[str]:
+        """Every skill name, atomic first."""
+        return [*ATOMIC_SKILLS, *sorted(self._composites)]
+
+    def __contains__(self, name: object) -> bool:
+        return name in ATOMIC_SKILLS or name in self._composites
+
+    def get(self, name: str) -> Skill:
+        """The skill called ``name``; an unknown name lists the known ones."""
+        skill = ATOMIC_SKILLS.get(name) or self._composites.get(name)
+        if skill is None:
+            raise SkillArgumentError(f"unknown skill {name!r}; known: {', '.join(self.names())}")
+        return skill
+
+    def versions(self, name: str) -> list[CompositeSkill]:
+        """Every stored version of a composite skill, oldest first."""
+        self.get(name)
+        if self.root is None or name in ATOMIC_SKILLS:
+            return [self._composites[name]] if name in self._composites else []
+        return [_read(path) for path in sorted((self.root / name).glob("v*.json"))]
+
+    def stats(self, name: str) -> SkillStats:
+        """How the skill has fared so far."""
+        path = self._stats_path(name)
+        if path is None or not path.exists():
+            return SkillStats()
+        return SkillStats(**json.loads(path.read_text()))
+
+    # ----- checking and expanding -----------------------------------------------------------
+    def check(self, skill: CompositeSkill) -> None:
+        """Raise SkillDefinitionError unless ``skill`` can join this library and always run.
+
+        Every step must call a known skill with the right number of arguments; a parameter
+        passed on must fit the callee's parameter type; literals must be valid; composites may
+        not call each other in a cycle, nest deeper than MAX_DEPTH or expand past
+        MAX_EXPANDED_STEPS atomic calls.
+        """
+        where = f"skill {skill.name!r}"
+        if skill.name in ATOMIC_SKILLS:
+            raise SkillDefinitionError(f"{where}: the name belongs to an atomic skill")
+        types = {p.name: p.type for p in skill.params}
+        for i, step in enumerate(skill.steps):
+            at = f"{where}, step {i + 1} ({step})"
+            if step.name == skill.name:
+                raise SkillDefinitionError(f"{at}: a skill cannot call itself")
+            if step.name not in self:
+                raise SkillDefinitionError(f"{at}: unknown skill {step.name!r}; known: "
+                                           f"{', '.join(self.names())}")
+            callee = self.get(step.name)
+            if len(step.args) != len(callee.params):
+                raise SkillDefinitionError(f"{at}: {callee.signature} takes "
+                                           f"{len(callee.params)} arguments")
+            for param, arg in zip(callee.params, step.args, strict=True):
+                if isinstance(arg, str) and arg in types:
+                    if not accepts(param.type, types[arg]):
+                        raise SkillDefinitionError(
+                            f"{at}: parameter {arg!r} is a {types[arg]}, but "
+                            f"{callee.name} needs a {param.type} for {param.name!r}")
+                elif param.type in OBJECT_TYPES:
+                    raise SkillDefinitionError(
+                        f"{at}: {arg!r} is not a parameter of {skill.name}; objects must be "
+                        f"passed in as parameters ({', '.join(types) or 'none declared'})")
+                elif problem := literal_problem(param.type, arg):
+                    raise SkillDefinitionError(f"{at}: argument {param.name!r} {problem}")
+        depth, size = self._measure(skill, (skill.name,))
+        if depth > MAX_DEPTH:
+            raise SkillDefinitionError(f"{where}: nests {depth} composites deep; the limit is "
+                                       f"{MAX_DEPTH}")
+        if size > MAX_EXPANDED_STEPS:
+            raise SkillDefinitionError(f"{where}: expands into {size} atomic calls; the limit "
+                                       f"is {MAX_EXPANDED_STEPS}")
+
+    def _measure(self, skill: CompositeSkill, path: tuple[str, ...]) -> tuple[int, int]:
+        """Nesting depth and atomic-call count of ``skill``; refuses cycles along ``path``."""
+        depth, size = 1, 0
+        for step in skill.steps:
+            callee = self._composites.get(step.name)
+            if callee is None:
+                size += 1
+                continue
+            if step.name in path:
+                cycle = " → ".join((*path, step.name))
+                raise SkillDefinitionError(f"skill {path[0]!r}: composites call each other in "
+                                           f"a cycle: {cycle}")
+            inner_depth, inner_size = self._measure(callee, (*path, step.name))
+            depth, size = max(depth, inner_depth + 1), size + inner_size
+        return depth, size
+
+    def expand(self, call: Call, world: TabletopWorld) -> list[Call]:
+        """The atomic calls ``call`` stands for, each checked against the scene."""
+        skill = self.get(call.name)
+        check_args(call.name, skill.params, call.args, world)
+        if isinstance(skill, AtomicSkill):
+            return [call]
+        bindings = skill.bindings(call.args)
+        return [atomic for step in skill.steps
+                for atomic in self.expand(step.bind(bindings), world)]
+
+    # ----- writing --------------------------------------------------------------------------
+    def save(self, skill: CompositeSkill, provenance: Provenance | None = None) -> CompositeSkill:
+        """Store ``skill`` as the next version of its name; an unchanged skill is not stored.
+
+        Returns the version that is now the latest.
+        """
+        self.check(skill)
+        current = self._composites.get(skill.name)
+        if current is not None and current.content_hash == skill.content_hash:
+            return current
+        version = current.version + 1 if current is not None else 1
+        stored = CompositeSkill(skill.name, skill.description, skill.params, skill.steps,
+                                skill.effect, version, provenance or skill.provenance)
+        if self.root is not None:
+            folder = self.root / skill.name
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_new(folder / f"v{version:04d}.json", stored.to_json())
+        self._composites[skill.name] = stored
+        return stored
+
+    def record(self, name: str, *, evaluated: bool | None = None,
+               succeeded: bool | None = None) -> SkillStats:
+        """Count one Evaluator verdict (``evaluated``) or one run in an episode (``succeeded``)."""
+        stats = self.stats(name)
+        if evaluated is not None:
+            stats.evaluations += 1
+            stats.passed += evaluated
+        if succeeded is not None:
+            stats.runs += 1
+            stats.successes += succeeded
+        path = self._stats_path(name)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(asdict(stats)))
+            os.replace(tmp, path)
+        return stats
+
+    def _stats_path(self, name: str) -> Path | None:
+        self.get(name)
+        return None if self.root is None else self.root / name / "stats.json"
+
+
+def _read(path: Path) -> CompositeSkill:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SkillFileError(f"{path}: not a readable JSON skill file: {error}") from None
+    return skill_from_json(data, str(path))
+
+
+def read_flat_folder(folder: Path) -> list[CompositeSkill]:
+    """The skills of a flat folder of ``<name>.json`` files; a file must match its name."""
+    skills = []
+    for path in sorted(folder.glob("*.json")):
+        skill = _read(path)
+        if skill.name != path.stem:
+            raise SkillFileError(f"{path}: field 'name': {skill.name!r} must match the file "
+                                 f"name {path.stem!r}")
+        skills.append(skill)
+    return skills
+
+
+def _dependency_order(skills: list[CompositeSkill]) -> list[CompositeSkill]:
+    """Skills ordered so each comes after the composites it calls (unknown names left to check)."""
+    by_name = {s.name: s for s in skills}
+    ordered: list[CompositeSkill] = []
+    placed: set[str] = set()
+
+    def visit(skill: CompositeSkill, trail: tuple[str, ...]) -> None:
+        if skill.name in placed or skill.name in trail:
+            return  # a cycle is reported by check(), with its path
+        for step in skill.steps:
+            if step.name in by_name:
+                visit(by_name[step.name], (*trail, skill.name))
+        placed.add(skill.name)
+        ordered.append(skill)
+
+    for skill in skills:
+        visit(skill, ())
+    return ordered
+
+
+def _write_new(path: Path, data: dict) -> None:
+    """Write a file that must not exist yet (two writers never overwrite one version)."""
+    with open(path, "x", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2)
+        handle.write("\n")
