@@ -119,6 +119,7 @@ class TabletopWorld:
         self._bodies: dict[str, int] = {}
         self._scene: dict[str, SceneObject] = {}
         self._moved()
+        self._saved_commands: dict[int, list[float]] = {}
         self._home()
         self._initial_state = client.saveState()
         self._projection = client.computeProjectionMatrixFOV(
@@ -302,6 +303,7 @@ class TabletopWorld:
     def command(self, arm_targets: Sequence[float], finger_target: float) -> None:
         """Set the position targets of the arm joints and of each finger."""
         targets = [*arm_targets, finger_target, finger_target]
+        self._command = targets
         self._client.setJointMotorControlArray(
             self.robot, [*ARM_JOINTS, *FINGER_JOINTS], pybullet.POSITION_CONTROL,
             targetPositions=targets, forces=[*_ARM_FORCES, _FINGER_FORCE, _FINGER_FORCE])
@@ -314,18 +316,26 @@ class TabletopWorld:
 
     # ----- state and images -----------------------------------------------------------------
     def save_state(self) -> int:
-        """Snapshot the whole simulation in memory; returns a handle for :meth:`restore_state`."""
-        return self._client.saveState()
+        """Snapshot the whole simulation in memory; returns a handle for :meth:`restore_state`.
+
+        The snapshot includes the motor targets, which pybullet's own states leave out.
+        """
+        handle = self._client.saveState()
+        self._saved_commands[handle] = list(self._command)
+        return handle
 
     def restore_state(self, handle: int) -> None:
         """Return to a snapshot taken by :meth:`save_state` (the scene's names are kept)."""
         self._client.restoreState(handle)
+        command = self._saved_commands[handle]
+        self.command(command[:7], command[7])
         self._client.getLinkState(self.robot, EE_LINK, computeForwardKinematics=True)
         self._moved()
 
     def discard_state(self, handle: int) -> None:
         """Free a snapshot that is no longer needed."""
         self._client.removeState(handle)
+        del self._saved_commands[handle]
 
     def render(self) -> np.ndarray:
         """An RGB image (image_size x image_size x 3, uint8) from the front of the table."""

@@ -48,6 +48,12 @@ MAX_EXPANDED_STEPS = 64
 """Most atomic calls one call may expand into."""
 
 
+class _Slot(str):
+    """A parameter of the skill being unfolded by :meth:`SkillLibrary.template`."""
+
+    __slots__ = ()
+
+
 class SkillDefinitionError(ValueError):
     """A composite skill that cannot join the library; says which skill and what is wrong."""
 
@@ -202,6 +208,29 @@ class SkillLibrary:
         bindings = skill.bindings(call.args)
         return [atomic for step in skill.steps
                 for atomic in self.expand(step.bind(bindings), world)]
+
+    def template(self, skill: CompositeSkill) -> tuple[tuple[str, tuple], ...]:
+        """What ``skill`` does, as atomic calls over numbered parameters.
+
+        Two skills with the same template do the same thing whatever their names, parameter
+        names or nesting: ``stack_on(a, b)`` and ``pick(x); place(x, y)`` share
+        ``(("pick", ("$0",)), ("place", ("$0", "$1")))``. Parameters are numbered in order of
+        first use, so a mere reordering of parameters is no difference either.
+        """
+        numbers: dict[str, str] = {}
+
+        def unfold(call: Call) -> list[tuple[str, tuple]]:
+            callee = self._composites.get(call.name) if call.name != skill.name else None
+            if callee is None:
+                return [(call.name, tuple(
+                    numbers.setdefault(a, f"${len(numbers)}") if isinstance(a, _Slot) else a
+                    for a in call.args))]
+            inner = callee.bindings(call.args)
+            return [c for step in callee.steps for c in unfold(step.bind(inner))]
+
+        # Parameters become slots, so literals (a side, a number) stay as they are.
+        slots = skill.bindings(tuple(_Slot(p.name) for p in skill.params))
+        return tuple(c for step in skill.steps for c in unfold(step.bind(slots)))
 
     # ----- writing --------------------------------------------------------------------------
     def save(self, skill: CompositeSkill, provenance: Provenance | None = None) -> CompositeSkill:

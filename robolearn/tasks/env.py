@@ -8,6 +8,9 @@ tasks.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
@@ -98,6 +101,25 @@ class TabletopEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         success = self.task.succeeded(self.world)
         truncated = self.elapsed_steps >= self.task.max_steps
         return self._observation(), float(success), success, truncated, self._info(success)
+
+    @contextmanager
+    def sandbox(self, budget: int) -> Iterator[None]:
+        """Run something in a throwaway copy of the episode, with its own step budget.
+
+        Afterwards the simulation, the step count and the task are as they were: the Evaluator
+        tries candidate skills here without touching the live episode.
+        """
+        if self.task is None:
+            raise RuntimeError("call reset() before sandbox()")
+        handle = self.world.save_state()
+        saved = self.task, self.elapsed_steps, self._joint_angles
+        self.task = replace(self.task, max_steps=self.elapsed_steps + budget)
+        try:
+            yield
+        finally:
+            self.world.restore_state(handle)
+            self.world.discard_state(handle)
+            self.task, self.elapsed_steps, self._joint_angles = saved
 
     def render(self) -> np.ndarray | None:
         """An RGB image of the table when ``render_mode="rgb_array"``, else nothing."""
