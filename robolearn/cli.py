@@ -20,6 +20,15 @@ EXAMPLES = """examples:
   robolearn run --family stack --episodes 20 --planner oracle --seed 0
   robolearn run --episodes 5 --json
   robolearn tasks
+  robolearn skills search "put the red cube into the bowl"
+"""
+SKILLS_EXAMPLES = """examples:
+  robolearn skills list
+  robolearn skills show build_tower
+  robolearn skills search "put the red cube into the bowl"
+  robolearn skills add my_stack.json --family stack --args top,base
+  robolearn skills export my-skills.zip
+  robolearn skills import my-skills.zip --workspace other-workspace
 """
 
 
@@ -113,6 +122,151 @@ def cmd_tasks() -> int:
     return 0
 
 
+# ----- robolearn skills ---------------------------------------------------------------------
+def cmd_skills_list(workspace: Path) -> int:
+    """List every skill with its kind, version, origin and record.
+
+    Example::
+
+        robolearn skills list
+    """
+    from robolearn.skills.library import SkillLibrary
+
+    library = SkillLibrary.open(workspace)
+    print(f"{'skill':<16} {'kind':<9} {'ver':>3} {'origin':<8} {'runs':>9}  signature")
+    for name in library.names():
+        skill = library.get(name)
+        composite = library.composites.get(name)
+        stats = library.stats(name) if composite else None
+        record = f"{stats.successes}/{stats.runs}" if stats and stats.runs else "-"
+        print(f"{name:<16} {'composite' if composite else 'atomic':<9} "
+              f"{composite.version if composite else '-':>3} "
+              f"{composite.provenance.source if composite else 'code':<8} {record:>9}  "
+              f"{skill.signature}")
+    return 0
+
+
+def cmd_skills_show(workspace: Path, name: str) -> int:
+    """Show one skill: signature, description, steps, effect, versions, provenance, record.
+
+    Example::
+
+        robolearn skills show build_tower
+    """
+    from robolearn.skills.library import SkillLibrary
+
+    library = SkillLibrary.open(workspace)
+    skill = library.get(name)
+    print(f"{skill.signature}\n  {skill.description}")
+    if name not in library.composites:
+        print("  atomic skill (motion code in robolearn/skills/atomic.py)")
+        return 0
+    print("steps:\n" + "\n".join(f"  {i + 1}. {step}" for i, step in enumerate(skill.steps)))
+    print("effect: " + ", ".join(map(str, skill.effect)))
+    print("versions:")
+    for version in library.versions(name):
+        origin = version.provenance
+        extra = "".join(f", {key} {value}" for key, value in origin.to_json().items()
+                        if key != "source")
+        print(f"  v{version.version}  {origin.source}{extra}  [{version.content_hash}]")
+    stats = library.stats(name)
+    print(f"record: evaluations passed {stats.passed}/{stats.evaluations}, "
+          f"episodes succeeded {stats.successes}/{stats.runs}")
+    return 0
+
+
+def cmd_skills_search(workspace: Path, query: str, k: int) -> int:
+    """Find the skills closest to a sub-goal, and say whether to reuse, adapt or write one.
+
+    Example::
+
+        robolearn skills search "put the red cube into the bowl"
+    """
+    from robolearn.skills.embeddings import EmbeddingCache, Embedder
+    from robolearn.skills.library import SkillLibrary
+    from robolearn.skills.searcher import Searcher
+
+    if k < 1:
+        raise UsageError(f"-k must be at least 1, got {k}")
+    library = SkillLibrary.open(workspace)
+    embedder = Embedder()
+    searcher = Searcher(library, embedder, cache=EmbeddingCache(workspace / "cache", embedder))
+    result = searcher.search(query, k=k)
+    print(f"decision: {result.decision}  (reuse >= {searcher.tau_reuse:.2f}, "
+          f"new < {searcher.tau_new:.2f})")
+    for match in result.matches:
+        print(f"  {match.similarity:5.2f}  {match.signature}")
+    return 0
+
+
+def cmd_skills_export(workspace: Path, out: Path) -> int:
+    """Write the library as a portable bundle (a folder, or a .zip).
+
+    Example::
+
+        robolearn skills export my-skills.zip
+    """
+    from robolearn.skills.bundle import export_bundle
+    from robolearn.skills.library import SkillLibrary
+
+    path = export_bundle(SkillLibrary.open(workspace), out)
+    print(f"exported {len(SkillLibrary.open(workspace).composites)} composite skills to {path}")
+    return 0
+
+
+def cmd_skills_import(workspace: Path, bundle: Path) -> int:
+    """Bring a bundle's skills into this workspace; a bad bundle changes nothing.
+
+    Example::
+
+        robolearn skills import my-skills.zip --workspace other-workspace
+    """
+    from robolearn.skills.bundle import import_bundle
+    from robolearn.skills.library import SkillLibrary
+
+    report = import_bundle(SkillLibrary.open(workspace), bundle)
+    for label, names in (("added", report.added), ("updated", report.updated),
+                         ("unchanged", report.unchanged)):
+        print(f"{label:<10} {', '.join(names) if names else '-'}")
+    return 0
+
+
+def cmd_skills_add(workspace: Path, file: Path, family: str, seed: int, args: list[str]) -> int:
+    """Prove a hand-written composite skill in simulation, then add it to the library.
+
+    ``--args`` names the family's roles (or objects) to call it with. Example::
+
+        robolearn skills add my_stack.json --family stack --args top,base
+    """
+    import json
+
+    from robolearn.calls import Call
+    from robolearn.skills.composite import Provenance, skill_from_json
+    from robolearn.skills.evaluator import Evaluator
+    from robolearn.skills.library import SkillLibrary
+    from robolearn.tasks.env import TabletopEnv
+    from robolearn.tasks.spec import get_family
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UsageError(f"cannot read {file} as a JSON skill file: {error}") from None
+    skill = skill_from_json(data, str(file))
+    library = SkillLibrary.open(workspace)
+    env = TabletopEnv(get_family(family))
+    try:
+        env.reset(seed=seed)
+        bound = tuple(env.task.roles.get(arg, arg) for arg in args)
+        verdict, stored = Evaluator(library).admit(
+            skill, env, bound, Provenance("person", note=f"added from {file.name}"))
+    finally:
+        env.close()
+    print(f"{Call(skill.name, bound)}: {verdict}")
+    if stored is not None:
+        print(f"saved as {stored.name} v{stored.version}")
+    return 0 if verdict.passed else 1
+
+
 class _Parser(argparse.ArgumentParser):
     """An argparse parser whose errors are one line, not a usage dump."""
 
@@ -146,22 +300,82 @@ def _parser() -> argparse.ArgumentParser:
     verbs.add_parser("tasks", help="list the task families",
                      epilog="example:\n  robolearn tasks",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    skills = verbs.add_parser("skills", help="browse, search, add, export and import skills",
+                              epilog=SKILLS_EXAMPLES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = skills.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    for action, helptext in (("list", "list every skill"), ("show", "show one skill"),
+                             ("search", "find skills for a sub-goal"),
+                             ("export", "write the library as a bundle"),
+                             ("import", "bring a bundle's skills in"),
+                             ("add", "prove a composite skill file and add it")):
+        sub = actions.add_parser(action, help=helptext, epilog=SKILLS_EXAMPLES,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.add_argument("--workspace", type=Path, default=None, help="workspace folder")
+        if action == "show":
+            sub.add_argument("name", help="skill name")
+        elif action == "search":
+            sub.add_argument("query", help="the sub-goal, in words")
+            sub.add_argument("-k", type=int, default=5, help="matches to show (default: 5)")
+        elif action == "export":
+            sub.add_argument("out", type=Path, help="bundle folder, or a path ending in .zip")
+        elif action == "import":
+            sub.add_argument("bundle", type=Path, help="bundle folder or .zip")
+        elif action == "add":
+            sub.add_argument("file", type=Path, help="composite skill JSON file")
+            sub.add_argument("--family", required=True, help="task family to prove it on")
+            sub.add_argument("--seed", type=int, default=0, help="task seed (default: 0)")
+            sub.add_argument("--args", default="",
+                             help="comma-separated roles or object names to call it with")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``robolearn`` console script."""
     args = _parser().parse_args(argv)
+    command = " ".join(filter(None, (args.verb, getattr(args, "action", None))))
     try:
-        if args.verb == "run":
-            return cmd_run(RunConfig(
-                families=args.families, episodes=args.episodes, seed=args.seed,
-                planner=args.planner, json=args.json, frames=args.frames,
-                workspace=workspace_dir(args.workspace)))
-        return cmd_tasks()
-    except UsageError as error:
-        print(f"robolearn {args.verb}: error: {error}", file=sys.stderr)
+        return _dispatch(args)
+    except _user_errors() as error:
+        print(f"robolearn {command}: error: {error}", file=sys.stderr)
         return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.verb == "tasks":
+        return cmd_tasks()
+    workspace = workspace_dir(args.workspace)
+    if args.verb == "run":
+        return cmd_run(RunConfig(families=args.families, episodes=args.episodes, seed=args.seed,
+                                 planner=args.planner, json=args.json, frames=args.frames,
+                                 workspace=workspace))
+    action = args.action
+    if action == "list":
+        return cmd_skills_list(workspace)
+    if action == "show":
+        return cmd_skills_show(workspace, args.name)
+    if action == "search":
+        return cmd_skills_search(workspace, args.query, args.k)
+    if action == "export":
+        return cmd_skills_export(workspace, args.out)
+    if action == "import":
+        return cmd_skills_import(workspace, args.bundle)
+    return cmd_skills_add(workspace, args.file, args.family, args.seed,
+                          [a.strip() for a in args.args.split(",") if a.strip()])
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that mean the input was wrong: one line for the user, no traceback."""
+    from robolearn.calls import CallSyntaxError
+    from robolearn.skills.composite import SkillFileError
+    from robolearn.skills.library import SkillDefinitionError
+    from robolearn.skills.params import SkillArgumentError
+    from robolearn.tasks.spec import TaskFileError, UnknownFamilyError
+
+    from robolearn.skills.bundle import BundleError
+
+    return (UsageError, CallSyntaxError, SkillFileError, SkillDefinitionError,
+            SkillArgumentError, TaskFileError, UnknownFamilyError, BundleError)
 
 
 if __name__ == "__main__":
