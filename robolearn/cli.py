@@ -182,7 +182,7 @@ def cmd_skills_search(workspace: Path, query: str, k: int) -> int:
 
         robolearn skills search "put the red cube into the bowl"
     """
-    from robolearn.skills.embeddings import EmbeddingCache, Embedder
+    from robolearn.skills.embeddings import Embedder, EmbeddingCache
     from robolearn.skills.library import SkillLibrary
     from robolearn.skills.searcher import Searcher
 
@@ -367,12 +367,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that mean the input was wrong: one line for the user, no traceback."""
     from robolearn.calls import CallSyntaxError
+    from robolearn.skills.bundle import BundleError
     from robolearn.skills.composite import SkillFileError
     from robolearn.skills.library import SkillDefinitionError
     from robolearn.skills.params import SkillArgumentError
     from robolearn.tasks.spec import TaskFileError, UnknownFamilyError
-
-    from robolearn.skills.bundle import BundleError
 
     return (UsageError, CallSyntaxError, SkillFileError, SkillDefinitionError,
             SkillArgumentError, TaskFileError, UnknownFamilyError, BundleError)

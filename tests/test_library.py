@@ -139,3 +139,13 @@ def test_a_composite_that_expands_past_the_limit_is_refused():
     bigger = skill(name="bigger", steps=["big(a, b)"] * 2)
     with pytest.raises(SkillDefinitionError, match="expands into 80 atomic calls"):
         SkillLibrary([big, bigger])
+
+
+def test_a_new_version_that_would_break_its_callers_is_refused(tmp_path):
+    library = SkillLibrary.open(tmp_path)
+    three_params = skill(name="stack_on", params=[{"name": "a", "type": "block"},
+                                                  {"name": "b", "type": "block"},
+                                                  {"name": "c", "type": "block"}])
+    with pytest.raises(SkillDefinitionError, match=r"build_tower.*takes 3 arguments"):
+        library.save(three_params)
+    assert [v.version for v in SkillLibrary.open(tmp_path).versions("stack_on")] == [1]

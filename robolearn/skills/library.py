@@ -98,7 +98,7 @@ class SkillLibrary:
         root = workspace / "skills"
         if not root.exists():
             library = cls(root=root)
-            for skill in _dependency_order(read_flat_folder(data_dir("skills"))):
+            for skill in dependency_order(read_flat_folder(data_dir("skills"))):
                 library.save(skill)
             return library
         latest = [_read(max(folder.glob("v*.json"))) for folder in sorted(root.iterdir())
@@ -238,10 +238,12 @@ class SkillLibrary:
 
         Returns the version that is now the latest.
         """
-        self.check(skill)
         current = self._composites.get(skill.name)
         if current is not None and current.content_hash == skill.content_hash:
             return current
+        # Check the skill and every composite that calls it as they would be after the save:
+        # a new signature for stack_on must not silently break build_tower.
+        SkillLibrary([*(s for s in self._composites.values() if s.name != skill.name), skill])
         version = current.version + 1 if current is not None else 1
         stored = CompositeSkill(skill.name, skill.description, skill.params, skill.steps,
                                 skill.effect, version, provenance or skill.provenance)
@@ -295,7 +297,7 @@ def read_flat_folder(folder: Path) -> list[CompositeSkill]:
     return skills
 
 
-def _dependency_order(skills: list[CompositeSkill]) -> list[CompositeSkill]:
+def dependency_order(skills: list[CompositeSkill]) -> list[CompositeSkill]:
     """Skills ordered so each comes after the composites it calls (unknown names left to check)."""
     by_name = {s.name: s for s in skills}
     ordered: list[CompositeSkill] = []

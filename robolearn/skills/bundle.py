@@ -1,0 +1,409 @@
+"""Skill bundles: the learned library exported as a portable folder or zip, and imported back.
+
+A bundle is the seed library's flat format plus a manifest, so an export can also seed another
+workspace (``read_flat_folder(bundle / "skills")``)::
+
+    my-skills/                  or my-skills.zip holding the same entries at its top level
+        manifest.json           formats, robolearn version, embedder id, checksums
+        skills/stack_on.json    one composite skill a file, its latest version
+        skills/build_tower.json
+
+Everything is JSON; nothing is pickled. An import trusts nothing in the bundle: it reads every
+entry into memory under size and count limits, refuses links and paths that leave the bundle,
+checks the manifest's formats and checksums, parses every skill and checks the library the
+import would make, and only then saves anything.
+
+Version history of ``bundle_format``:
+    1: ``manifest.json`` and ``skills/<name>.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import stat
+import struct
+import zipfile
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import robolearn
+from robolearn.skills.composite import (
+    FORMAT_VERSION,
+    CompositeSkill,
+    Provenance,
+    SkillFileError,
+    skill_from_json,
+)
+from robolearn.skills.library import SkillDefinitionError, SkillLibrary, dependency_order
+
+BUNDLE_FORMAT = 1
+"""Version of the bundle layout and manifest; newer bundles are refused with a clear error."""
+MANIFEST = "manifest.json"
+MAX_FILE_BYTES = 1_000_000
+"""Largest file a bundle may hold (a skill file is a few hundred bytes)."""
+MAX_BUNDLE_BYTES = 64_000_000
+"""Largest total size of a bundle's files."""
+MAX_ENTRIES = 10_000
+"""Most files and folders a bundle may hold."""
+_SKILL_PATH = re.compile(r"skills/([^/]+)\.json")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class BundleError(ValueError):
+    """A bundle that cannot be exported or imported; says what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class BundleManifest:
+    """What ``manifest.json`` says about a bundle."""
+
+    skill_count: int
+    checksums: Mapping[str, str]
+    """Relative path (``skills/<name>.json``) → sha256 of the file's bytes."""
+    embedder_id: str | None = None
+    """The embedder the exporting workspace used, so an importer knows what to re-embed."""
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    robolearn_version: str = robolearn.__version__
+    bundle_format: int = BUNDLE_FORMAT
+    skill_format: int = FORMAT_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        """The file's content."""
+        return {
+            "bundle_format": self.bundle_format, "robolearn_version": self.robolearn_version,
+            "skill_format": self.skill_format, "embedder_id": self.embedder_id,
+            "skill_count": self.skill_count, "created": self.created,
+            "checksums": dict(sorted(self.checksums.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> BundleManifest:
+        """Parse a manifest; formats come first, so a newer bundle says "upgrade robolearn"."""
+        if not isinstance(data, dict):
+            raise BundleError(f"{where}: {MANIFEST} must hold a JSON object; export the "
+                              f"bundle again")
+        for key, readable in (("bundle_format", BUNDLE_FORMAT), ("skill_format", FORMAT_VERSION)):
+            value = _manifest_field(data, key, int, where)
+            if value > readable:
+                raise BundleError(f"{where}: {key} {value} is newer than this robolearn "
+                                  f"({robolearn.__version__}) reads ({readable}); upgrade "
+                                  f"robolearn to import it")
+        checksums = _manifest_field(data, "checksums", dict, where)
+        for path, digest in checksums.items():
+            if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+                raise BundleError(f"{where}: {MANIFEST} field 'checksums': {path!r} needs a "
+                                  f"sha256 as 64 lowercase hex digits")
+            if problem := _path_problem(path):
+                raise BundleError(f"{where}: {MANIFEST} lists {path!r}, which {problem}")
+        embedder_id = data.get("embedder_id")
+        if embedder_id is not None and not isinstance(embedder_id, str):
+            raise BundleError(f"{where}: {MANIFEST} field 'embedder_id': expected a string or "
+                              f"null")
+        return cls(skill_count=_manifest_field(data, "skill_count", int, where),
+                   checksums=checksums, embedder_id=embedder_id,
+                   created=_manifest_field(data, "created", str, where),
+                   robolearn_version=_manifest_field(data, "robolearn_version", str, where),
+                   bundle_format=data["bundle_format"], skill_format=data["skill_format"])
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did to the library, by skill name."""
+
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    """Skills that got a new version."""
+    unchanged: tuple[str, ...]
+    """Skills identical to the library's current version; nothing was stored."""
+    manifest: BundleManifest
+
+
+# ----- exporting --------------------------------------------------------------------------------
+def export_bundle(library: SkillLibrary, out: Path, embedder_id: str | None = None) -> Path:
+    """Write every composite skill's latest version and a manifest to ``out``; returns ``out``.
+
+    ``out`` is a folder, or a zip archive of the folder's content if it ends with ``.zip``.
+    It must not exist yet (an empty folder is fine); the bundle appears whole or not at all.
+
+    Example::
+
+        export_bundle(SkillLibrary.open(Path("robolearn-workspace")), Path("my-skills.zip"))
+    """
+    out = Path(out)
+    if out.is_symlink() or out.is_file() or (out.is_dir() and any(out.iterdir())):
+        raise BundleError(f"{out} already exists; choose a new path or remove it first")
+    files = {f"skills/{name}.json": _json_bytes(skill.to_json())
+             for name, skill in sorted(library.composites.items())}
+    manifest = BundleManifest(skill_count=len(files), embedder_id=embedder_id,
+                              checksums={path: _sha256(data) for path, data in files.items()})
+    files = {MANIFEST: _json_bytes(manifest.to_json()), **files}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".zip":
+        _write_zip(out, files)
+    else:
+        _write_folder(out, files)
+    return out
+
+
+def _staging(out: Path) -> Path:
+    """A fresh hidden sibling of ``out`` to write into, made with the user's usual permissions."""
+    return out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+
+
+def _write_folder(out: Path, files: Mapping[str, bytes]) -> None:
+    staging = _staging(out)
+    staging.mkdir()
+    try:
+        for path, data in files.items():
+            (staging / path).parent.mkdir(parents=True, exist_ok=True)
+            (staging / path).write_bytes(data)
+        if out.is_dir():
+            out.rmdir()  # empty, checked above; rmdir refuses if that changed since
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_zip(out: Path, files: Mapping[str, bytes]) -> None:
+    staging, now = _staging(out), datetime.now().timetuple()[:6]
+    try:
+        with open(staging, "xb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as z:
+            for path, data in files.items():
+                member = zipfile.ZipInfo(path, now)
+                member.external_attr = (stat.S_IFREG | 0o644) << 16
+                z.writestr(member, data, zipfile.ZIP_DEFLATED)
+        os.replace(staging, out)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+
+
+# ----- importing --------------------------------------------------------------------------------
+def import_bundle(library: SkillLibrary, bundle: Path) -> ImportReport:
+    """Save a bundle's skills into ``library``, or refuse it with a BundleError and change nothing.
+
+    ``bundle`` is a folder or a ``.zip`` that :func:`export_bundle` wrote. A skill identical to
+    the library's current version is left alone; others become new versions with provenance
+    ``import``, saved so that each comes after the skills it calls.
+
+    Example::
+
+        report = import_bundle(SkillLibrary.open(Path("other-workspace")), Path("my-skills.zip"))
+    """
+    bundle = Path(bundle)
+    where = f"bundle {bundle}"
+    if bundle.is_dir():
+        files = _read_folder(bundle, where)
+    elif bundle.suffix.lower() == ".zip" and bundle.is_file():
+        files = _read_zip(bundle, where)
+    else:
+        raise BundleError(f"{where}: not a folder or a .zip file; pass what `export_bundle` "
+                          f"wrote")
+    manifest, skills = _validate(files, where)
+    try:  # the library the import would make: unknown callees, cycles, depth, size
+        SkillLibrary({**library.composites, **skills}.values())
+    except SkillDefinitionError as error:
+        raise BundleError(f"{where}: {error}; the bundle's skills must fit this library: fix "
+                          f"them in the bundle, or import the skills they call first") from None
+    provenance = Provenance(source="import", note=f"from bundle {bundle.name}")
+    added, updated, unchanged = [], [], []
+    for skill in dependency_order(list(skills.values())):
+        current = library.composites.get(skill.name)
+        if current is not None and current.content_hash == skill.content_hash:
+            unchanged.append(skill.name)
+            continue
+        library.save(skill, provenance)
+        (added if current is None else updated).append(skill.name)
+    return ImportReport(tuple(sorted(added)), tuple(sorted(updated)), tuple(sorted(unchanged)),
+                        manifest)
+
+
+def _validate(files: Mapping[str, bytes],
+              where: str) -> tuple[BundleManifest, dict[str, CompositeSkill]]:
+    """The manifest and the skills of a bundle's files, every check passed."""
+    if MANIFEST not in files:
+        nested = sorted(p for p in files if p.endswith(f"/{MANIFEST}"))
+        hint = (f" (found {nested[0]}: zip the folder's content, not the folder)" if nested
+                else "; is this a robolearn skill bundle?")
+        raise BundleError(f"{where}: no {MANIFEST} at its top level{hint}")
+    try:
+        data = json.loads(files[MANIFEST].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BundleError(f"{where}: {MANIFEST} is not valid JSON ({error}); export the bundle "
+                          f"again") from None
+    manifest = BundleManifest.from_json(data, where)
+    contents = {path: data for path, data in files.items() if path != MANIFEST}
+    if unlisted := sorted(set(contents) - set(manifest.checksums)):
+        raise BundleError(f"{where}: files not listed in the {MANIFEST}: {', '.join(unlisted)}; "
+                          f"remove them or export the bundle again")
+    if missing := sorted(set(manifest.checksums) - set(contents)):
+        raise BundleError(f"{where}: files listed in the {MANIFEST} are missing: "
+                          f"{', '.join(missing)}; copy the whole bundle")
+    if bad := sorted(p for p, data in contents.items() if _sha256(data) != manifest.checksums[p]):
+        raise BundleError(f"{where}: checksum mismatch for {', '.join(bad)}: the files changed "
+                          f"after export or were damaged; export the bundle again")
+    skills: dict[str, CompositeSkill] = {}
+    for path, data in sorted(contents.items()):
+        match = _SKILL_PATH.fullmatch(path)
+        if match is None:
+            raise BundleError(f"{where}: unexpected file {path}; a bundle of format "
+                              f"{BUNDLE_FORMAT} holds only {MANIFEST} and skills/<name>.json")
+        try:
+            skill = skill_from_json(json.loads(data.decode("utf-8")), f"{where}: {path}")
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise BundleError(f"{where}: {path} is not valid JSON ({error})") from None
+        except SkillFileError as error:
+            raise BundleError(f"{error}; fix or remove the skill file") from None
+        if skill.name != match.group(1):
+            raise BundleError(f"{where}: {path}: field 'name': {skill.name!r} must match the "
+                              f"file name {match.group(1)!r}")
+        skills[skill.name] = skill
+    if manifest.skill_count != len(skills):
+        raise BundleError(f"{where}: the {MANIFEST} counts {manifest.skill_count} skills but "
+                          f"the bundle holds {len(skills)}; export the bundle again")
+    return manifest, skills
+
+
+class _Budget:
+    """Counts a bundle's entries and bytes against the limits while it is read."""
+
+    def __init__(self, where: str) -> None:
+        self.where, self.entries, self.bytes = where, 0, 0
+
+    def enter(self) -> None:
+        self.entries += 1
+        if self.entries > MAX_ENTRIES:
+            raise BundleError(f"{self.where}: more than {MAX_ENTRIES} entries; this is not a "
+                              f"skill bundle, or split it")
+
+    def take(self, path: str, size: int) -> None:
+        if size > MAX_FILE_BYTES:
+            raise BundleError(f"{self.where}: {path} is over the size limit of "
+                              f"{MAX_FILE_BYTES} bytes per file; a skill file is a few hundred "
+                              f"bytes, so remove it")
+        self.bytes += size
+        if self.bytes > MAX_BUNDLE_BYTES:
+            raise BundleError(f"{self.where}: its files are over the size limit of "
+                              f"{MAX_BUNDLE_BYTES} bytes in all; split the bundle")
+
+
+def _read_folder(folder: Path, where: str) -> dict[str, bytes]:
+    """Every file under ``folder`` by relative path; links and special files are refused."""
+    budget, files = _Budget(where), {}
+    pending = [(folder, "")]
+    while pending:
+        directory, prefix = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                path = prefix + entry.name
+                budget.enter()
+                if entry.is_symlink():
+                    raise BundleError(f"{where}: {path} is a symbolic link; a bundle may not "
+                                      f"hold links (they can point outside it); copy the file "
+                                      f"in instead")
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((Path(entry.path), f"{path}/"))
+                elif entry.is_file(follow_symlinks=False):
+                    files[path] = _read_file(entry.path, path, where)
+                    budget.take(path, len(files[path]))
+                else:
+                    raise BundleError(f"{where}: {path} is not a regular file or folder; "
+                                      f"remove it")
+    return files
+
+
+def _read_file(full_path: str, path: str, where: str) -> bytes:
+    """At most one byte past the limit of a file, never through a link swapped in meanwhile."""
+    try:
+        fd = os.open(full_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise BundleError(f"{where}: cannot read {path} ({error.strerror}); check its "
+                          f"permissions") from None
+
+
+def _read_zip(archive_path: Path, where: str) -> dict[str, bytes]:
+    """Every member of a zip by name, each name and size checked before it is read."""
+    if archive_path.stat().st_size > MAX_BUNDLE_BYTES:
+        raise BundleError(f"{where}: over the size limit of {MAX_BUNDLE_BYTES} bytes; split "
+                          f"the bundle")
+    budget, files = _Budget(where), {}
+    try:
+        with zipfile.ZipFile(archive_path) as archive:
+            members = []
+            for info in archive.infolist():  # names, kinds and sizes first, reading after
+                budget.enter()
+                _check_member(info, where)
+                if info.is_dir():
+                    continue
+                if info.filename in files:
+                    raise BundleError(f"{where}: {info.filename} appears twice; export the "
+                                      f"bundle again")
+                budget.take(info.filename, info.file_size)
+                files[info.filename] = b""
+                members.append(info)
+            for info in members:
+                with archive.open(info) as member:
+                    files[info.filename] = member.read(MAX_FILE_BYTES + 1)
+                if len(files[info.filename]) != info.file_size:
+                    raise zipfile.BadZipFile(f"{info.filename} is not the size its header says")
+    except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, UnicodeDecodeError,
+            NotImplementedError) as error:
+        raise BundleError(f"{where}: not a readable zip, truncated or corrupt ({error}); copy "
+                          f"or export it again") from None
+    return files
+
+
+def _check_member(info: zipfile.ZipInfo, where: str) -> None:
+    if problem := _path_problem(info.filename.removesuffix("/") if info.is_dir()
+                                else info.filename):
+        raise BundleError(f"{where}: entry {info.filename!r} {problem}; refusing the bundle")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise BundleError(f"{where}: entry {info.filename} is a symbolic link; a bundle may "
+                          f"not hold links (they can point outside it)")
+    if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):  # 0: no Unix type recorded
+        raise BundleError(f"{where}: entry {info.filename} is not a regular file or folder")
+    if info.flag_bits & 0x1:
+        raise BundleError(f"{where}: entry {info.filename} is encrypted; export the bundle "
+                          f"again without a password")
+
+
+def _path_problem(path: str) -> str | None:
+    """Why ``path`` cannot name a file inside a bundle, or None if it can."""
+    if path.startswith("/") or re.match(r"[A-Za-z]:", path) or path.startswith("\\"):
+        return "is an absolute path (it would escape the bundle)"
+    if "\\" in path or any(ord(c) < 32 for c in path):
+        return "has a backslash or a control character in its name"
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        return "has a '..', '.' or empty part (it could escape the bundle)"
+    return None
+
+
+def _manifest_field(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    value = data.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise BundleError(f"{where}: {MANIFEST} field {key!r}: expected {kind.__name__}, got "
+                          f"{type(value).__name__ if key in data else 'nothing'}; export the "
+                          f"bundle again")
+    return value
+
+
+def _json_bytes(data: dict[str, Any]) -> bytes:
+    """A JSON file as the library writes it: two-space indent, one trailing newline."""
+    return (json.dumps(data, indent=2) + "\n").encode("utf-8")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
