@@ -209,8 +209,9 @@ def cmd_skills_export(workspace: Path, out: Path) -> int:
     from robolearn.skills.bundle import export_bundle
     from robolearn.skills.library import SkillLibrary
 
-    path = export_bundle(SkillLibrary.open(workspace), out)
-    print(f"exported {len(SkillLibrary.open(workspace).composites)} composite skills to {path}")
+    library = SkillLibrary.open(workspace)
+    path = export_bundle(library, out)
+    print(f"exported {len(library.composites)} composite skills to {path}")
     return 0
 
 

@@ -47,3 +47,22 @@ def test_bad_skill_commands_get_one_clear_line(tmp_path):
                          workspace=tmp_path, check=False)
     assert bad_file.returncode == 2 and "cannot read" in bad_file.stderr
     assert "Traceback" not in unknown.stderr + bad_file.stderr
+
+
+def test_a_library_exported_from_one_workspace_imports_into_another(tmp_path):
+    skill_file = tmp_path / "careful_stack.json"
+    skill_file.write_text(json.dumps(CAREFUL_STACK))
+    robolearn("skills", "add", str(skill_file), "--family", "stack", "--args", "top,base",
+              workspace=tmp_path / "lab")
+    bundle = tmp_path / "skills.zip"
+    exported = robolearn("skills", "export", str(bundle), workspace=tmp_path / "lab")
+    assert "exported 6 composite skills" in exported.stdout
+    imported = robolearn("skills", "import", str(bundle), workspace=tmp_path / "home").stdout
+    assert "added      careful_stack" in imported
+    shown = robolearn("skills", "show", "careful_stack", workspace=tmp_path / "home").stdout
+    assert "v1  import" in shown
+
+    (tmp_path / "broken.zip").write_bytes(bundle.read_bytes()[:100])
+    refused = robolearn("skills", "import", str(tmp_path / "broken.zip"),
+                        workspace=tmp_path / "home", check=False)
+    assert refused.returncode == 2 and "truncated or corrupt" in refused.stderr
