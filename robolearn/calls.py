@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from robolearn.errors import UserError
+
 Arg = str | float
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -27,7 +29,7 @@ _NAME_RE = re.compile(rf"{_NAME}$")
 _NUMBER_RE = re.compile(rf"{_NUMBER}$")
 
 
-class CallSyntaxError(ValueError):
+class CallSyntaxError(UserError, ValueError):
     """Text that is not a well-formed call; the message quotes the offending text."""
 
 

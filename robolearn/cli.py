@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from robolearn.errors import UserError
 from robolearn.paths import workspace_dir
 
 EXAMPLES = """examples:
@@ -32,7 +33,7 @@ SKILLS_EXAMPLES = """examples:
 """
 
 
-class UsageError(ValueError):
+class UsageError(UserError, ValueError):
     """A command line that cannot run; the message says what to change."""
 
 
@@ -337,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join(filter(None, (args.verb, getattr(args, "action", None))))
     try:
         return _dispatch(args)
-    except _user_errors() as error:
+    except UserError as error:
         print(f"robolearn {command}: error: {error}", file=sys.stderr)
         return 2
 
@@ -363,19 +364,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_skills_import(workspace, args.bundle)
     return cmd_skills_add(workspace, args.file, args.family, args.seed,
                           [a.strip() for a in args.args.split(",") if a.strip()])
-
-
-def _user_errors() -> tuple[type[Exception], ...]:
-    """Errors that mean the input was wrong: one line for the user, no traceback."""
-    from robolearn.calls import CallSyntaxError
-    from robolearn.skills.bundle import BundleError
-    from robolearn.skills.composite import SkillFileError
-    from robolearn.skills.library import SkillDefinitionError
-    from robolearn.skills.params import SkillArgumentError
-    from robolearn.tasks.spec import TaskFileError, UnknownFamilyError
-
-    return (UsageError, CallSyntaxError, SkillFileError, SkillDefinitionError,
-            SkillArgumentError, TaskFileError, UnknownFamilyError, BundleError)
 
 
 if __name__ == "__main__":

@@ -19,3 +19,13 @@ def test_the_simulation_benchmark_runs_and_reports_every_bar(tmp_path):
         assert bar in result.stdout
     results = json.loads(output.read_text())
     assert results["determinism"]["equal"] is True
+
+
+def test_the_searcher_benchmark_runs_and_reports_its_bars(tmp_path):
+    output = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_searcher", "--quick", "--output", str(output)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "search_vector median" in result.stdout and "reuse precision" in result.stdout
+    assert json.loads(output.read_text())["scales"]

@@ -20,6 +20,7 @@ import numpy as np
 import pybullet
 import pybullet_data
 
+from robolearn.errors import UserError
 from robolearn.sim.scene import (
     BLOCK_SIZE,
     BOWL_INNER,
@@ -47,7 +48,7 @@ _JOINT_LOW = np.array([-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.
 _JOINT_HIGH = np.array([2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671])
 
 
-class UnknownObjectError(LookupError):
+class UnknownObjectError(UserError, LookupError):
     """A name that is not an object of the current scene."""
 
 

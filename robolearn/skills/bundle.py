@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import robolearn
+from robolearn.errors import UserError
 from robolearn.skills.composite import (
     FORMAT_VERSION,
     CompositeSkill,
@@ -58,7 +59,7 @@ _SKILL_PATH = re.compile(r"skills/([^/]+)\.json")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-class BundleError(ValueError):
+class BundleError(UserError, ValueError):
     """A bundle that cannot be exported or imported; says what is wrong and what to do."""
 
 

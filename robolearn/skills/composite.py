@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from robolearn.calls import Call, CallSyntaxError, parse_call
+from robolearn.errors import UserError
 from robolearn.skills.params import Param, signature
 from robolearn.tasks.predicates import PREDICATES
 
@@ -33,7 +34,7 @@ FORMAT_VERSION = 1
 PROVENANCE_SOURCES = ("seed", "planner", "person", "import")
 
 
-class SkillFileError(ValueError):
+class SkillFileError(UserError, ValueError):
     """A skill file or definition that cannot be used; names the source and the field."""
 
 

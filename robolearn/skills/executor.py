@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from robolearn.calls import Call
+from robolearn.errors import UserError
 from robolearn.skills.atomic import ATOMIC_SKILLS
 from robolearn.skills.library import SkillLibrary
 from robolearn.skills.motion import Motion, SkillFailure
@@ -17,7 +18,7 @@ MAX_PLAN_STEPS = 32
 """Longest plan accepted; a longer one is refused before anything moves."""
 
 
-class PlanValidationError(ValueError):
+class PlanValidationError(UserError, ValueError):
     """A plan with a call that cannot run; names the step and what is wrong with it."""
 
     def __init__(self, step: int, call: Call | None, problem: str) -> None:

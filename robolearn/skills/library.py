@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from robolearn.calls import Call
+from robolearn.errors import UserError
 from robolearn.paths import data_dir
 from robolearn.skills.atomic import ATOMIC_SKILLS, AtomicSkill
 from robolearn.skills.composite import (
@@ -54,7 +55,7 @@ class _Slot(str):
     __slots__ = ()
 
 
-class SkillDefinitionError(ValueError):
+class SkillDefinitionError(UserError, ValueError):
     """A composite skill that cannot join the library; says which skill and what is wrong."""
 
 
@@ -73,6 +74,8 @@ class SkillLibrary:
 
     def __init__(self, composites: Iterable[CompositeSkill] = (), root: Path | None = None) -> None:
         self.root = root
+        self.revision = 0
+        """Goes up with every change, so derived indexes can tell they are stale at no cost."""
         self._composites: dict[str, CompositeSkill] = {}
         for skill in composites:
             if skill.name in self._composites:
@@ -252,6 +255,7 @@ class SkillLibrary:
             folder.mkdir(parents=True, exist_ok=True)
             _write_new(folder / f"v{version:04d}.json", stored.to_json())
         self._composites[skill.name] = stored
+        self.revision += 1
         return stored
 
     def record(self, name: str, *, evaluated: bool | None = None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from robolearn.calls import Arg
+from robolearn.errors import UserError
 from robolearn.sim.scene import WORKSPACE_HIGH, WORKSPACE_LOW
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ PARAM_TYPES: dict[str, str] = {
 """What each parameter type accepts, in words an error message can use."""
 
 
-class SkillArgumentError(ValueError):
+class SkillArgumentError(UserError, ValueError):
     """A call that cannot run: unknown skill, wrong number of arguments or a bad argument."""
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from robolearn.calls import Call
+from robolearn.errors import UserError
 from robolearn.sim.scene import SceneObject
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ CLEARANCE = 0.03
 _PLACEMENT_TRIES = 200
 
 
-class SceneSamplingError(RuntimeError):
+class SceneSamplingError(UserError, RuntimeError):
     """A family whose objects cannot be placed without overlap (its ranges are too tight)."""
 
 

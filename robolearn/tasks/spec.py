@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from robolearn.calls import Call, CallSyntaxError, parse_call
+from robolearn.errors import UserError
 from robolearn.paths import data_dir
 from robolearn.sim.scene import COLOURS, OBJECT_KINDS, WORKSPACE_HIGH, WORKSPACE_LOW
 from robolearn.tasks.predicates import PREDICATES
@@ -35,11 +36,11 @@ DEFAULT_MAX_STEPS = 500
 """Control steps (20 Hz) an episode may take when the family does not say."""
 
 
-class UnknownFamilyError(LookupError):
+class UnknownFamilyError(UserError, LookupError):
     """A task family name that no file in ``envs/`` defines."""
 
 
-class TaskFileError(ValueError):
+class TaskFileError(UserError, ValueError):
     """A task family file that cannot be used; the message names the file and the field."""
 
 
