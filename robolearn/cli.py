@@ -187,13 +187,15 @@ def cmd_skills_search(workspace: Path, query: str, k: int) -> int:
     from robolearn.skills.library import SkillLibrary
     from robolearn.skills.searcher import Searcher
 
-    if k < 1:
-        raise UsageError(f"-k must be at least 1, got {k}")
     library = SkillLibrary.open(workspace)
     embedder = Embedder()
-    searcher = Searcher(library, embedder, cache=EmbeddingCache(workspace / "cache", embedder))
+    searcher = Searcher(library, embedder,
+                        cache=EmbeddingCache(workspace / "cache" / "embeddings"))
     result = searcher.search(query, k=k)
-    print(f"decision: {result.decision}  (reuse >= {searcher.tau_reuse:.2f}, "
+    meaning = {"reuse": f"call {result.matches[0].name} as it is",
+               "adapt": "the closest skills go to the planner to pick or adapt",
+               "new": "no skill fits; the planner writes a new one"}[result.decision]
+    print(f"decision: {result.decision}: {meaning}  (reuse >= {searcher.tau_reuse:.2f}, "
           f"new < {searcher.tau_new:.2f})")
     for match in result.matches:
         print(f"  {match.similarity:5.2f}  {match.signature}")

@@ -66,3 +66,14 @@ def test_a_library_exported_from_one_workspace_imports_into_another(tmp_path):
     refused = robolearn("skills", "import", str(tmp_path / "broken.zip"),
                         workspace=tmp_path / "home", check=False)
     assert refused.returncode == 2 and "truncated or corrupt" in refused.stderr
+
+
+def test_search_shows_the_decision_and_the_closest_skills(tmp_path):
+    out = robolearn("skills", "search", "put the red cube into the bowl", "-k", "3",
+                    workspace=tmp_path).stdout
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("decision: ") and "reuse >=" in lines[0]
+    assert "put_in(obj: block, container: container)" in lines[1]
+    assert len(lines) == 4
+    empty = robolearn("skills", "search", "  ", workspace=tmp_path, check=False)
+    assert empty.returncode == 2 and "the query is empty" in empty.stderr

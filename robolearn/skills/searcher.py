@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
+from robolearn.errors import UserError
 from robolearn.skills.embeddings import EmbeddingCache, TextEmbedder
 
 if TYPE_CHECKING:
@@ -49,6 +50,10 @@ TAU_REUSE = 0.69
 TAU_NEW = 0.45
 """Best similarity below which no skill fits and a new one is needed."""
 DEFAULT_K = 5
+
+
+class QueryError(UserError, ValueError):
+    """A search that cannot run: an empty query or a k below 1."""
 
 
 class SkillLike(Protocol):
@@ -202,14 +207,14 @@ class Searcher:
 
 def _check_k(k: object) -> None:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+        raise QueryError(f"k must be a positive integer, got {k!r}")
 
 
 def _check_query(query: object) -> str:
     if not isinstance(query, str):
         raise TypeError(f"a query is a string describing a sub-goal, got {type(query).__name__}")
     if not query.strip():
-        raise ValueError("the query is empty; describe the sub-goal in words, e.g. "
+        raise QueryError("the query is empty; describe the sub-goal in words, e.g. "
                          "'put the red cube into the bowl'")
     return query.strip()
 
