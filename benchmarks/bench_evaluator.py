@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchmarks.bench_sim import _format_table
+from benchmarks.common import format_table
 from robolearn.calls import Call
 from robolearn.skills.evaluator import Evaluator
 from robolearn.skills.executor import execute_plan
@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     costs = [measure(name, family, roles, seeds) for name, family, roles in PROOFS]
     rows = [[c.skill, c.family, f"{c.passed}/{c.verdicts}", f"{c.verdict_ms:.0f} ms",
              f"{c.plain_ms:.0f} ms", f"{c.ratio:.2f}"] for c in costs]
-    print(_format_table(["skill", "family", "passed", "per verdict", "plain run (baseline)",
+    print(format_table(["skill", "family", "passed", "per verdict", "plain run (baseline)",
                          "ratio"], rows))
     print("ratio = verdict / plain run of the same call (medians); the difference is the "
           "definition and duplicate checks, the sandbox and the effect check")

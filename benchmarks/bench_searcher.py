@@ -15,9 +15,7 @@ The results are printed as a table and written to ``benchmarks/results/bench_sea
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import platform
 import sys
 import tempfile
@@ -29,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_sim import Bar, _format_table
+from benchmarks.common import Bar, benchmark_main, format_table
 from robolearn.calls import parse_call
 from robolearn.skills.composite import CompositeSkill
 from robolearn.skills.embeddings import Embedder, EmbeddingCache
@@ -314,12 +312,12 @@ def report(results: Results) -> str:
          f"cold start {m.import_s + m.load_s:.2f} s",
          f"{m.warm_cache_searcher_ms / 1000 / (m.import_s + m.load_s):.4f}", "no model loaded"],
     ]
-    table = _format_table(["benchmark", "median / p95", "baseline (this run)", "ratio",
+    table = format_table(["benchmark", "median / p95", "baseline (this run)", "ratio",
                            "detail"], scale_rows + model_rows)
     note = ("ratio = measured / baseline (medians); synthetic skills have random unit vectors, "
             "not embeddings; query vectors are real")
     c, r, h = results.calibration, results.recalibrated, results.held_out
-    calib = _format_table(
+    calib = format_table(
         ["decision", "queries", "right", "precision", "recall"],
         _calibration_rows(f"defaults {c.tau_reuse:.2f}/{c.tau_new:.2f}", c)
         + _calibration_rows(f"held out (5-fold, mean taus {h.tau_reuse:.2f}/{h.tau_new:.2f})",
@@ -331,7 +329,7 @@ def report(results: Results) -> str:
                   "right: reuse = top-1 is the labelled skill; adapt = it is in the top-k; "
                   "new = no skill does the query.\nrecall: of in-library queries (reuse, adapt) "
                   "or of out-of-library ones (new)")
-    bars = _format_table(["bar", "measured", "required", "result"],
+    bars = format_table(["bar", "measured", "required", "result"],
                          [bar.row() for bar in results.bars])
     mode = "quick" if results.quick else "full"
     return (f"{table}\n{note}\n\n{calib}\n{calib_note}\n\n{bars}\n\n{mode} run, "
@@ -341,22 +339,9 @@ def report(results: Results) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks, print the tables, write the JSON; 1 on a failed bar with --strict."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_searcher",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer repeats, for CI and tests")
-    parser.add_argument("--strict", action="store_true",
-                        help="exit with status 1 when any bar fails")
-    parser.add_argument("--output", type=Path, default=RESULTS_PATH,
-                        help=f"where to write the JSON results (default {RESULTS_PATH})")
-    args = parser.parse_args(argv)
-    results = run(QUICK if args.quick else FULL, quick=args.quick,
-                  log=lambda message: print(message, file=sys.stderr, flush=True))
-    print(report(results))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results.to_dict(), indent=2) + "\n")
-    print(f"results written to {args.output}")
-    return 1 if args.strict and not all(bar.passed for bar in results.bars) else 0
+    return benchmark_main(argv, prog="python -m benchmarks.bench_searcher", doc=__doc__,
+                          quick_help="fewer repeats, for CI and tests", run=run, report=report,
+                          full=FULL, quick=QUICK, results_path=RESULTS_PATH)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,7 @@ The results are printed as a table and written to ``benchmarks/results/bench_sim
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import platform
 import statistics
 import sys
@@ -25,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import Bar, benchmark_main, format_table
 from robolearn.agent import EpisodeRecord, run_episode
 from robolearn.planner.oracle import OraclePlanner
 from robolearn.sim.world import TabletopWorld
@@ -135,37 +134,6 @@ class Determinism:
     def equal(self) -> bool:
         """Both the final poses and the episode records match."""
         return self.poses_equal and self.records_equal
-
-
-@dataclass
-class Bar:
-    """One pass/fail threshold on a measured value."""
-
-    name: str
-    value: float
-    limit: float
-    at_least: bool
-    """True when the value must be >= the limit, False when it must be <= it."""
-    unit: str = ""
-    yes_no: bool = False
-    """Show the value as yes (1) / no (0) rather than as a number."""
-
-    @property
-    def passed(self) -> bool:
-        """Whether the value is on the right side of the limit."""
-        return self.value >= self.limit if self.at_least else self.value <= self.limit
-
-    def _show(self, number: float) -> str:
-        if self.yes_no:
-            return "yes" if number else "no"
-        return f"{number:,.3g} {self.unit}".rstrip()
-
-    def row(self) -> list[str]:
-        """Name, measured value, requirement and PASS/FAIL, as table cells."""
-        required = self._show(self.limit)
-        if not self.yes_no:
-            required = f"{'>=' if self.at_least else '<='} {required}"
-        return [self.name, self._show(self.value), required, "PASS" if self.passed else "FAIL"]
 
 
 @dataclass
@@ -399,19 +367,6 @@ def run(settings: Settings, quick: bool, log: Callable[[str], None] = print) -> 
 
 
 # ----- reporting ----------------------------------------------------------------------------
-def _format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned first column, right-aligned others, a rule under the header."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join([first, *rest]).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
-
-
 def _throughput_row(label: str, run: Throughput, baseline: Throughput | None,
                     baseline_label: str) -> list[str]:
     ratio = f"{run.per_minute / baseline.per_minute:.2f}" if baseline else ""
@@ -453,10 +408,10 @@ def report(results: Results) -> str:
                  f"max drift {1000 * det.max_position_diff_m:.3g} mm", "",
                  f"poses {'=' if det.poses_equal else '!='}, records "
                  f"{'=' if det.records_equal else '!='}"])
-    table = _format_table(["benchmark", "measured", "baseline (this run)", "ratio",
+    table = format_table(["benchmark", "measured", "baseline (this run)", "ratio",
                            "success / detail"], rows)
     note = "ratio = measured / baseline; episodes timed in one process, wall clock"
-    bars = _format_table(["bar", "measured", "required", "result"],
+    bars = format_table(["bar", "measured", "required", "result"],
                          [bar.row() for bar in results.bars])
     mode = "quick" if results.quick else "full"
     return (f"{table}\n{note}\n\n{bars}\n\n{mode} run, {results.wall_seconds:.1f} s wall, "
@@ -465,22 +420,10 @@ def report(results: Results) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks, print the table, write the JSON; 1 on a failed bar with --strict."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_sim",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="a short run (a few episodes) for CI and tests")
-    parser.add_argument("--strict", action="store_true",
-                        help="exit with status 1 when any bar fails")
-    parser.add_argument("--output", type=Path, default=RESULTS_PATH,
-                        help=f"where to write the JSON results (default {RESULTS_PATH})")
-    args = parser.parse_args(argv)
-    results = run(QUICK if args.quick else FULL, quick=args.quick,
-                  log=lambda message: print(message, file=sys.stderr, flush=True))
-    print(report(results))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results.to_dict(), indent=2) + "\n")
-    print(f"results written to {args.output}")
-    return 1 if args.strict and not all(bar.passed for bar in results.bars) else 0
+    return benchmark_main(argv, prog="python -m benchmarks.bench_sim", doc=__doc__,
+                          quick_help="a short run (a few episodes) for CI and tests",
+                          run=run, report=report, full=FULL, quick=QUICK,
+                          results_path=RESULTS_PATH)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from benchmarks.bench_evaluator import PROOFS
 from robolearn.skills.composite import Provenance, skill_from_json
 from robolearn.skills.evaluator import REASONS, Evaluator
 from robolearn.skills.library import SkillLibrary
@@ -116,16 +117,7 @@ def test_a_near_duplicate_is_refused_and_never_stored_twice(env, scene, tmp_path
     assert stored is None and "pile_up" not in SkillLibrary.open(tmp_path)
 
 
-SEED_PROOFS = [  # seed composite, the family that exercises it, and the roles it is called on
-    ("put_in", "place_in_zone", ("item", "zone")),
-    ("stack_on", "stack", ("top", "base")),
-    ("build_tower", "tower", ("a", "b", "c")),
-    ("line_up_three", "line_up", ("a", "b", "c")),
-    ("sort_into_bowls", "sort_into_bowls", ("b1", "bowl1", "b2", "bowl2", "b3", "bowl3")),
-]
-
-
-@pytest.mark.parametrize(("name", "family", "roles"), SEED_PROOFS)
+@pytest.mark.parametrize(("name", "family", "roles"), PROOFS)
 def test_every_seed_composite_proves_itself_on_its_family(name, family, roles):
     seed = SkillLibrary.seed()
     skill = seed.get(name)

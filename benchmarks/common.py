@@ -1,0 +1,80 @@
+"""What every benchmark shares: pass/fail bars, tables, and the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Bar:
+    """One pass/fail threshold on a measured value."""
+
+    name: str
+    value: float
+    limit: float
+    at_least: bool
+    """True when the value must be >= the limit, False when it must be <= it."""
+    unit: str = ""
+    yes_no: bool = False
+    """Show the value as yes (1) / no (0) rather than as a number."""
+
+    @property
+    def passed(self) -> bool:
+        """Whether the value is on the right side of the limit."""
+        return self.value >= self.limit if self.at_least else self.value <= self.limit
+
+    def _show(self, number: float) -> str:
+        if self.yes_no:
+            return "yes" if number else "no"
+        return f"{number:,.3g} {self.unit}".rstrip()
+
+    def row(self) -> list[str]:
+        """Name, measured value, requirement and PASS/FAIL, as table cells."""
+        required = self._show(self.limit)
+        if not self.yes_no:
+            required = f"{'>=' if self.at_least else '<='} {required}"
+        return [self.name, self._show(self.value), required, "PASS" if self.passed else "FAIL"]
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned first column, right-aligned others, a rule under the header."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join([first, *rest]).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def benchmark_main(argv: Sequence[str] | None, *, prog: str, doc: str, quick_help: str,
+                   run: Callable[[Any, bool, Callable[[str], None]], Any],
+                   report: Callable[[Any], str], full: object, quick: object,
+                   results_path: Path) -> int:
+    """Parse ``--quick/--strict/--output``, run, print the report, write the JSON results.
+
+    ``run(settings, quick, log)`` returns results with ``bars`` and ``to_dict()``. Returns 1 when
+    a bar fails under ``--strict``, else 0.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 1 when any bar fails")
+    parser.add_argument("--output", type=Path, default=results_path,
+                        help=f"where to write the JSON results (default {results_path})")
+    args = parser.parse_args(argv)
+    results = run(quick if args.quick else full, args.quick,
+                  lambda message: print(message, file=sys.stderr, flush=True))
+    print(report(results))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results.to_dict(), indent=2) + "\n")
+    print(f"results written to {args.output}")
+    return 1 if args.strict and not all(bar.passed for bar in results.bars) else 0
