@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from robolearn.calls import Call
+from robolearn.planner import PlanningError
 from robolearn.skills.executor import PlanValidationError, StepRecord, execute_plan
 from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import TabletopEnv
@@ -18,7 +19,7 @@ class Planner(Protocol):
     name: str
 
     def plan(self, task: TaskInstance) -> list[Call]:
-        """The calls to run for ``task``."""
+        """The calls to run for ``task``; raises a PlanningError when it cannot write one."""
         ...
 
 
@@ -49,17 +50,19 @@ def run_episode(env: TabletopEnv, planner: Planner, seed: int, frames: bool = Fa
                 library: SkillLibrary | None = None) -> EpisodeRecord:
     """Reset ``env`` to task instance ``seed``, plan it, run it, and say how it went.
 
-    A plan that fails validation is reported in the record (``error``), not raised: one bad
-    plan must not stop a run of many episodes. ``library`` resolves composite skills.
+    A plan the planner cannot write, or one that fails validation, is reported in the record
+    (``error``), not raised: one bad plan must not stop a run of many episodes. ``library``
+    resolves composite skills.
     """
     env.reset(seed=seed)
     task = env.task
-    plan = planner.plan(task)
     record = EpisodeRecord(family=task.family, seed=seed, instruction=task.instruction,
-                           planner=planner.name, plan=[str(c) for c in plan])
+                           planner=planner.name, plan=[])
     try:
+        plan = planner.plan(task)
+        record.plan = [str(c) for c in plan]
         record.steps = execute_plan(env, plan, frames=frames, library=library)
-    except PlanValidationError as error:
+    except (PlanValidationError, PlanningError) as error:
         record.error = str(error)
     record.success = task.succeeded(env.world)
     record.control_steps = env.elapsed_steps

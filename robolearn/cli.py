@@ -13,13 +13,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from robolearn.errors import UserError
+
+if TYPE_CHECKING:
+    from robolearn.agent import Planner
+    from robolearn.skills.library import SkillLibrary
 from robolearn.paths import workspace_dir
 
 EXAMPLES = """examples:
   robolearn run --family stack --episodes 20 --planner oracle --seed 0
   robolearn run --episodes 5 --json
+  robolearn plan "stack the red block on the blue one" --family stack
+  robolearn bootstrap
   robolearn tasks
   robolearn skills search "put the red cube into the bowl"
 """
@@ -47,8 +54,12 @@ class RunConfig:
     """Episodes per family; task seeds are seed, seed+1, ..."""
     seed: int = 0
     """First task seed: the same seed gives the same scenes and results."""
-    planner: str = "oracle"
-    """Who writes the plans: ``oracle`` (the family's scripted expert)."""
+    planner: str = "lm"
+    """Who writes the plans: ``lm`` (the language-model planner) or ``oracle`` (the family's
+    scripted expert)."""
+    model: Path | None = None
+    """A local Hugging Face causal-LM folder for the lm planner; default: the workspace's
+    own model, built by ``robolearn bootstrap`` (or by the first run that needs it)."""
     json: bool = False
     """Print the summary as JSON (for scripts) instead of a table."""
     frames: bool = False
@@ -72,9 +83,23 @@ class RunConfig:
         if self.planner not in PLANNERS:
             raise UsageError(f"unknown --planner {self.planner!r}; known: "
                              f"{', '.join(PLANNERS)}")
+        if self.model is not None and self.planner != "lm":
+            raise UsageError("--model is for the lm planner; drop --planner oracle")
 
 
-PLANNERS = ("oracle",)
+PLANNERS = ("lm", "oracle")
+
+
+def _planner(name: str, model: Path | None, workspace: Path, library: SkillLibrary) -> Planner:
+    """The planner a command asked for; the lm planner's default model is built if missing."""
+    if name == "oracle":
+        from robolearn.planner.oracle import OraclePlanner
+
+        return OraclePlanner()
+    from robolearn.planner.bootstrap import ensure_default_model
+    from robolearn.planner.lm import LMPlanner
+
+    return LMPlanner(model or ensure_default_model(workspace), library)
 
 
 def cmd_run(config: RunConfig) -> int:
@@ -84,15 +109,15 @@ def cmd_run(config: RunConfig) -> int:
 
         robolearn run --family stack --episodes 20 --planner oracle --seed 0
     """
-    from robolearn.planner.oracle import OraclePlanner
     from robolearn.rollout import run_episodes, save_run
     from robolearn.skills.library import SkillLibrary
 
+    library = SkillLibrary.open(config.workspace)
+    planner = _planner(config.planner, config.model, config.workspace, library)
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}-{uuid.uuid4().hex[:6]}"
     frames_dir = config.workspace / "frames" / run_id if config.frames else None
     summary, records = run_episodes(config.families, config.episodes, config.seed,
-                                    OraclePlanner(), frames_dir=frames_dir,
-                                    library=SkillLibrary.open(config.workspace))
+                                    planner, frames_dir=frames_dir, library=library)
     run_file = config.workspace / "runs" / f"{run_id}.json"
     save_run(run_file, summary, records)
     if config.json:
@@ -120,6 +145,47 @@ def cmd_tasks() -> int:
     for name, family in sorted(load_families().items()):
         print(f"{name:<18} {family.description}")
         print(f"{'':<18} e.g. \"{sample_task(family, 0).instruction}\"")
+    return 0
+
+
+def cmd_bootstrap(workspace: Path, epochs: int, scenes: int) -> int:
+    """Train the default planner model from the oracle's demonstrations (a few minutes).
+
+    Example::
+
+        robolearn bootstrap
+    """
+    from robolearn.planner.bootstrap import BootstrapConfig, build_default_model, default_model_dir
+
+    try:
+        config = BootstrapConfig(epochs=epochs, scenes_per_family=scenes)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    out = default_model_dir(workspace)
+    report = build_default_model(out, config)
+    print(f"saved {out}: {report.parameters:,} parameters, {report.examples} demonstrations, "
+          f"{report.train_seconds:.0f} s of training; held-out exact match "
+          f"{report.exact_match:.0%} of {report.heldout} tasks")
+    return 0
+
+
+def cmd_plan(workspace: Path, instruction: str, family: str, seed: int,
+             model: Path | None) -> int:
+    """Print the plan for an instruction in a sampled scene, without running it.
+
+    Example::
+
+        robolearn plan "stack the red block on the blue one" --family stack
+    """
+    from robolearn.skills.library import SkillLibrary
+    from robolearn.tasks.sampler import sample_task
+    from robolearn.tasks.spec import get_family
+
+    task = sample_task(get_family(family), seed)
+    planner = _planner("lm", model, workspace, SkillLibrary.open(workspace))
+    plan = planner.plan_instruction(instruction, task.objects)
+    print(f"scene ({family}, seed {seed}): {', '.join(o.name for o in task.objects)}")
+    print("\n".join(f"  {i + 1}. {call}" for i, call in enumerate(plan)))
     return 0
 
 
@@ -279,6 +345,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from robolearn.planner.bootstrap import BootstrapConfig
+
     parser = _Parser(prog="robolearn", description="A robotics skill-library learner with "
                      "correction feedback.", epilog=EXAMPLES,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -294,13 +362,36 @@ def _parser() -> argparse.ArgumentParser:
                      help="episodes per family (default: %(default)s)")
     run.add_argument("--seed", type=int, default=RunConfig.seed,
                      help="first task seed (default: %(default)s)")
-    run.add_argument("--planner", default=RunConfig.planner, help="oracle (default)")
+    run.add_argument("--planner", default=RunConfig.planner,
+                     help="lm (default: the language-model planner) or oracle")
+    run.add_argument("--model", type=Path, default=None,
+                     help="local Hugging Face causal-LM folder for the lm planner (default: "
+                     "the workspace's own model, built on first use)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.add_argument("--frames", action="store_true",
                      help="save a camera image after every step")
     run.add_argument("--workspace", type=Path, default=None,
                      help="workspace folder (default: $ROBOLEARN_WORKSPACE or "
                      "./robolearn-workspace)")
+    boot = verbs.add_parser("bootstrap", help="train the default planner model",
+                            epilog="example:\n  robolearn bootstrap",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    boot.add_argument("--epochs", type=int, default=BootstrapConfig.epochs,
+                      help="passes over the demonstrations (default: %(default)s)")
+    boot.add_argument("--scenes", type=int, default=BootstrapConfig.scenes_per_family,
+                      help="training scenes per family (default: %(default)s)")
+    boot.add_argument("--workspace", type=Path, default=None, help="workspace folder")
+    plan = verbs.add_parser("plan", help="print the plan for an instruction", epilog=(
+        "examples:\n  robolearn plan \"stack the red block on the blue one\" --family stack\n"
+        "  robolearn plan \"put the green block in the bowl\" --family place_in_zone --seed 3"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    plan.add_argument("instruction", help="what the robot should do, in words")
+    plan.add_argument("--family", default="stack", help="family whose scene to sample "
+                      "(default: %(default)s)")
+    plan.add_argument("--seed", type=int, default=0, help="scene seed (default: 0)")
+    plan.add_argument("--model", type=Path, default=None,
+                      help="local Hugging Face causal-LM folder (default: the workspace's)")
+    plan.add_argument("--workspace", type=Path, default=None, help="workspace folder")
     verbs.add_parser("tasks", help="list the task families",
                      epilog="example:\n  robolearn tasks",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -351,8 +442,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     workspace = workspace_dir(args.workspace)
     if args.verb == "run":
         return cmd_run(RunConfig(families=args.families, episodes=args.episodes, seed=args.seed,
-                                 planner=args.planner, json=args.json, frames=args.frames,
-                                 workspace=workspace))
+                                 planner=args.planner, model=args.model, json=args.json,
+                                 frames=args.frames, workspace=workspace))
+    if args.verb == "bootstrap":
+        return cmd_bootstrap(workspace, args.epochs, args.scenes)
+    if args.verb == "plan":
+        return cmd_plan(workspace, args.instruction, args.family, args.seed, args.model)
     action = args.action
     if action == "list":
         return cmd_skills_list(workspace)

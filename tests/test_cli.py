@@ -18,10 +18,10 @@ def robolearn(*args, workspace=None, check=True):
 
 
 def test_run_prints_a_json_summary_that_repeats_for_the_same_seed(tmp_path):
-    first = robolearn("run", "--family", "stack", "--episodes", "3", "--seed", "4", "--json",
-                      workspace=tmp_path)
-    second = robolearn("run", "--family", "stack", "--episodes", "3", "--seed", "4", "--json",
-                       workspace=tmp_path)
+    command = ("run", "--family", "stack", "--episodes", "3", "--seed", "4", "--json",
+               "--planner", "oracle")
+    first = robolearn(*command, workspace=tmp_path)
+    second = robolearn(*command, workspace=tmp_path)
     a, b = json.loads(first.stdout), json.loads(second.stdout)
     a.pop("wall_seconds"), b.pop("wall_seconds")
     assert a == b
@@ -36,7 +36,7 @@ def test_run_prints_a_json_summary_that_repeats_for_the_same_seed(tmp_path):
 
 def test_run_shows_a_table_and_saves_frames_when_asked(tmp_path):
     result = robolearn("run", "--family", "push_to_zone", "--episodes", "1", "--frames",
-                       workspace=tmp_path)
+                       "--planner", "oracle", workspace=tmp_path)
     assert "push_to_zone" in result.stdout and "1/1" in result.stdout
     frames = list((tmp_path / "frames").rglob("*.png"))
     assert frames and frames[0].read_bytes().startswith(b"\x89PNG")
@@ -47,6 +47,7 @@ def test_run_shows_a_table_and_saves_frames_when_asked(tmp_path):
     (["run", "--episodes", "0"], "--episodes must be at least 1"),
     (["run", "--episodes", "many"], "invalid int value: 'many'"),
     (["run", "--planner", "gpt"], "unknown --planner 'gpt'"),
+    (["run", "--planner", "oracle", "--model", "x"], "--model is for the lm planner"),
     (["fly"], "invalid choice: 'fly'"),
 ])
 def test_a_bad_command_line_gets_one_clear_line(args, message, tmp_path):

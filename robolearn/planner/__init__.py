@@ -2,3 +2,9 @@
 
 Kept import-light: the language-model planner loads torch only when it is used.
 """
+
+from robolearn.errors import UserError
+
+
+class PlanningError(UserError):
+    """A planner that could not write a plan for a task; the message says why."""

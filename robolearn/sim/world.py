@@ -17,10 +17,10 @@ from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
-import pybullet
 import pybullet_data
 
 from robolearn.errors import UserError
+from robolearn.sim.quiet import quiet_import
 from robolearn.sim.scene import (
     BLOCK_SIZE,
     BOWL_INNER,
@@ -31,6 +31,8 @@ from robolearn.sim.scene import (
     ZONE_SIZE,
     SceneObject,
 )
+
+pybullet = quiet_import("pybullet")
 
 HOME_JOINTS = np.array([0.0, -0.45, 0.0, -2.4, 0.0, 1.95, math.pi / 4])
 ARM_JOINTS = tuple(range(7))

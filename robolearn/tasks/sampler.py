@@ -100,6 +100,13 @@ def _footprint(role: ObjectRole) -> float:
     return size / np.sqrt(2) + (0.008 if role.kind == "bowl" else 0.0)
 
 
+def phrasings(family: TaskFamily, objects: tuple[SceneObject, ...]) -> list[str]:
+    """Every instruction template of ``family`` rendered for a scene's objects (role order)."""
+    phrases = {role.role: _Phrase(obj.colour, obj.kind)
+               for role, obj in zip(family.objects, objects, strict=True)}
+    return [template.format_map(phrases) for template in family.instructions]
+
+
 def sample_task(family: TaskFamily, seed: int) -> TaskInstance:
     """The task instance of ``family`` for ``seed``: the same seed gives the same instance."""
     # crc32, unlike hash(), is the same in every process.
@@ -109,10 +116,9 @@ def sample_task(family: TaskFamily, seed: int) -> TaskInstance:
     names = {r.role: f"{colours[r.role]}_{r.kind}" for r in family.objects}
     objects = tuple(SceneObject(names[r.role], r.kind, colours[r.role], *positions[r.role])
                     for r in family.objects)
-    template = family.instructions[rng.integers(len(family.instructions))]
-    phrases = {r.role: _Phrase(colours[r.role], r.kind) for r in family.objects}
+    template = int(rng.integers(len(family.instructions)))
     return TaskInstance(
-        family=family.name, seed=seed, instruction=template.format_map(phrases),
+        family=family.name, seed=seed, instruction=phrasings(family, objects)[template],
         objects=objects, roles=names,
         success=tuple(c.bind(names) for c in family.success),
         oracle=tuple(c.bind(names) for c in family.oracle),

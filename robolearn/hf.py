@@ -1,0 +1,26 @@
+"""Loading Hugging Face models the robolearn way: offline, from local folders, quietly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def offline_loading() -> Iterator[None]:
+    """Load with no hub access and without transformers' per-file progress bars.
+
+    Nothing may be downloaded at run time (DESIGN.md), so the hub is switched off for the
+    process; the progress bar is restored afterwards.
+    """
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from transformers.utils import logging as hf_logging
+
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if bar_was_on:
+            hf_logging.enable_progress_bar()

@@ -1,0 +1,106 @@
+"""The language-model planner: a model robolearn builds itself, plans that always parse."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from robolearn.agent import run_episode
+from robolearn.calls import Call
+from robolearn.planner.bootstrap import BootstrapConfig, build_default_model
+from robolearn.planner.lm import LMPlanner, ModelNotFoundError
+from robolearn.skills.library import SkillLibrary
+from robolearn.tasks.env import TabletopEnv
+from robolearn.tasks.sampler import sample_task
+from robolearn.tasks.spec import get_family, load_families
+
+TINY = BootstrapConfig(scenes_per_family=8, phrasings_per_scene=1, epochs=1, width=32,
+                       heads=2, layers=1, vocab_size=400, heldout_per_family=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("models") / "default"
+    report = build_default_model(out, TINY, progress=False, log=lambda _: None)
+    return out, report
+
+
+def test_a_tiny_bootstrap_saves_a_hugging_face_folder_with_its_report(tiny_model):
+    out, report = tiny_model
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "bootstrap.json"):
+        assert (out / name).is_file(), name
+    saved = json.loads((out / "bootstrap.json").read_text())
+    assert saved["examples"] == report.examples == 6 * 8
+    assert 0.0 <= saved["exact_match"] <= 1.0
+
+
+def test_even_an_untrained_model_writes_plans_that_parse_and_fit_the_scene(tiny_model):
+    planner = LMPlanner(tiny_model[0], SkillLibrary.seed())
+    for family in load_families().values():
+        task = sample_task(family, 1)
+        plan = planner.plan(task)
+        assert plan and all(isinstance(call, Call) for call in plan)
+        names = {o.name for o in task.objects}
+        for call in plan:
+            assert call.name in SkillLibrary.seed()
+            assert all(arg in names or arg in ("left", "right", "front", "back")
+                       for arg in call.args), call
+
+
+def test_an_episode_with_the_lm_planner_is_recorded_whatever_the_plan(tiny_model):
+    env = TabletopEnv("stack")
+    try:
+        record = run_episode(env, LMPlanner(tiny_model[0], SkillLibrary.seed()), seed=3,
+                             library=SkillLibrary.seed())
+    finally:
+        env.close()
+    assert record.planner == "lm" and record.plan
+    assert record.error is None or "step" in record.error
+
+
+def test_any_local_llama_style_folder_can_plan(tmp_path, tiny_model):
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model[0])
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                         max_position_embeddings=512, bos_token_id=tokenizer.eos_token_id,
+                         eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id)
+    folder = tmp_path / "my-llama"
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    task = sample_task(get_family("sort_into_bowls"), 2)
+    plan = LMPlanner(folder, SkillLibrary.seed()).plan(task)
+    names = {o.name for o in task.objects}
+    assert all(isinstance(a, str) and (a in names or a in ("left", "right", "front", "back"))
+               for call in plan for a in call.args)
+
+
+def test_a_missing_model_says_how_to_get_one(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="robolearn bootstrap"):
+        LMPlanner(tmp_path / "nothing", SkillLibrary.seed())
+
+
+def test_plan_prints_a_plan_without_running_it(tiny_model, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "robolearn.cli", "plan", "stack the red block on the blue one",
+         "--family", "stack", "--model", str(tiny_model[0]), "--workspace", str(tmp_path)],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("scene (stack, seed 0): ")
+    assert "  1. " in result.stdout
+
+
+def test_the_planner_benchmark_runs_on_any_model_folder(tiny_model, tmp_path):
+    output = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_planner", "--quick", "--model",
+         str(tiny_model[0]), "--output", str(output)],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "plan latency (constrained)" in result.stdout and "oracle success" in result.stdout
+    results = json.loads(output.read_text())
+    assert len(results["families"]) == len(load_families())
+    assert all(f["parse_failures"] == 0 for f in results["families"])
