@@ -99,7 +99,12 @@ def _planner(name: str, model: Path | None, workspace: Path, library: SkillLibra
     from robolearn.planner.bootstrap import ensure_default_model
     from robolearn.planner.lm import LMPlanner
 
-    return LMPlanner(model or ensure_default_model(workspace), library)
+    return LMPlanner(model or ensure_default_model(workspace, log=_to_stderr), library)
+
+
+def _to_stderr(message: str) -> None:
+    """Progress notes go to stderr, so stdout stays clean for --json and pipes."""
+    print(message, file=sys.stderr)
 
 
 def cmd_run(config: RunConfig) -> int:

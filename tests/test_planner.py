@@ -104,3 +104,25 @@ def test_the_planner_benchmark_runs_on_any_model_folder(tiny_model, tmp_path):
     results = json.loads(output.read_text())
     assert len(results["families"]) == len(load_families())
     assert all(f["parse_failures"] == 0 for f in results["families"])
+
+
+def test_adapters_switch_without_reloading_the_base_model(tiny_model, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model[0])
+    lora = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"],
+                                           fan_in_fan_out=True, init_lora_weights=False))
+    lora.save_pretrained(tmp_path / "adapter")
+
+    planner = LMPlanner(tiny_model[0], SkillLibrary.seed())
+    task = sample_task(get_family("stack"), 5)
+    plain = planner.plan(task)
+    planner.use_adapter(tmp_path / "adapter")
+    assert planner.adapter == tmp_path / "adapter"
+    with_adapter = planner.plan(task)
+    assert with_adapter, "a plan comes out with the adapter on"
+    planner.use_adapter(None)
+    assert planner.plan(task) == plain, "the base model is untouched by the adapter"
+    with pytest.raises(ModelNotFoundError, match="no LoRA adapter"):
+        planner.use_adapter(tmp_path / "nothing")

@@ -16,6 +16,7 @@ from robolearn.errors import UserError
 from robolearn.hf import offline_loading
 from robolearn.planner import PlanningError
 from robolearn.planner.prompt import SEPARATOR, build_prompt, task_prompt
+from robolearn.skills.executor import MAX_PLAN_STEPS
 
 if TYPE_CHECKING:
     import torch
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from robolearn.sim.scene import SceneObject
     from robolearn.skills.library import SkillLibrary
     from robolearn.tasks.sampler import TaskInstance
+
+LEAD = " "
+"""The answer starts with a space after "plan:" (see prompt.plan_text)."""
+
 
 class ModelNotFoundError(UserError, FileNotFoundError):
     """No usable model folder where one was expected; says how to get one."""
@@ -53,8 +58,29 @@ class LMPlanner:
             self.model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True,
                                                               dtype=torch.float32)
         self.model.eval()
+        self.adapter: Path | None = None
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    def use_adapter(self, adapter_dir: Path | None) -> None:
+        """Plan with a peft LoRA adapter on the base model from now on (None: the base alone).
+
+        Switching needs no restart: the base model stays loaded and adapters come and go.
+        """
+        if adapter_dir is not None and not (Path(adapter_dir) / "adapter_config.json").is_file():
+            raise ModelNotFoundError(f"no LoRA adapter at {adapter_dir} (adapter_config.json "
+                                     "missing)")
+        if self.adapter is not None:
+            # peft wraps the base model's layers in place; unload() takes the LoRA layers out
+            # again without merging, so the base weights are exactly as loaded.
+            self.model, self.adapter = self.model.unload(), None
+        if adapter_dir is None:
+            return
+        from peft import PeftModel
+
+        with offline_loading():
+            model = PeftModel.from_pretrained(self.model, adapter_dir, is_trainable=False)
+        self.model, self.adapter = model.eval(), Path(adapter_dir)
 
     def plan(self, task: TaskInstance) -> list[Call]:
         """The plan for ``task``: calls of library skills on the task's objects."""
@@ -70,13 +96,23 @@ class LMPlanner:
         """Generate after ``prompt`` under the grammar of this scene, then parse."""
         from robolearn.planner.grammar import ConstrainedPlanProcessor, PlanGrammar, call_vocabulary
 
-        grammar = PlanGrammar(call_vocabulary(self.library, {o.name: o for o in objects}))
+        calls = call_vocabulary(self.library, {o.name: o for o in objects})
         encoded = self.tokenizer(prompt, return_tensors="pt")
         length = encoded["input_ids"].shape[1]
         eos = self.tokenizer.eos_token_id
-        # The answer starts with a space after "plan:" (prompt.plan_text): the lead.
-        processor = ConstrainedPlanProcessor(grammar, self.tokenizer, length, eos, lead=" ")
-        # Every allowed token adds a character, so this bound always leaves room for EOS.
+        # Every allowed token adds at least a character, so a plan of at most `room`
+        # characters always ends (with EOS) inside the model's context window: the grammar
+        # takes as many calls as surely fit.
+        window = getattr(self.model.config, "max_position_embeddings", None) or getattr(
+            self.model.config, "n_positions", 2048)
+        room, longest = window - length - 1, max(len(call) for call in calls) + len(SEPARATOR)
+        max_calls = min(MAX_PLAN_STEPS, (room - len(LEAD) + len(SEPARATOR)) // longest)
+        if max_calls < 1:
+            raise PlanParseError(f"the prompt ({length} tokens) leaves no room for a plan in "
+                                 f"the model's context window of {window} tokens; use a model "
+                                 "with a longer one")
+        grammar = PlanGrammar(calls, max_calls=max_calls)
+        processor = ConstrainedPlanProcessor(grammar, self.tokenizer, length, eos, lead=LEAD)
         budget = grammar.longest_plan + 2
         ids = self._greedy(encoded["input_ids"], processor, budget, eos)
         answer = self.tokenizer.decode(ids[0, length:], skip_special_tokens=True)
