@@ -7,8 +7,12 @@ from typing import Protocol
 
 from robolearn.calls import Call
 from robolearn.planner import PlanningError
+from robolearn.skills.compose import compose_skill, skill_name
+from robolearn.skills.composite import Provenance
+from robolearn.skills.evaluator import Evaluator, Verdict
 from robolearn.skills.executor import PlanValidationError, StepRecord, execute_plan
 from robolearn.skills.library import SkillLibrary
+from robolearn.skills.searcher import Searcher
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.sampler import TaskInstance
 
@@ -37,17 +41,46 @@ class EpisodeRecord:
     control_steps: int = 0
     error: str | None = None
     """Why the plan could not run at all (it failed validation), else None."""
+    proposal: str | None = None
+    """The Evaluator's verdict on a new skill composed from this episode's plan, if any."""
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready record, without images."""
         return {"family": self.family, "seed": self.seed, "instruction": self.instruction,
-                "planner": self.planner, "plan": self.plan,
+                "planner": self.planner, "plan": self.plan, "proposal": self.proposal,
                 "steps": [s.to_dict() for s in self.steps], "success": self.success,
                 "control_steps": self.control_steps, "error": self.error}
 
 
+@dataclass
+class SkillLearner:
+    """Grows the library from plans no skill covers, as RoboCoder writes new actions.
+
+    When the Searcher does not simply reuse a skill for an instruction, the planner's plan is
+    composed into a parametric skill whose effect is the task's success condition, and the
+    Evaluator must prove it (in a sandbox, from the episode's start) before it is kept. It
+    needs the ground truth, so it serves headless runs.
+    """
+
+    library: SkillLibrary
+    searcher: Searcher
+    evaluator: Evaluator
+
+    def consider(self, env: TabletopEnv, task: TaskInstance, plan: list[Call]) -> Verdict | None:
+        """Propose ``plan`` as a new skill unless it is trivial or already covered."""
+        if len(plan) < 2 or self.searcher.search(task.instruction, k=1).decision == "reuse":
+            return None
+        provenance = Provenance("planner", note=f"from {task.family} seed {task.seed}: "
+                                f"{task.instruction!r}")
+        skill, args = compose_skill(skill_name(task.instruction, self.library.names()),
+                                    task.instruction, plan, task.success, env.world.objects,
+                                    provenance)
+        return self.evaluator.admit(skill, env, args, provenance)[0]
+
+
 def run_episode(env: TabletopEnv, planner: Planner, seed: int, frames: bool = False,
-                library: SkillLibrary | None = None) -> EpisodeRecord:
+                library: SkillLibrary | None = None,
+                learner: SkillLearner | None = None) -> EpisodeRecord:
     """Reset ``env`` to task instance ``seed``, plan it, run it, and say how it went.
 
     A plan the planner cannot write, or one that fails validation, is reported in the record
@@ -61,9 +94,16 @@ def run_episode(env: TabletopEnv, planner: Planner, seed: int, frames: bool = Fa
     try:
         plan = planner.plan(task)
         record.plan = [str(c) for c in plan]
+        if learner is not None:
+            verdict = learner.consider(env, task, plan)
+            record.proposal = None if verdict is None else str(verdict)
         record.steps = execute_plan(env, plan, frames=frames, library=library)
     except (PlanValidationError, PlanningError) as error:
         record.error = str(error)
+    if library is not None:  # each composite's record in episodes: did its call run through?
+        for call, step in zip(plan, record.steps, strict=False):
+            if call.name in library.composites:
+                library.record(call.name, succeeded=step.ok)
     record.success = task.succeeded(env.world)
     record.control_steps = env.elapsed_steps
     return record

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from robolearn.errors import UserError
 
 if TYPE_CHECKING:
-    from robolearn.agent import Planner
+    from robolearn.agent import Planner, SkillLearner
     from robolearn.skills.library import SkillLibrary
 from robolearn.paths import workspace_dir
 
@@ -64,6 +64,9 @@ class RunConfig:
     """Print the summary as JSON (for scripts) instead of a table."""
     frames: bool = False
     """Save a camera image after every step under <workspace>/frames/."""
+    learn_skills: bool = False
+    """Compose new skills from plans the Searcher finds no skill for; the Evaluator proves
+    each before the library keeps it (loads the embedding model)."""
     workspace: Path = field(default_factory=workspace_dir)
     """Folder of this workspace's records (DESIGN.md); runs are saved under runs/."""
 
@@ -121,8 +124,10 @@ def cmd_run(config: RunConfig) -> int:
     planner = _planner(config.planner, config.model, config.workspace, library)
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}-{uuid.uuid4().hex[:6]}"
     frames_dir = config.workspace / "frames" / run_id if config.frames else None
+    learner = _learner(library, config.workspace) if config.learn_skills else None
     summary, records = run_episodes(config.families, config.episodes, config.seed,
-                                    planner, frames_dir=frames_dir, library=library)
+                                    planner, frames_dir=frames_dir, library=library,
+                                    learner=learner)
     run_file = config.workspace / "runs" / f"{run_id}.json"
     save_run(run_file, summary, records)
     if config.json:
@@ -134,7 +139,22 @@ def cmd_run(config: RunConfig) -> int:
           f"({rate:.0f} episodes/min); records in {run_file}")
     if frames_dir is not None:
         print(f"frames in {frames_dir}")
+    for record in records:
+        if record.proposal is not None:
+            print(f"new skill from {record.family} seed {record.seed}: {record.proposal}")
     return 0
+
+
+def _learner(library: SkillLibrary, workspace: Path) -> SkillLearner:
+    """A SkillLearner over the workspace's library, with its embedding cache."""
+    from robolearn.agent import SkillLearner
+    from robolearn.skills.embeddings import Embedder, EmbeddingCache
+    from robolearn.skills.evaluator import Evaluator
+    from robolearn.skills.searcher import Searcher
+
+    searcher = Searcher(library, Embedder(),
+                        cache=EmbeddingCache(workspace / "cache" / "embeddings"))
+    return SkillLearner(library, searcher, Evaluator(library))
 
 
 def cmd_tasks() -> int:
@@ -205,13 +225,14 @@ def cmd_skills_list(workspace: Path) -> int:
     from robolearn.skills.library import SkillLibrary
 
     library = SkillLibrary.open(workspace)
-    print(f"{'skill':<16} {'kind':<9} {'ver':>3} {'origin':<8} {'runs':>9}  signature")
+    width = max(len(name) for name in library.names())
+    print(f"{'skill':<{width}} {'kind':<9} {'ver':>3} {'origin':<8} {'runs ok':>9}  signature")
     for name in library.names():
         skill = library.get(name)
         composite = library.composites.get(name)
         stats = library.stats(name) if composite else None
         record = f"{stats.successes}/{stats.runs}" if stats and stats.runs else "-"
-        print(f"{name:<16} {'composite' if composite else 'atomic':<9} "
+        print(f"{name:<{width}} {'composite' if composite else 'atomic':<9} "
               f"{composite.version if composite else '-':>3} "
               f"{composite.provenance.source if composite else 'code':<8} {record:>9}  "
               f"{skill.signature}")
@@ -373,6 +394,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="local Hugging Face causal-LM folder for the lm planner (default: "
                      "the workspace's own model, built on first use)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument("--learn-skills", action="store_true",
+                     help="compose new skills from plans no skill covers (Evaluator-proven)")
     run.add_argument("--frames", action="store_true",
                      help="save a camera image after every step")
     run.add_argument("--workspace", type=Path, default=None,
@@ -448,7 +471,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "run":
         return cmd_run(RunConfig(families=args.families, episodes=args.episodes, seed=args.seed,
                                  planner=args.planner, model=args.model, json=args.json,
-                                 frames=args.frames, workspace=workspace))
+                                 frames=args.frames, learn_skills=args.learn_skills,
+                                 workspace=workspace))
     if args.verb == "bootstrap":
         return cmd_bootstrap(workspace, args.epochs, args.scenes)
     if args.verb == "plan":

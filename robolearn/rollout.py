@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from robolearn.agent import EpisodeRecord, Planner, run_episode
+from robolearn.agent import EpisodeRecord, Planner, SkillLearner, run_episode
 from robolearn.png import write_png
 from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import TabletopEnv
@@ -78,7 +78,8 @@ class RunSummary:
 
 def run_episodes(families: Sequence[str], episodes: int, seed: int, planner: Planner,
                  frames_dir: Path | None = None, progress: bool = True,
-                 library: SkillLibrary | None = None) -> tuple[RunSummary, list[EpisodeRecord]]:
+                 library: SkillLibrary | None = None,
+                 learner: SkillLearner | None = None) -> tuple[RunSummary, list[EpisodeRecord]]:
     """Run ``episodes`` episodes of each family with task seeds ``seed .. seed+episodes-1``.
 
     The same arguments give the same records in any process: each episode's scene comes from
@@ -96,7 +97,8 @@ def run_episodes(families: Sequence[str], episodes: int, seed: int, planner: Pla
             try:
                 for task_seed in range(seed, seed + episodes):
                     record = run_episode(env, planner, task_seed,
-                                         frames=frames_dir is not None, library=library)
+                                         frames=frames_dir is not None, library=library,
+                                         learner=learner)
                     if frames_dir is not None:
                         _save_frames(frames_dir, record)
                     records.append(record)
