@@ -194,19 +194,30 @@ def cmd_bootstrap(workspace: Path, epochs: int, scenes: int) -> int:
     return 0
 
 
-def cmd_plan(workspace: Path, instruction: str, family: str, seed: int,
+def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
              model: Path | None) -> int:
     """Print the plan for an instruction in a sampled scene, without running it.
 
-    Example::
+    Without ``--seed`` the first scene of the family that has every colour the instruction
+    names is used. Example::
 
         robolearn plan "stack the red block on the blue one" --family stack
     """
+    from robolearn.sim.scene import COLOURS
     from robolearn.skills.library import SkillLibrary
     from robolearn.tasks.sampler import sample_task
     from robolearn.tasks.spec import get_family
 
-    task = sample_task(get_family(family), seed)
+    named = {word for word in instruction.lower().split() if word in COLOURS}
+    seeds = [seed] if seed is not None else range(500)
+    for seed in seeds:  # the last seed tried is the one used
+        task = sample_task(get_family(family), seed)
+        if named <= {o.colour for o in task.objects}:
+            break
+    missing = named - {o.colour for o in task.objects}
+    if missing:
+        print(f"note: this scene has no {', '.join(sorted(missing))} object; the plan can "
+              "only use the objects it has", file=sys.stderr)
     planner = _planner("lm", model, workspace, SkillLibrary.open(workspace))
     plan = planner.plan_instruction(instruction, task.objects)
     print(f"scene ({family}, seed {seed}): {', '.join(o.name for o in task.objects)}")
@@ -416,7 +427,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("instruction", help="what the robot should do, in words")
     plan.add_argument("--family", default="stack", help="family whose scene to sample "
                       "(default: %(default)s)")
-    plan.add_argument("--seed", type=int, default=0, help="scene seed (default: 0)")
+    plan.add_argument("--seed", type=int, default=None,
+                      help="scene seed (default: the first scene with the colours named)")
     plan.add_argument("--model", type=Path, default=None,
                       help="local Hugging Face causal-LM folder (default: the workspace's)")
     plan.add_argument("--workspace", type=Path, default=None, help="workspace folder")

@@ -46,7 +46,8 @@ class BootstrapConfig:
     phrasings_per_scene: int = 2
     """Instructions per scene, drawn from the family's templates."""
     epochs: int = 6
-    """Passes over the demonstrations: 3 left held-out exact match at 63%, 6 reached 100%."""
+    """Passes over the demonstrations (with word-split tokens, 3 epochs reached 63% held-out
+    exact match and 6 reached 100%)."""
     layers: int = 2
     width: int = 128
     heads: int = 4
