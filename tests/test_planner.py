@@ -89,7 +89,9 @@ def test_plan_prints_a_plan_without_running_it(tiny_model, tmp_path):
          "--family", "stack", "--model", str(tiny_model[0]), "--workspace", str(tmp_path)],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("scene (stack, seed 0): ")
+    scene = result.stdout.splitlines()[0]
+    assert scene.startswith("scene (stack, seed ")
+    assert "red_block" in scene and "blue_block" in scene, "a scene with the colours named"
     assert "  1. " in result.stdout
 
 
