@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,3 +34,11 @@ def family_file(tmp_path: Path):
         return path
 
     return write
+
+
+def modules_loaded_by(statement: str, candidates: tuple[str, ...]) -> list[str]:
+    """Which of ``candidates`` a fresh interpreter has imported after running ``statement``."""
+    code = (f"import json, sys; {statement}; "
+            f"print(json.dumps([m for m in {candidates!r} if m in sys.modules]))")
+    return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                     text=True, check=True).stdout)

@@ -4,15 +4,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import modules_loaded_by
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_importing_robolearn_loads_no_physics_or_ml_stack():
-    code = ("import sys, robolearn; heavy = [m for m in ('pybullet', 'torch', 'transformers', "
-            "'peft', 'streamlit') if m in sys.modules]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip() == "[]"
+    heavy = ("pybullet", "torch", "transformers", "peft", "streamlit")
+    assert modules_loaded_by("import robolearn", heavy) == []
 
 
 def test_the_import_layers_of_the_design_hold():

@@ -14,6 +14,7 @@ from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import get_family, load_families
+from tests.test_benchmarks import run_benchmark
 
 TINY = BootstrapConfig(scenes_per_family=8, phrasings_per_scene=1, epochs=1, width=32,
                        heads=2, layers=1, vocab_size=400, heldout_per_family=1)
@@ -96,14 +97,8 @@ def test_plan_prints_a_plan_without_running_it(tiny_model, tmp_path):
 
 
 def test_the_planner_benchmark_runs_on_any_model_folder(tiny_model, tmp_path):
-    output = tmp_path / "bench.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_planner", "--quick", "--model",
-         str(tiny_model[0]), "--output", str(output)],
-        capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    assert "plan latency (constrained)" in result.stdout and "oracle success" in result.stdout
-    results = json.loads(output.read_text())
+    stdout, results = run_benchmark("bench_planner", tmp_path, "--model", str(tiny_model[0]))
+    assert "plan latency (constrained)" in stdout and "oracle success" in stdout
     assert len(results["families"]) == len(load_families())
     assert all(f["parse_failures"] == 0 for f in results["families"])
 

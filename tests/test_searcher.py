@@ -6,8 +6,6 @@ a small fake embedder so they can count what gets embedded.
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +31,7 @@ from robolearn.skills.searcher import (
     score_queries,
     skill_text,
 )
+from tests.conftest import modules_loaded_by
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "searcher_queries.json"
 SEED_SKILLS = ("move_to", "open_gripper", "close_gripper", "pick", "place", "place_beside",
@@ -192,11 +191,8 @@ def test_a_missing_model_package_says_what_to_install(monkeypatch):
 
 
 def test_importing_the_searcher_loads_no_ml_stack():
-    code = ("import sys, robolearn.skills.searcher, robolearn.skills.embeddings; "
-            "print([m for m in ('torch', 'transformers') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip() == "[]"
+    statement = "import robolearn.skills.searcher, robolearn.skills.embeddings"
+    assert modules_loaded_by(statement, ("torch", "transformers")) == []
 
 
 # ----- the cache -------------------------------------------------------------------------------
