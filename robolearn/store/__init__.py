@@ -1,0 +1,24 @@
+"""The store: one SQLite file in the workspace holding runs, episodes, steps and corrections.
+
+No other package writes SQL, and the store imports nothing else of robolearn (but its errors):
+it takes and returns the plain rows of ``robolearn.store.rows``.
+"""
+
+from robolearn.store.db import DB_NAME, Store
+from robolearn.store.errors import MissingRowError, NewerSchemaError, StoreError, StoreFileError
+from robolearn.store.rows import CorrectionRow, EpisodeRow, FamilyCounts, StepRow
+from robolearn.store.schema import SCHEMA_VERSION
+
+__all__ = [
+           "DB_NAME",
+           "SCHEMA_VERSION",
+           "CorrectionRow",
+           "EpisodeRow",
+           "FamilyCounts",
+           "MissingRowError",
+           "NewerSchemaError",
+           "StepRow",
+           "Store",
+           "StoreError",
+           "StoreFileError",
+]

@@ -1,0 +1,305 @@
+"""The Store: typed reads and writes of the workspace's SQLite database, the only SQL in robolearn.
+
+Several processes may write at once (the dashboard, a headless run, a training round), so every
+connection runs in WAL mode with a 10 s busy timeout and foreign keys on, and every write is one
+``BEGIN IMMEDIATE`` transaction: it takes the write lock before it reads, so a transaction never
+has to upgrade a read lock, the case in which SQLite gives up at once with "database is locked"
+instead of waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlite_utils import Database
+
+from robolearn.store.errors import MissingRowError, NewerSchemaError, StoreFileError
+from robolearn.store.rows import CorrectionRow, EpisodeRow, FamilyCounts, StepRow
+from robolearn.store.schema import (
+    MIGRATION_NAMES,
+    MIGRATION_SET,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    applied_migrations,
+)
+
+DB_NAME = "robolearn.db"
+"""The database's file name inside the workspace."""
+BUSY_TIMEOUT_S = 10.0
+"""How long a connection waits for another's write lock before it fails."""
+
+_WHAT_TO_DO = ("It was left as it is: move it aside (or restore a backup) and robolearn will "
+               "start a new database there; deleting the workspace resets everything.")
+
+
+class Store:
+    """The workspace's database: runs, episodes with their steps, and corrections.
+
+    Open it with ``Store.open(workspace)``; close it (or use ``with``). A Store holds one
+    connection, so use one per process and per thread (opening one takes milliseconds).
+
+    Example::
+
+        with Store.open("robolearn-workspace") as store:
+            run_id = store.start_run("oracle", seed=0)
+            episode_id = store.add_episode(run_id, EpisodeRow.from_dict(record.to_dict()))
+            print(store.success_by_family())
+    """
+
+    def __init__(self, db: Database, path: Path) -> None:
+        self._db = db
+        self.path = path
+        """The database file."""
+
+    @classmethod
+    def open(cls, workspace: str | os.PathLike[str]) -> Store:
+        """The store of ``workspace``, created if missing, migrated to the current schema.
+
+        Raises StoreFileError, leaving the file untouched, when ``<workspace>/robolearn.db`` is
+        not a SQLite database, is damaged, belongs to something else, or is newer than this code.
+        """
+        path = Path(workspace).expanduser() / DB_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+        try:
+            conn.execute("PRAGMA foreign_keys=ON")
+            db = Database(conn, execute_plugins=False)
+            _check_usable(db, path)
+            db.enable_wal()
+            _migrate(db)
+        except sqlite3.OperationalError:  # locked, unwritable, out of disk: not the file's fault
+            conn.close()
+            raise
+        except sqlite3.DatabaseError as error:  # "file is not a database", "malformed"
+            conn.close()
+            raise StoreFileError(f"{path} is not a readable robolearn database ({error}). "
+                                 f"{_WHAT_TO_DO}") from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(db, path)
+
+    @property
+    def workspace(self) -> Path:
+        """The workspace folder; a step's ``frame_path`` is relative to it."""
+        return self.path.parent
+
+    @property
+    def schema_version(self) -> int:
+        """How many of the schema's migrations this database has applied."""
+        return len(applied_migrations(self._db))
+
+    def close(self) -> None:
+        """Close the connection; the Store cannot be used after."""
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def start_run(self, planner: str, seed: int,
+                  config: Mapping[str, object] | None = None) -> int:
+        """Record the start of a run of episodes; the run's id."""
+        with self._write():
+            table = self._db.table("runs").insert(
+                {"started": _now(), "planner": planner, "seed": int(seed),
+                 "config": json.dumps(dict(config or {}), sort_keys=True)})
+        return int(table.last_pk)
+
+    def add_episode(self, run_id: int, episode: EpisodeRow) -> int:
+        """Add ``episode`` and its steps to run ``run_id`` in one transaction; its id."""
+        with self._write():
+            self._require("runs", run_id, "run")
+            table = self._db.table("episodes").insert(
+                {"run_id": run_id, "family": episode.family, "seed": int(episode.seed),
+                 "instruction": episode.instruction, "planner": episode.planner,
+                 "plan": json.dumps(list(episode.plan)), "success": int(bool(episode.success)),
+                 "control_steps": int(episode.control_steps), "error": episode.error,
+                 "proposal": episode.proposal, "created": _now()})
+            episode_id = int(table.last_pk)
+            self._db.table("steps").insert_all(
+                {"episode_id": episode_id, "step_index": index, "call": step.call,
+                 "ok": int(bool(step.ok)), "reason": step.reason, "message": step.message,
+                 "ticks": int(step.ticks), "frame_path": step.frame_path}
+                for index, step in enumerate(episode.steps))
+        return episode_id
+
+    def episodes(self, family: str | None = None, *, limit: int | None = 100,
+                 since_id: int | None = None, newest_first: bool = False) -> list[EpisodeRow]:
+        """Episodes with their steps, oldest first (or ``newest_first``), at most ``limit``.
+
+        ``family`` keeps one task family; ``since_id`` keeps episodes added after that one,
+        so a reader can page forward or poll for new episodes.
+        """
+        clauses, params = [], []
+        if family is not None:
+            clauses.append("family = ?")
+            params.append(family)
+        if since_id is not None:
+            clauses.append("id > ?")
+            params.append(since_id)
+        sql = "SELECT * FROM episodes"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += f" ORDER BY id {'DESC' if newest_first else 'ASC'}"
+        if limit is not None:
+            if limit < 0:
+                raise ValueError(f"limit must be 0 or more, not {limit}")
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = list(self._db.query(sql, params))
+        steps = self._steps_of([row["id"] for row in rows])
+        return [_episode_row(row, steps.get(row["id"], [])) for row in rows]
+
+    def episode(self, episode_id: int) -> EpisodeRow:
+        """Episode ``episode_id`` with its steps; MissingRowError if there is none."""
+        rows = list(self._db.query("SELECT * FROM episodes WHERE id = ?", [episode_id]))
+        if not rows:
+            raise MissingRowError(f"{self.path} has no episode {episode_id}")
+        return _episode_row(rows[0], self._steps_of([episode_id]).get(episode_id, []))
+
+    def add_correction(self, correction: CorrectionRow) -> int:
+        """Append ``correction`` (corrections are never changed or deleted); its id."""
+        if correction.step_index < 0:
+            raise ValueError(f"step_index must be 0 or more, not {correction.step_index}")
+        if not correction.who.strip():
+            raise ValueError("a correction must say who made it")
+        with self._write():
+            self._require("episodes", correction.episode_id, "episode")
+            table = self._db.table("corrections").insert(
+                {"episode_id": correction.episode_id, "step_index": correction.step_index,
+                 "proposed": json.dumps(correction.proposed),
+                 "corrected": json.dumps(correction.corrected), "who": correction.who,
+                 "why": correction.why,
+                 "rerun_success": (None if correction.rerun_success is None
+                                   else int(correction.rerun_success)),
+                 "created": _now()})
+        return int(table.last_pk)
+
+    def corrections(self, episode_id: int | None = None, *, since_id: int | None = None,
+                    limit: int | None = None) -> list[CorrectionRow]:
+        """Corrections, oldest first: of one episode, or added after ``since_id``, or all."""
+        clauses, params = [], []
+        if episode_id is not None:
+            clauses.append("episode_id = ?")
+            params.append(episode_id)
+        if since_id is not None:
+            clauses.append("id > ?")
+            params.append(since_id)
+        sql = "SELECT * FROM corrections"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_correction_row(row) for row in self._db.query(sql, params)]
+
+    def success_by_family(self) -> list[FamilyCounts]:
+        """Episodes and successes of each task family, by family name."""
+        return [FamilyCounts(row["family"], row["episodes"], row["successes"])
+                for row in self._db.query(
+                    "SELECT family, COUNT(*) AS episodes, SUM(success) AS successes "
+                    "FROM episodes GROUP BY family ORDER BY family")]
+
+    def integrity_ok(self) -> bool:
+        """Whether the file is sound and every reference points at a row.
+
+        Runs ``PRAGMA integrity_check`` and ``PRAGMA foreign_key_check``; it reads the whole
+        file, so it is for checks and tests, not for every open.
+        """
+        integrity = [row["integrity_check"]
+                     for row in self._db.query("PRAGMA integrity_check")]
+        dangling = self._db.execute("PRAGMA foreign_key_check").fetchall()
+        return integrity == ["ok"] and not dangling
+
+    def _write(self) -> AbstractContextManager[None]:
+        return _immediate(self._db)
+
+    def _require(self, table: str, row_id: int, what: str) -> None:
+        if not self._db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [row_id]).fetchone():
+            raise MissingRowError(f"{self.path} has no {what} {row_id}")
+
+    def _steps_of(self, episode_ids: list[int]) -> dict[int, list[StepRow]]:
+        steps: dict[int, list[StepRow]] = {}
+        if not episode_ids:
+            return steps
+        marks = ", ".join("?" * len(episode_ids))
+        for row in self._db.query(f"SELECT * FROM steps WHERE episode_id IN ({marks}) "
+                                  "ORDER BY episode_id, step_index", episode_ids):
+            steps.setdefault(row["episode_id"], []).append(
+                StepRow(call=row["call"], ok=bool(row["ok"]), reason=row["reason"],
+                        message=row["message"], ticks=row["ticks"],
+                        frame_path=row["frame_path"]))
+        return steps
+
+
+def _check_usable(db: Database, path: Path) -> None:
+    """Raise StoreFileError unless ``db`` is empty or robolearn's, at a version this code knows.
+
+    It only reads, so a file it refuses is left exactly as it was.
+    """
+    tables = set(db.table_names())
+    if not tables:
+        return
+    applied = applied_migrations(db)
+    if not applied:
+        raise StoreFileError(f"{path} is a SQLite database, but not robolearn's (it has no "
+                             f"{MIGRATION_SET!r} migrations). {_WHAT_TO_DO}")
+    unknown = [name for name in applied if name not in MIGRATION_NAMES]
+    if unknown:
+        raise NewerSchemaError(
+            f"{path} was written by a newer robolearn (schema migrations {', '.join(unknown)}; "
+            f"this one knows {SCHEMA_VERSION}). Upgrade robolearn to use it, or point "
+            "--workspace at another folder; the file was left as it is.")
+
+
+def _migrate(db: Database) -> None:
+    """Apply pending migrations, one process at a time (the others wait, then find none)."""
+    if MIGRATIONS.pending(db):
+        with _immediate(db):
+            MIGRATIONS.apply(db)
+
+
+@contextmanager
+def _immediate(db: Database) -> Iterator[None]:
+    """One write transaction that holds the write lock from its start (``BEGIN IMMEDIATE``)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _episode_row(row: dict[str, Any], steps: list[StepRow]) -> EpisodeRow:
+    return EpisodeRow(family=row["family"], seed=row["seed"], instruction=row["instruction"],
+                      planner=row["planner"], plan=json.loads(row["plan"]), steps=steps,
+                      success=bool(row["success"]), control_steps=row["control_steps"],
+                      error=row["error"], proposal=row["proposal"], id=row["id"],
+                      run_id=row["run_id"], created=row["created"])
+
+
+def _correction_row(row: dict[str, Any]) -> CorrectionRow:
+    rerun = row["rerun_success"]
+    return CorrectionRow(episode_id=row["episode_id"], step_index=row["step_index"],
+                         proposed=json.loads(row["proposed"]),
+                         corrected=json.loads(row["corrected"]), who=row["who"],
+                         why=row["why"], rerun_success=None if rerun is None else bool(rerun),
+                         id=row["id"], created=row["created"])

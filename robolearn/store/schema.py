@@ -1,0 +1,83 @@
+"""The database's tables, built by forward migrations; the schema version counts those applied.
+
+Version history (a migration, once released, is never edited; a change is a new one):
+
+- v1 ``0001_runs_episodes_corrections``: runs, episodes, their steps, and append-only
+  corrections (triggers refuse UPDATE and DELETE).
+- v2 ``0002_frames_training_indexes``: a frame path for each step, the training_rounds and
+  adapters tables, and indexes for the dashboard's reads.
+
+Frames (camera images) are PNG files under the workspace's ``frames/``, referenced by a path
+relative to the workspace: SQLite stays small and quick to back up and to scan, and the
+dashboard reads the files directly.
+
+The record of applied migrations is sqlite-utils' ``_sqlite_migrations`` table (migration set
+``robolearn``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database, Migrations
+
+MIGRATION_SET = "robolearn"
+MIGRATIONS = Migrations(MIGRATION_SET)
+MIGRATION_NAMES: list[str] = []
+"""Every migration's name, oldest first; a database's version is how many it has applied."""
+
+_APPEND_ONLY = "corrections are append-only: add a new correction instead of changing one"
+
+
+def _migration(name: str) -> Callable[[Callable[[Database], None]], Callable[[Database], None]]:
+    MIGRATION_NAMES.append(name)
+    return MIGRATIONS(name=name)
+
+
+@_migration("0001_runs_episodes_corrections")
+def _runs_episodes_corrections(db: Database) -> None:
+    db.table("runs").create(
+        {"id": int, "started": str, "planner": str, "seed": int, "config": str},
+        pk="id", not_null=["started", "planner", "seed", "config"], strict=True)
+    db.table("episodes").create(
+        {"id": int, "run_id": int, "family": str, "seed": int, "instruction": str,
+         "planner": str, "plan": str, "success": int, "control_steps": int, "error": str,
+         "proposal": str, "created": str},
+        pk="id", foreign_keys=[("run_id", "runs", "id")],
+        not_null=["run_id", "family", "seed", "instruction", "planner", "plan", "success",
+                  "control_steps", "created"], strict=True)
+    db.table("steps").create(
+        {"episode_id": int, "step_index": int, "call": str, "ok": int, "reason": str,
+         "message": str, "ticks": int},
+        pk=("episode_id", "step_index"), foreign_keys=[("episode_id", "episodes", "id")],
+        not_null=["episode_id", "step_index", "call", "ok", "message", "ticks"], strict=True)
+    db.table("corrections").create(
+        {"id": int, "episode_id": int, "step_index": int, "proposed": str, "corrected": str,
+         "who": str, "why": str, "rerun_success": int, "created": str},
+        pk="id", foreign_keys=[("episode_id", "episodes", "id")],
+        not_null=["episode_id", "step_index", "proposed", "corrected", "who", "why",
+                  "created"], strict=True)
+    for event in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER corrections_no_{event.lower()} BEFORE {event} ON corrections "
+                   f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END")
+
+
+@_migration("0002_frames_training_indexes")
+def _frames_training_indexes(db: Database) -> None:
+    db.table("steps").add_column("frame_path", str)
+    for name in ("training_rounds", "adapters"):
+        db.table(name).create(
+            {"id": int, "created": str, "status": str, "metrics": str, "path": str},
+            pk="id", not_null=["created", "status", "metrics"], strict=True)
+    db.table("episodes").create_index(["family"])
+    db.table("episodes").create_index(["run_id"])
+    db.table("corrections").create_index(["episode_id"])
+
+
+SCHEMA_VERSION = len(MIGRATION_NAMES)
+"""The version this code writes."""
+
+
+def applied_migrations(db: Database) -> list[str]:
+    """The names of the robolearn migrations ``db`` has applied, in order (read only)."""
+    return [migration.name for migration in MIGRATIONS.applied(db)]
