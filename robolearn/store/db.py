@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -37,7 +37,7 @@ BUSY_TIMEOUT_S = 10.0
 """How long a connection waits for another's write lock before it fails."""
 
 _WHAT_TO_DO = ("It was left as it is: move it aside (or restore a backup) and robolearn will "
-               "start a new database there; deleting the workspace resets everything.")
+               "start a new database there.")
 
 
 class Store:
@@ -75,15 +75,13 @@ class Store:
             _check_usable(db, path)
             db.enable_wal()
             _migrate(db)
-        except sqlite3.OperationalError:  # locked, unwritable, out of disk: not the file's fault
+        except BaseException as error:
             conn.close()
-            raise
-        except sqlite3.DatabaseError as error:  # "file is not a database", "malformed"
-            conn.close()
-            raise StoreFileError(f"{path} is not a readable robolearn database ({error}). "
-                                 f"{_WHAT_TO_DO}") from None
-        except BaseException:
-            conn.close()
+            # Only the plain DatabaseError is the file's state ("file is not a database",
+            # "malformed"); its subclasses (locked, read-only, ...) are raised as they are.
+            if type(error) is sqlite3.DatabaseError:
+                raise StoreFileError(f"{path} is not a readable robolearn database ({error}). "
+                                     f"{_WHAT_TO_DO}") from None
             raise
         return cls(db, path)
 
@@ -158,13 +156,13 @@ class Store:
                 raise ValueError(f"limit must be 0 or more, not {limit}")
             sql += " LIMIT ?"
             params.append(limit)
-        rows = list(self._db.query(sql, params))
+        rows = self._rows(sql, params)
         steps = self._steps_of([row["id"] for row in rows])
         return [_episode_row(row, steps.get(row["id"], [])) for row in rows]
 
     def episode(self, episode_id: int) -> EpisodeRow:
         """Episode ``episode_id`` with its steps; MissingRowError if there is none."""
-        rows = list(self._db.query("SELECT * FROM episodes WHERE id = ?", [episode_id]))
+        rows = self._rows("SELECT * FROM episodes WHERE id = ?", [episode_id])
         if not rows:
             raise MissingRowError(f"{self.path} has no episode {episode_id}")
         return _episode_row(rows[0], self._steps_of([episode_id]).get(episode_id, []))
@@ -204,12 +202,12 @@ class Store:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [_correction_row(row) for row in self._db.query(sql, params)]
+        return [_correction_row(row) for row in self._rows(sql, params)]
 
     def success_by_family(self) -> list[FamilyCounts]:
         """Episodes and successes of each task family, by family name."""
         return [FamilyCounts(row["family"], row["episodes"], row["successes"])
-                for row in self._db.query(
+                for row in self._rows(
                     "SELECT family, COUNT(*) AS episodes, SUM(success) AS successes "
                     "FROM episodes GROUP BY family ORDER BY family")]
 
@@ -219,13 +217,39 @@ class Store:
         Runs ``PRAGMA integrity_check`` and ``PRAGMA foreign_key_check``; it reads the whole
         file, so it is for checks and tests, not for every open.
         """
-        integrity = [row["integrity_check"]
-                     for row in self._db.query("PRAGMA integrity_check")]
-        dangling = self._db.execute("PRAGMA foreign_key_check").fetchall()
-        return integrity == ["ok"] and not dangling
+        try:
+            integrity = self._db.execute("PRAGMA integrity_check").fetchall()
+            dangling = self._db.execute("PRAGMA foreign_key_check").fetchall()
+        except sqlite3.DatabaseError as error:
+            if type(error) is not sqlite3.DatabaseError:  # locked, a bug: not the file's state
+                raise
+            return False
+        return integrity == [("ok",)] and not dangling
 
-    def _write(self) -> AbstractContextManager[None]:
-        return _immediate(self._db)
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        with self._damage_reported(), _immediate(self._db):
+            yield
+
+    def _rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        with self._damage_reported():
+            return list(self._db.query(sql, params))
+
+    @contextmanager
+    def _damage_reported(self) -> Iterator[None]:
+        """Report a file damaged after it was opened as StoreFileError, not a bare sqlite error.
+
+        Only the plain ``sqlite3.DatabaseError`` means that ("database disk image is malformed");
+        its subclasses (locked, constraint failed, ...) pass through as they are.
+        """
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            if type(error) is not sqlite3.DatabaseError:
+                raise
+            raise StoreFileError(f"{self.path} is damaged ({error}). Stop the robolearn "
+                                 "processes using it; then move it aside (or restore a backup) "
+                                 "and robolearn will start a new database there.") from None
 
     def _require(self, table: str, row_id: int, what: str) -> None:
         if not self._db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [row_id]).fetchone():
@@ -236,7 +260,7 @@ class Store:
         if not episode_ids:
             return steps
         marks = ", ".join("?" * len(episode_ids))
-        for row in self._db.query(f"SELECT * FROM steps WHERE episode_id IN ({marks}) "
+        for row in self._rows(f"SELECT * FROM steps WHERE episode_id IN ({marks}) "
                                   "ORDER BY episode_id, step_index", episode_ids):
             steps.setdefault(row["episode_id"], []).append(
                 StepRow(call=row["call"], ok=bool(row["ok"]), reason=row["reason"],
