@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +66,7 @@ class RunConfig:
     """Compose new skills from plans the Searcher finds no skill for; the Evaluator proves
     each before the library keeps it (loads the embedding model)."""
     workspace: Path = field(default_factory=workspace_dir)
-    """Folder of this workspace's records (DESIGN.md); runs are saved under runs/."""
+    """The workspace (DESIGN.md); episodes are stored in its robolearn.db."""
 
     def __post_init__(self) -> None:
         from robolearn.tasks.spec import load_families
@@ -117,28 +115,31 @@ def cmd_run(config: RunConfig) -> int:
 
         robolearn run --family stack --episodes 20 --planner oracle --seed 0
     """
-    from robolearn.rollout import run_episodes, save_run
+    from robolearn.rollout import RunRecorder, run_episodes
     from robolearn.skills.library import SkillLibrary
+    from robolearn.store import Store
 
     library = SkillLibrary.open(config.workspace)
     planner = _planner(config.planner, config.model, config.workspace, library)
-    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}-{uuid.uuid4().hex[:6]}"
-    frames_dir = config.workspace / "frames" / run_id if config.frames else None
     learner = _learner(library, config.workspace) if config.learn_skills else None
-    summary, records = run_episodes(config.families, config.episodes, config.seed,
-                                    planner, frames_dir=frames_dir, library=library,
-                                    learner=learner)
-    run_file = config.workspace / "runs" / f"{run_id}.json"
-    save_run(run_file, summary, records)
+    with Store.open(config.workspace) as store:
+        run_id = store.start_run(planner.name, config.seed, {
+            "families": config.families, "episodes": config.episodes,
+            "model": str(config.model) if config.model else None,
+            "learn_skills": config.learn_skills})
+        recorder = RunRecorder(store, run_id, config.workspace, frames=config.frames)
+        summary, records = run_episodes(config.families, config.episodes, config.seed,
+                                        planner, recorder=recorder, library=library,
+                                        learner=learner)
     if config.json:
         print(json.dumps(summary.to_dict(), indent=2))
         return 0
     print(summary.table())
     rate = summary.episodes / summary.wall_seconds * 60 if summary.wall_seconds else 0.0
     print(f"\n{summary.episodes} episodes in {summary.wall_seconds:.1f} s "
-          f"({rate:.0f} episodes/min); records in {run_file}")
-    if frames_dir is not None:
-        print(f"frames in {frames_dir}")
+          f"({rate:.0f} episodes/min); stored as run {run_id} in {store.path}")
+    if config.frames:
+        print(f"frames in {config.workspace / 'frames' / f'run{run_id}'}")
     for record in records:
         if record.proposal is not None:
             print(f"new skill from {record.family} seed {record.seed}: {record.proposal}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from tqdm import tqdm
 from robolearn.agent import EpisodeRecord, Planner, SkillLearner, run_episode
 from robolearn.png import write_png
 from robolearn.skills.library import SkillLibrary
+from robolearn.store import EpisodeRow, Store
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.spec import get_family
 
@@ -77,14 +77,14 @@ class RunSummary:
 
 
 def run_episodes(families: Sequence[str], episodes: int, seed: int, planner: Planner,
-                 frames_dir: Path | None = None, progress: bool = True,
+                 recorder: RunRecorder | None = None, progress: bool = True,
                  library: SkillLibrary | None = None,
                  learner: SkillLearner | None = None) -> tuple[RunSummary, list[EpisodeRecord]]:
     """Run ``episodes`` episodes of each family with task seeds ``seed .. seed+episodes-1``.
 
     The same arguments give the same records in any process: each episode's scene comes from
-    its seed alone and the simulation is reset to a saved state. With ``frames_dir`` the camera
-    image after every step is saved there as ``<family>-<seed>-<step>.png``.
+    its seed alone and the simulation is reset to a saved state. With a ``recorder`` every
+    episode is stored as soon as it ends.
     """
     summary = RunSummary(planner=planner.name, seed=seed)
     records: list[EpisodeRecord] = []
@@ -97,10 +97,10 @@ def run_episodes(families: Sequence[str], episodes: int, seed: int, planner: Pla
             try:
                 for task_seed in range(seed, seed + episodes):
                     record = run_episode(env, planner, task_seed,
-                                         frames=frames_dir is not None, library=library,
-                                         learner=learner)
-                    if frames_dir is not None:
-                        _save_frames(frames_dir, record)
+                                         frames=recorder is not None and recorder.frames,
+                                         library=library, learner=learner)
+                    if recorder is not None:
+                        recorder.save(record)
                     records.append(record)
                     row.episodes += 1
                     row.successes += record.success
@@ -114,15 +114,25 @@ def run_episodes(families: Sequence[str], episodes: int, seed: int, planner: Pla
     return summary, records
 
 
-def _save_frames(directory: Path, record: EpisodeRecord) -> None:
-    for index, step in enumerate(record.steps):
-        if step.frame is not None:
-            write_png(directory / f"{record.family}-{record.seed}-{index + 1}.png", step.frame)
-            step.frame = None  # saved; do not keep every image of a long run in memory
+@dataclass
+class RunRecorder:
+    """Keeps each episode as it finishes: its images as PNG files, its record in the store.
 
+    Episodes are written one by one, so a run that is stopped keeps every finished episode.
+    """
 
-def save_run(path: Path, summary: RunSummary, records: list[EpisodeRecord]) -> None:
-    """Write a run's summary and episode records as one JSON file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"summary": summary.to_dict(), "episodes": [r.to_dict() for r in records]}
-    path.write_text(json.dumps(payload, indent=1))
+    store: Store
+    run_id: int
+    workspace: Path
+    frames: bool = False
+    """Ask episodes for a camera image after every step, saved under frames/run<id>/."""
+
+    def save(self, record: EpisodeRecord) -> int:
+        """Store ``record`` (saving its images first); its episode id."""
+        for index, step in enumerate(record.steps):
+            if step.frame is not None:
+                path = Path("frames") / f"run{self.run_id}" / (
+                    f"{record.family}-{record.seed}-{index + 1}.png")
+                write_png(self.workspace / path, step.frame)
+                step.frame, step.frame_path = None, path.as_posix()  # not every image in memory
+        return self.store.add_episode(self.run_id, EpisodeRow.from_dict(record.to_dict()))

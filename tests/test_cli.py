@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from robolearn.store import Store
+
 
 def robolearn(*args, workspace=None, check=True):
     command = [sys.executable, "-m", "robolearn.cli", *args]
@@ -27,11 +29,10 @@ def test_run_prints_a_json_summary_that_repeats_for_the_same_seed(tmp_path):
     assert a == b
     assert a["families"][0]["family"] == "stack" and a["episodes"] == 3
     assert a["successes"] == 3
-    runs = list((tmp_path / "runs").glob("*.json"))
-    assert runs, "the run's records are saved in the workspace"
-    episodes = json.loads(runs[0].read_text())["episodes"]
-    assert [e["seed"] for e in episodes] == [4, 5, 6]
-    assert episodes[0]["plan"][0].startswith("pick(")
+    with Store.open(tmp_path) as store:  # every episode of both runs, in the workspace's db
+        episodes = store.episodes()
+    assert [e.seed for e in episodes] == [4, 5, 6, 4, 5, 6]
+    assert episodes[0].plan[0].startswith("pick(") and episodes[0].steps[0].ok
 
 
 def test_run_shows_a_table_and_saves_frames_when_asked(tmp_path):
@@ -40,6 +41,9 @@ def test_run_shows_a_table_and_saves_frames_when_asked(tmp_path):
     assert "push_to_zone" in result.stdout and "1/1" in result.stdout
     frames = list((tmp_path / "frames").rglob("*.png"))
     assert frames and frames[0].read_bytes().startswith(b"\x89PNG")
+    with Store.open(tmp_path) as store:
+        steps = store.episodes()[0].steps
+    assert all((tmp_path / step.frame_path).is_file() for step in steps)
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -40,11 +40,13 @@ class StepRecord:
     """Control steps the call took."""
     frame: np.ndarray | None = field(default=None, repr=False)
     """The camera image after the call, when frames were asked for."""
+    frame_path: str | None = None
+    """Where the image was saved, relative to the workspace, once it is."""
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON-ready record, without the image."""
+        """The JSON-ready record, without the image itself."""
         return {"call": self.call, "ok": self.ok, "reason": self.reason,
-                "message": self.message, "ticks": self.ticks}
+                "message": self.message, "ticks": self.ticks, "frame_path": self.frame_path}
 
 
 def validate_plan(plan: list[Call], env: TabletopEnv,
