@@ -1,0 +1,1 @@
+"""Learning from corrections: the simulated corrector today; memory and LoRA rounds next."""
