@@ -25,6 +25,7 @@ EXAMPLES = """examples:
   robolearn run --episodes 5 --json
   robolearn plan "stack the red block on the blue one" --family stack
   robolearn bootstrap
+  robolearn dashboard
   robolearn tasks
   robolearn skills search "put the red cube into the bowl"
 """
@@ -224,6 +225,31 @@ def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
     print(f"scene ({family}, seed {seed}): {', '.join(o.name for o in task.objects)}")
     print("\n".join(f"  {i + 1}. {call}" for i, call in enumerate(plan)))
     return 0
+
+
+def cmd_dashboard(workspace: Path, address: str, port: int) -> int:
+    """Serve the Streamlit dashboard for a workspace (localhost unless told otherwise).
+
+    Example::
+
+        robolearn dashboard --port 8501
+    """
+    import os
+    import subprocess
+
+    from robolearn.paths import WORKSPACE_ENV, app_path
+
+    if not 0 < port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, got {port}")
+    if address not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: the dashboard listens on {address}: anyone who can reach it can run "
+              "and correct episodes in this workspace", file=sys.stderr)
+    print(f"dashboard for {workspace.resolve()} at http://{address}:{port}", file=sys.stderr)
+    command = [sys.executable, "-m", "streamlit", "run", str(app_path()),
+               "--server.headless", "true", "--server.address", address,
+               "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    environment = {**os.environ, WORKSPACE_ENV: str(workspace.resolve())}
+    return subprocess.call(command, env=environment)
 
 
 # ----- robolearn skills ---------------------------------------------------------------------
@@ -433,6 +459,13 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--model", type=Path, default=None,
                       help="local Hugging Face causal-LM folder (default: the workspace's)")
     plan.add_argument("--workspace", type=Path, default=None, help="workspace folder")
+    dash = verbs.add_parser("dashboard", help="serve the Streamlit dashboard", epilog=(
+        "examples:\n  robolearn dashboard\n  robolearn dashboard --port 8600 --workspace lab"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    dash.add_argument("--address", default="127.0.0.1",
+                      help="address to listen on (default: %(default)s, this machine only)")
+    dash.add_argument("--port", type=int, default=8501, help="port (default: %(default)s)")
+    dash.add_argument("--workspace", type=Path, default=None, help="workspace folder")
     verbs.add_parser("tasks", help="list the task families",
                      epilog="example:\n  robolearn tasks",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -486,6 +519,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                                  planner=args.planner, model=args.model, json=args.json,
                                  frames=args.frames, learn_skills=args.learn_skills,
                                  workspace=workspace))
+    if args.verb == "dashboard":
+        return cmd_dashboard(workspace, args.address, args.port)
     if args.verb == "bootstrap":
         return cmd_bootstrap(workspace, args.epochs, args.scenes)
     if args.verb == "plan":

@@ -24,6 +24,16 @@ def data_dir(name: str) -> Path:
     )
 
 
+def app_path() -> Path:
+    """The Streamlit dashboard's entry script (``app.py``), in a checkout or a wheel."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_data" / "app.py", package.parent / "app.py"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"robolearn's app.py is missing from {package.parent}; reinstall "
+                            "robolearn")
+
+
 def workspace_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The workspace: ``explicit`` if given, else ``$ROBOLEARN_WORKSPACE``, else the default."""
     chosen = explicit or os.environ.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE
