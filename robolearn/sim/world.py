@@ -42,12 +42,14 @@ FINGER_OPEN = 0.04
 """Per-finger opening when fully open, metres."""
 
 _STATE_JOINTS = (*ARM_JOINTS, *FINGER_JOINTS)
+FLOOR_HEIGHT = -0.7
+"""The floor under the table (whose top is z = 0), metres."""
 SOLVER_ITERATIONS = 20
 """Constraint-solver iterations per physics step (pybullet's default, 50, costs ~15% more)."""
 _ARM_FORCES = (87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0)
 _FINGER_FORCE = 40.0
-_JOINT_LOW = np.array([-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9671])
-_JOINT_HIGH = np.array([2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671])
+JOINT_LOW = np.array([-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9671])
+JOINT_HIGH = np.array([2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671])
 
 
 class UnknownObjectError(UserError, LookupError):
@@ -140,6 +142,10 @@ class TabletopWorld:
                                           rgbaColor=(0.72, 0.6, 0.45, 1.0))
         table = client.createMultiBody(0, shape, visual, basePosition=(0.45, 0.0, -half[2]))
         client.changeDynamics(table, -1, lateralFriction=0.6)
+        # A floor under the table: a block knocked off lands there instead of falling forever,
+        # so positions stay within the env's observation space.
+        client.createMultiBody(0, client.createCollisionShape(pybullet.GEOM_PLANE),
+                               basePosition=(0.0, 0.0, FLOOR_HEIGHT))
         return table
 
     def _make_slot(self, kind: str) -> int:
@@ -296,12 +302,12 @@ class TabletopWorld:
         orientation = self._client.getQuaternionFromEuler((math.pi, 0.0, yaw))
         solution = self._client.calculateInverseKinematics(
             self.robot, EE_LINK, list(position), orientation,
-            lowerLimits=list(_JOINT_LOW) + [0, 0], upperLimits=list(_JOINT_HIGH) + [0.04, 0.04],
-            jointRanges=list(_JOINT_HIGH - _JOINT_LOW) + [0.04, 0.04],
+            lowerLimits=list(JOINT_LOW) + [0, 0], upperLimits=list(JOINT_HIGH) + [0.04, 0.04],
+            jointRanges=list(JOINT_HIGH - JOINT_LOW) + [0.04, 0.04],
             restPoses=list(HOME_JOINTS) + [0.02, 0.02],
             maxNumIterations=iterations, residualThreshold=1e-4,
         )
-        return np.clip(np.array(solution[:7]), _JOINT_LOW, _JOINT_HIGH)
+        return np.clip(np.array(solution[:7]), JOINT_LOW, JOINT_HIGH)
 
     def command(self, arm_targets: Sequence[float], finger_target: float) -> None:
         """Set the position targets of the arm joints and of each finger."""

@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 from robolearn.sim.scene import PHYSICS_HZ
-from robolearn.sim.world import FINGER_OPEN, TabletopWorld
+from robolearn.sim.world import FINGER_OPEN, FLOOR_HEIGHT, JOINT_HIGH, JOINT_LOW, TabletopWorld
 from robolearn.tasks.sampler import TaskInstance, sample_task
 from robolearn.tasks.spec import TaskFamily, get_family
 
@@ -61,10 +61,19 @@ class TabletopEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.task: TaskInstance | None = None
         self.elapsed_steps = 0
         self.action_space = gym.spaces.Box(-1.0, 1.0, (8,), dtype=np.float32)
+        # Bounds a real state stays within: joint angles are limited (a little slack for the
+        # solver), the gripper and objects stay above the floor and near the table, and
+        # quaternions are unit vectors.
+        robot_low = [*(JOINT_LOW - 0.1), -2.0, -2.0, FLOOR_HEIGHT - 0.1, 0.0]
+        robot_high = [*(JOINT_HIGH + 0.1), 2.0, 2.0, 2.0, 0.1]
+        objects = len(self.family.objects)
+        object_low = np.tile([-5.0, -5.0, FLOOR_HEIGHT - 0.1, -1, -1, -1, -1], (objects, 1))
+        object_high = np.tile([5.0, 5.0, 5.0, 1, 1, 1, 1], (objects, 1))
         self.observation_space = gym.spaces.Dict({
-            "robot": gym.spaces.Box(-np.inf, np.inf, (11,), dtype=np.float32),
-            "objects": gym.spaces.Box(-np.inf, np.inf, (len(self.family.objects), 7),
-                                      dtype=np.float32),
+            "robot": gym.spaces.Box(np.array(robot_low, np.float32),
+                                    np.array(robot_high, np.float32), dtype=np.float32),
+            "objects": gym.spaces.Box(object_low.astype(np.float32),
+                                      object_high.astype(np.float32), dtype=np.float32),
         })
 
     def reset(self, *, seed: int | None = None,
