@@ -235,6 +235,7 @@ def cmd_dashboard(workspace: Path, address: str, port: int) -> int:
         robolearn dashboard --port 8501
     """
     import os
+    import signal
     import subprocess
 
     from robolearn.paths import WORKSPACE_ENV, app_path
@@ -249,7 +250,15 @@ def cmd_dashboard(workspace: Path, address: str, port: int) -> int:
                "--server.headless", "true", "--server.address", address,
                "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     environment = {**os.environ, WORKSPACE_ENV: str(workspace.resolve())}
-    return subprocess.call(command, env=environment)
+    server = subprocess.Popen(command, env=environment)
+    # A kill (SIGTERM) becomes SystemExit, so the `finally` below stops the server too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        return server.wait()
+    finally:  # Ctrl-C or a kill of this process must not leave the server on the port
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 # ----- robolearn skills ---------------------------------------------------------------------

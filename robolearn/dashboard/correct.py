@@ -1,0 +1,188 @@
+"""The Correct page: edit the open episode's plan, re-run it in simulation, save the correction.
+
+Everything goes through the correction API (``robolearn.correction``), the same one the
+simulated corrector uses: invalid input shows its message and writes nothing, a re-run starts
+from the episode's initial state, and a saved correction is appended, never changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from robolearn.dashboard import session
+from robolearn.dashboard.episode_view import (
+    episode_title,
+    render_episode,
+    render_frames,
+    render_steps,
+    rerun_frames,
+)
+from robolearn.errors import UserError
+from robolearn.store import MissingRowError
+
+if TYPE_CHECKING:
+    from robolearn.correction import Correction, Rerun
+    from robolearn.store import CorrectionRow, EpisodeRow, Store
+
+PICK_LIMIT = 200  # newest episodes offered to pick from (the open one is always offered)
+_PENDING = "correct_pending"
+_SAVED = "correct_saved"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A re-run correction waiting to be saved, with the input it was made from."""
+
+    inputs: tuple[int, str, str, str]
+    """Episode id, plan text, who and why, as typed: saving needs the same input."""
+    correction: Correction
+    rerun: Rerun
+
+
+def plan_text(episode: EpisodeRow) -> str:
+    """The episode's plan for editing, one call a line."""
+    return "\n".join(episode.plan)
+
+
+def propose_and_rerun(store: Store, episode_id: int, plan: str, who: str,
+                      why: str) -> tuple[Correction, Rerun]:
+    """Validate a corrected plan and re-run it with frames; nothing is stored.
+
+    Raises CorrectionError (a UserError) with what to change when the input cannot be used.
+    """
+    from robolearn.correction import CorrectionAPI
+    from robolearn.skills.library import SkillLibrary
+
+    api = CorrectionAPI(store, SkillLibrary.open(store.workspace))
+    try:
+        correction = api.propose(episode_id, plan, who, why)
+        return correction, api.rerun(correction, frames=True)
+    finally:
+        api.close()
+
+
+def save(store: Store, correction: Correction, rerun: Rerun) -> int:
+    """Append a re-run correction to the store; its id."""
+    from robolearn.correction import CorrectionAPI
+    from robolearn.skills.library import SkillLibrary
+
+    api = CorrectionAPI(store, SkillLibrary.open(store.workspace))
+    try:
+        return api.save(correction, rerun)
+    finally:
+        api.close()
+
+
+def correction_rows(corrections: list[CorrectionRow]) -> list[dict[str, Any]]:
+    """The episode's corrections, oldest first: who, when, why, the change and the outcome."""
+    outcomes = {True: "succeeded", False: "failed", None: "not re-run"}
+    return [{"id": c.id, "created": c.created, "who": c.who, "why": c.why,
+             "from step": c.step_index + 1, "re-run": outcomes[c.rerun_success],
+             "corrected plan": _plan_text(c.corrected)} for c in corrections]
+
+
+def _plan_text(value: object) -> str:
+    if isinstance(value, list):
+        return "; ".join(map(str, value))
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def pickable(store: Store, opened: int | None) -> list[EpisodeRow]:
+    """Episodes to choose from, newest first; the open one is kept even when it is older."""
+    episodes = store.episodes(limit=PICK_LIMIT, newest_first=True)
+    if opened is not None and all(e.id != opened for e in episodes):
+        with contextlib.suppress(MissingRowError):  # another workspace's id: forget it
+            episodes.insert(0, store.episode(opened))
+    return episodes
+
+
+# ----- Streamlit view ----------------------------------------------------------------------
+def render() -> None:
+    """The page."""
+    workspace = session.workspace()
+    st.title("Correct an episode")
+    with session.open_store() as store:
+        episodes = pickable(store, session.open_episode())
+        if not episodes:
+            st.info("No episodes to correct yet. Run one on the Run page, or headless with "
+                    "`robolearn run --frames`.")
+            return
+        by_id = {e.id: e for e in episodes}
+        ids = list(by_id)
+        opened = session.open_episode()
+        episode_id = st.selectbox("Episode", ids,
+                                  index=ids.index(opened) if opened in by_id else 0,
+                                  format_func=lambda i: episode_title(by_id[i]),
+                                  key="correct_episode")
+        session.set_open_episode(episode_id)
+        episode = by_id[episode_id]
+        with st.expander("The episode as it ran", expanded=not episode.success):
+            render_episode(episode, workspace, key=f"correct_frame_{episode_id}")
+        _render_form(store, episode)
+        st.subheader("Corrections of this episode")
+        rows = correction_rows(store.corrections(episode_id=episode_id))
+        if rows:
+            st.dataframe(rows, hide_index=True)
+        else:
+            st.caption("None yet.")
+
+
+def _render_form(store: Store, episode: EpisodeRow) -> None:
+    """The plan editor, the re-run and the save."""
+    st.subheader("Corrected plan")
+    st.caption("One call a line: change a step's skill or arguments, insert or delete lines. "
+               "Example: `pick(red_block)`, `place(red_block, blue_bowl)`.")
+    plan = st.text_area("Plan", value=plan_text(episode), height=180,
+                        key=f"correct_plan_{episode.id}")
+    left, right = st.columns(2)
+    who = left.text_input("Who", key="correct_who", placeholder="your name")
+    why = right.text_input("Why", key=f"correct_why_{episode.id}",
+                           placeholder="what was wrong")
+    inputs = (episode.id, plan, who, why)
+    saved = st.session_state.pop(_SAVED, None)
+    if saved:
+        st.success(saved)
+    if st.button("Re-run in simulation", type="primary", key="correct_rerun"):
+        st.session_state.pop(_PENDING, None)
+        try:
+            with st.spinner("Re-running from the episode's initial state…"):
+                correction, rerun = propose_and_rerun(store, episode.id, plan, who, why)
+        except UserError as error:
+            st.error(str(error))
+        else:
+            st.session_state[_PENDING] = Pending(inputs, correction, rerun)
+    pending: Pending | None = st.session_state.get(_PENDING)
+    if pending is None or pending.inputs[0] != episode.id:
+        return
+    if pending.inputs != inputs:
+        st.info("The plan, who or why changed since the re-run: re-run it before saving.")
+        return
+    _render_rerun(pending)
+    if st.button("Save correction", key="correct_save"):
+        correction_id = save(store, pending.correction, pending.rerun)
+        st.session_state.pop(_PENDING, None)
+        st.session_state[_SAVED] = (f"Saved correction {correction_id} (from step "
+                                    f"{pending.correction.step_index + 1}, by "
+                                    f"{pending.correction.who}).")
+        st.rerun()  # show the page without the saved re-run and its Save button
+
+
+def _render_rerun(pending: Pending) -> None:
+    """What the corrected plan did."""
+    rerun = pending.rerun
+    if rerun.success:
+        st.success("Re-run in simulation: the task succeeded with the corrected plan.")
+    else:
+        st.warning("Re-run in simulation: the task still fails with the corrected plan. "
+                   "You can still save it, or edit the plan and re-run.")
+    render_steps([str(c) for c in pending.correction.plan], rerun.steps)
+    render_frames(rerun_frames(rerun.steps), key="correct_rerun_frame")
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,115 @@
+"""The Run page: start one task (family, seed, planner), run it with frames, store it, show it.
+
+The episode is stored through ``RunRecorder`` into the workspace's store, exactly as a
+headless ``robolearn run --frames`` stores one, as a run of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from robolearn.dashboard import session
+from robolearn.dashboard.episode_view import render_episode
+from robolearn.errors import UserError
+
+if TYPE_CHECKING:
+    from robolearn.agent import Planner
+    from robolearn.skills.library import SkillLibrary
+    from robolearn.store import Store
+
+PLANNERS = ("oracle", "lm")
+_LAST = "run_last_episode"
+
+
+def families() -> list[str]:
+    """The task families, by name."""
+    from robolearn.tasks.spec import load_families
+
+    return sorted(load_families())
+
+
+def lm_missing(workspace: Path) -> str | None:
+    """Why the lm planner cannot run in ``workspace`` (its default model is missing), or None."""
+    from robolearn.planner.bootstrap import default_model_dir
+
+    model = default_model_dir(workspace)
+    if (model / "config.json").is_file():
+        return None
+    return (f"The lm planner needs this workspace's default model, which is not built yet "
+            f"({model}). Build it once (a few minutes) with "
+            f"`robolearn bootstrap --workspace {workspace}`, then rerun this page.")
+
+
+def make_planner(name: str, workspace: Path, library: SkillLibrary) -> Planner:
+    """The planner called ``name``; the lm planner uses the workspace's default model."""
+    if name == "oracle":
+        from robolearn.planner.oracle import OraclePlanner
+
+        return OraclePlanner()
+    if name != "lm":
+        raise UserError(f"unknown planner {name!r}; known: {', '.join(PLANNERS)}")
+    from robolearn.planner.bootstrap import default_model_dir
+    from robolearn.planner.lm import LMPlanner
+
+    return LMPlanner(default_model_dir(workspace), library)  # says how to build a missing one
+
+
+def run_one(store: Store, workspace: Path, family: str, seed: int, planner_name: str) -> int:
+    """Run task ``seed`` of ``family`` with frames and store it as a run of its own; its id."""
+    from robolearn.agent import run_episode
+    from robolearn.rollout import RunRecorder
+    from robolearn.skills.library import SkillLibrary
+    from robolearn.tasks.env import TabletopEnv
+    from robolearn.tasks.spec import get_family
+
+    if seed < 0:
+        raise UserError(f"the seed must be 0 or more, not {seed}")
+    library = SkillLibrary.open(workspace)
+    planner = make_planner(planner_name, workspace, library)
+    env = TabletopEnv(get_family(family))
+    try:
+        record = run_episode(env, planner, seed, frames=True, library=library)
+    finally:
+        env.close()
+    run_id = store.start_run(planner.name, seed, {"families": [family], "episodes": 1,
+                                                  "source": "dashboard"})
+    return RunRecorder(store, run_id, workspace, frames=True).save(record)
+
+
+# ----- Streamlit view ----------------------------------------------------------------------
+def render() -> None:
+    """The page."""
+    workspace = session.workspace()
+    st.title("Run a task")
+    st.caption(f"Workspace: {workspace}")
+    names = families()
+    left, middle, right = st.columns(3)
+    family = left.selectbox("Task family", names, key="run_family")
+    seed = int(middle.number_input("Seed", min_value=0, value=0, step=1, key="run_seed"))
+    planner = right.radio("Planner", PLANNERS, horizontal=True, key="run_planner")
+    missing = lm_missing(workspace) if planner == "lm" else None
+    if missing:
+        st.info(missing)
+    if st.button("Run episode", type="primary", disabled=missing is not None, key="run_go"):
+        with st.spinner(f"Running {family} seed {seed} with the {planner} planner…"), \
+                session.open_store() as store:
+            try:
+                episode_id = run_one(store, workspace, family, seed, planner)
+            except UserError as error:
+                st.error(str(error))
+            else:
+                st.session_state[_LAST] = episode_id
+                session.set_open_episode(episode_id)
+                st.success(f"Stored as episode {episode_id}. Open it on the Episodes page, "
+                           "or correct it on the Correct page.")
+    last = st.session_state.get(_LAST)
+    if last is not None:
+        with session.open_store() as store:
+            render_episode(store.episode(last), workspace, key="run_frame")
+
+
+if __name__ == "__main__":
+    render()
