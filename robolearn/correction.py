@@ -73,7 +73,7 @@ class CorrectionAPI:
                 "ran, so its scene cannot be rebuilt; correct a newer episode")
         return task
 
-    def _env(self, episode: EpisodeRow) -> TabletopEnv:
+    def scene(self, episode: EpisodeRow) -> TabletopEnv:
         """The family's simulator, reset to the episode's initial state."""
         env = self._envs.get(episode.family)
         if env is None:
@@ -91,7 +91,7 @@ class CorrectionAPI:
             calls = parse_calls(plan) if isinstance(plan, str) else list(plan)
         except CallSyntaxError as error:
             raise CorrectionError(f"the corrected plan does not parse: {error}") from None
-        env = self._env(episode)
+        env = self.scene(episode)
         try:
             validate_plan(calls, env, self.library)
         except PlanValidationError as error:
@@ -106,7 +106,7 @@ class CorrectionAPI:
 
     def rerun(self, correction: Correction, frames: bool = False) -> Rerun:
         """Run the corrected plan from the episode's initial state; nothing is stored."""
-        env = self._env(correction.episode)
+        env = self.scene(correction.episode)
         steps = execute_plan(env, list(correction.plan), frames=frames, library=self.library)
         return Rerun(success=env.task.succeeded(env.world), steps=steps)
 

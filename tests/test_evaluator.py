@@ -130,3 +130,15 @@ def test_every_seed_composite_proves_itself_on_its_family(name, family, roles):
     finally:
         env.close()
     assert verdict.passed, verdict
+
+
+def test_a_skill_that_others_call_is_evaluated_with_its_callers_in_view(env, scene):
+    top, base = scene
+    seed = SkillLibrary.seed()  # build_tower calls stack_on
+    careful = composite("stack_on", [("top", "block"), ("base", "block")],
+                        ["open_gripper()", "pick(top)", "place(top, base)"], ["on(top, base)"])
+    assert Evaluator(seed).evaluate(careful, env, (top, base)).passed
+    three = composite("stack_on", [("top", "block"), ("base", "block"), ("extra", "block")],
+                      ["pick(top)", "place(top, base)"], ["on(top, base)"])
+    verdict = Evaluator(seed).evaluate(three, env, (top, base, base))
+    assert verdict.reason == "invalid_definition" and "build_tower" in verdict.detail

@@ -3,6 +3,10 @@
 Everything goes through the correction API (``robolearn.correction``), the same one the
 simulated corrector uses: invalid input shows its message and writes nothing, a re-run starts
 from the episode's initial state, and a saved correction is appended, never changed.
+
+Below the plan, a person can also edit the steps of a composite skill the plan calls: the
+Evaluator tries the edit in the episode's scene, and only a passing edit can be saved, as the
+skill's next version (``robolearn.dashboard.composite_edit``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from robolearn.dashboard import session
+from robolearn.dashboard import composite_edit, session
 from robolearn.dashboard.episode_view import (
     episode_title,
     render_episode,
@@ -27,11 +31,16 @@ from robolearn.store import MissingRowError
 
 if TYPE_CHECKING:
     from robolearn.correction import Correction, Rerun
+    from robolearn.skills.composite import CompositeSkill
+    from robolearn.skills.evaluator import Verdict
+    from robolearn.skills.library import SkillLibrary
     from robolearn.store import CorrectionRow, EpisodeRow, Store
 
 PICK_LIMIT = 200  # newest episodes offered to pick from (the open one is always offered)
 _PENDING = "correct_pending"
 _SAVED = "correct_saved"
+_SKILL_PENDING = "correct_skill_pending"
+_SKILL_SAVED = "correct_skill_saved"
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,16 @@ class Pending:
     """Episode id, plan text, who and why, as typed: saving needs the same input."""
     correction: Correction
     rerun: Rerun
+
+
+@dataclass(frozen=True)
+class SkillPending:
+    """An evaluated edit of a composite skill, with the input it was made from."""
+
+    inputs: tuple[int, str, int, str, str]
+    """Episode id, skill name, the version edited, steps and why as typed: saving needs them."""
+    skill: CompositeSkill
+    verdict: Verdict
 
 
 def plan_text(episode: EpisodeRow) -> str:
@@ -124,6 +143,7 @@ def render() -> None:
         with st.expander("The episode as it ran", expanded=not episode.success):
             render_episode(episode, workspace, key=f"correct_frame_{episode_id}")
         _render_form(store, episode)
+        _render_skill_editor(store, episode)
         st.subheader("Corrections of this episode")
         rows = correction_rows(store.corrections(episode_id=episode_id))
         if rows:
@@ -182,6 +202,70 @@ def _render_rerun(pending: Pending) -> None:
                    "You can still save it, or edit the plan and re-run.")
     render_steps([str(c) for c in pending.correction.plan], rerun.steps)
     render_frames(rerun_frames(rerun.steps), key="correct_rerun_frame")
+
+
+def _render_skill_editor(store: Store, episode: EpisodeRow) -> None:
+    """Edit a composite skill's steps, evaluate the edit in this episode's scene, save it."""
+    from robolearn.skills.evaluator import REASONS
+    from robolearn.skills.library import SkillLibrary
+
+    st.subheader("Edit a composite skill")
+    library = SkillLibrary.open(store.workspace)
+    saved = st.session_state.pop(_SKILL_SAVED, None)
+    if saved:
+        st.success(saved)
+    names = composite_edit.skills_in_plan(episode.plan, library)
+    if not names:
+        st.info("This episode's plan calls no composite skill; any can be edited, but one can "
+                "be evaluated only on an episode whose plan calls it.")
+        names = sorted(library.composites)
+    if not names:
+        st.caption("The library has no composite skills.")
+        return
+    name = st.selectbox("Composite skill", names, key=f"correct_skill_{episode.id}")
+    skill = library.composites[name]
+    st.markdown(f"`{skill.signature}` (version {skill.version}): {skill.description}")
+    st.caption("Its steps, one call a line, over its parameters. The name, parameters and "
+               f"effect ({', '.join(map(str, skill.effect))}) stay as they are.")
+    steps = st.text_area("Steps", value=composite_edit.steps_text(skill), height=140,
+                         key=f"correct_skill_steps_{episode.id}_{name}_{skill.version}")
+    why = st.text_input("Why", key=f"correct_skill_why_{episode.id}_{name}",
+                        placeholder="what the skill did wrong")
+    inputs = (episode.id, name, skill.version, steps, why)
+    if st.button("Evaluate in simulation", key="correct_skill_evaluate"):
+        st.session_state.pop(_SKILL_PENDING, None)
+        _evaluate_skill(store, library, episode, skill, inputs)
+    pending: SkillPending | None = st.session_state.get(_SKILL_PENDING)
+    if pending is None or pending.inputs[:3] != inputs[:3]:
+        return
+    if pending.inputs != inputs:
+        st.info("The steps or why changed since the evaluation: evaluate them before saving.")
+        return
+    verdict = pending.verdict
+    if not verdict.passed:
+        st.warning(f"Refused ({verdict.reason}: {REASONS[verdict.reason]}): {verdict.detail}. "
+                   "Nothing was saved.")
+        return
+    st.success(f"Passed: {verdict.detail}.")
+    if st.button("Save as new version", type="primary", key="correct_skill_save"):
+        stored = composite_edit.save_edit(library, pending.skill, episode.id, why)
+        st.session_state.pop(_SKILL_PENDING, None)
+        st.session_state[_SKILL_SAVED] = (f"Saved {stored.name} version {stored.version} "
+                                          f"(by a person, from episode {episode.id}).")
+        st.rerun()
+
+
+def _evaluate_skill(store: Store, library: SkillLibrary, episode: EpisodeRow,
+                    skill: CompositeSkill, inputs: tuple[int, str, int, str, str]) -> None:
+    """Build the edited skill and evaluate it; errors are shown and nothing is kept."""
+    try:
+        edited = composite_edit.edited_skill(skill, inputs[3], library)
+        with st.spinner("Evaluating from the episode's initial state…"):
+            verdict = composite_edit.evaluate_edit(store, library, episode, edited)
+    except UserError as error:
+        st.error(str(error))
+    else:
+        st.session_state[_SKILL_PENDING] = SkillPending(inputs, edited, verdict)
 
 
 if __name__ == "__main__":

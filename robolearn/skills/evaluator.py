@@ -59,9 +59,8 @@ class Evaluator:
     def evaluate(self, skill: CompositeSkill, env: TabletopEnv, args: tuple[Arg, ...]) -> Verdict:
         """Try ``skill(*args)`` in a sandboxed copy of ``env``'s episode; the episode is kept."""
         others = [s for s in self.library.composites.values() if s.name != skill.name]
-        trial = SkillLibrary(others)
-        try:
-            trial.check(skill)
+        try:  # the library as it would be after a save: the skill and every caller checked
+            trial = SkillLibrary([*others, skill])
         except SkillDefinitionError as error:
             return Verdict(False, "invalid_definition", str(error))
         template = trial.template(skill)
@@ -73,7 +72,6 @@ class Evaluator:
         if current is not None and current.content_hash == skill.content_hash:
             return Verdict(False, "duplicate", f"{skill.name} is already in the library, "
                            f"unchanged (version {current.version})")
-        trial = SkillLibrary([*others, skill])
         call = Call(skill.name, tuple(args))
         with env.sandbox(self.budget):
             start = env.elapsed_steps

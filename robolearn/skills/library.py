@@ -213,20 +213,23 @@ class SkillLibrary:
                 for atomic in self.expand(step.bind(bindings), world)]
 
     def template(self, skill: CompositeSkill) -> tuple[tuple[str, tuple], ...]:
-        """What ``skill`` does, as atomic calls over numbered parameters.
+        """What ``skill`` does, as atomic calls over numbered, typed parameters.
 
         Two skills with the same template do the same thing whatever their names, parameter
-        names or nesting: ``stack_on(a, b)`` and ``pick(x); place(x, y)`` share
-        ``(("pick", ("$0",)), ("place", ("$0", "$1")))``. Parameters are numbered in order of
-        first use, so a mere reordering of parameters is no difference either.
+        names or nesting: ``stack_on(a, b)`` and ``pick(x); place(x, y)`` over two blocks share
+        ``(("pick", ("$0:block",)), ("place", ("$0:block", "$1:block")))``. Parameters are
+        numbered in order of first use, so a mere reordering of parameters is no difference
+        either; their types are part of it (``put_in`` takes a container, not a block).
         """
+        types = {p.name: p.type for p in skill.params}
         numbers: dict[str, str] = {}
 
         def unfold(call: Call) -> list[tuple[str, tuple]]:
             callee = self._composites.get(call.name) if call.name != skill.name else None
             if callee is None:
                 return [(call.name, tuple(
-                    numbers.setdefault(a, f"${len(numbers)}") if isinstance(a, _Slot) else a
+                    numbers.setdefault(a, f"${len(numbers)}:{types[a]}") if isinstance(a, _Slot)
+                    else a
                     for a in call.args))]
             inner = callee.bindings(call.args)
             return [c for step in callee.steps for c in unfold(step.bind(inner))]
