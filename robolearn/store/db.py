@@ -140,23 +140,8 @@ class Store:
         ``family`` keeps one task family; ``since_id`` keeps episodes added after that one,
         so a reader can page forward or poll for new episodes.
         """
-        clauses, params = [], []
-        if family is not None:
-            clauses.append("family = ?")
-            params.append(family)
-        if since_id is not None:
-            clauses.append("id > ?")
-            params.append(since_id)
-        sql = "SELECT * FROM episodes"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += f" ORDER BY id {'DESC' if newest_first else 'ASC'}"
-        if limit is not None:
-            if limit < 0:
-                raise ValueError(f"limit must be 0 or more, not {limit}")
-            sql += " LIMIT ?"
-            params.append(limit)
-        rows = self._rows(sql, params)
+        rows = self._select("episodes", {"family = ?": family, "id > ?": since_id},
+                            newest_first=newest_first, limit=limit)
         steps = self._steps_of([row["id"] for row in rows])
         return [_episode_row(row, steps.get(row["id"], [])) for row in rows]
 
@@ -188,21 +173,25 @@ class Store:
     def corrections(self, episode_id: int | None = None, *, since_id: int | None = None,
                     limit: int | None = None) -> list[CorrectionRow]:
         """Corrections, oldest first: of one episode, or added after ``since_id``, or all."""
-        clauses, params = [], []
-        if episode_id is not None:
-            clauses.append("episode_id = ?")
-            params.append(episode_id)
-        if since_id is not None:
-            clauses.append("id > ?")
-            params.append(since_id)
-        sql = "SELECT * FROM corrections"
+        rows = self._select("corrections", {"episode_id = ?": episode_id, "id > ?": since_id},
+                            limit=limit)
+        return [_correction_row(row) for row in rows]
+
+    def _select(self, table: str, where: dict[str, object | None], *,
+                newest_first: bool = False, limit: int | None = None) -> list[dict]:
+        """Rows of ``table`` by id that meet every clause of ``where`` whose value is set."""
+        clauses = [clause for clause, value in where.items() if value is not None]
+        params: list[object] = [value for value in where.values() if value is not None]
+        sql = f"SELECT * FROM {table}"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY id"
+        sql += f" ORDER BY id {'DESC' if newest_first else 'ASC'}"
         if limit is not None:
+            if limit < 0:
+                raise ValueError(f"limit must be 0 or more, not {limit}")
             sql += " LIMIT ?"
             params.append(limit)
-        return [_correction_row(row) for row in self._rows(sql, params)]
+        return self._rows(sql, params)
 
     def success_by_family(self) -> list[FamilyCounts]:
         """Episodes and successes of each task family, by family name."""
