@@ -251,7 +251,8 @@ class EmbeddingCache:
         if path is None or not path.exists():
             return {}
         try:
-            with np.load(path, allow_pickle=False) as data:
+            # Our own handle: np.load leaks the one it opens when the file is not a zip.
+            with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
                 fmt, keys, vectors = data["format"], data["keys"], data["vectors"]
                 stored_id = str(data["embedder_id"])
             problem = _table_problem(fmt, stored_id, embedder_id, keys, vectors)
