@@ -122,11 +122,6 @@ class Embedder:
             self._id = f"{self.name}-{digest.hexdigest()[:12]}"
         return self._id
 
-    @property
-    def loaded(self) -> bool:
-        """Whether the model is in memory."""
-        return self._model is not None
-
     def load(self) -> None:
         """Import torch and transformers and load the tokenizer and model, offline."""
         if self._model is not None:
