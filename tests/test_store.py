@@ -160,7 +160,7 @@ def test_a_database_from_schema_v1_is_migrated_and_keeps_its_rows(tmp_path):
     old.close()
 
     with Store.open(tmp_path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         [episode] = store.episodes()
         [correction] = store.corrections()
         episode_id = store.add_episode(1, stack_episode())  # and the new columns work
@@ -225,7 +225,7 @@ def test_damage_inside_a_robolearn_database_is_reported_not_repaired(tmp_path):
             store.add_episode(run_id, stack_episode(seed))
     path = tmp_path / DB_NAME
     damaged = bytearray(path.read_bytes())  # closing checkpointed the WAL into the file
-    for page in range(3, len(damaged) // 4096 - 1, 2):
+    for page in range(24, len(damaged) // 4096 - 1, 2):  # past the schema's root pages
         damaged[page * 4096 + 8: page * 4096 + 400] = b"\xff" * 392
     path.write_bytes(bytes(damaged))
 
@@ -297,3 +297,55 @@ def test_the_store_loads_no_ml_stack_simulator_or_other_robolearn_package():
     heavy = ("torch", "transformers", "peft", "pybullet", "robolearn.agent",
              "robolearn.planner", "robolearn.skills", "robolearn.sim")
     assert modules_loaded_by("import robolearn.store", heavy) == []
+
+
+def test_a_training_round_is_recorded_from_start_to_outcome_with_its_examples(tmp_path):
+    from robolearn.store import AdapterRow, RoundExampleRow, RoundRow
+
+    with Store.open(tmp_path) as store:
+        round_id = store.start_round(RoundRow(base_model="gpt2-abc", config={"epochs": 3},
+                                              last_correction_id=7))
+        assert store.training_round(round_id).status == "running"
+        store.add_round_examples(round_id, [
+            RoundExampleRow("new", "correction", 4, "swap_blocks", "task: swap", " pick(a)"),
+            RoundExampleRow("new", "correction", 4, "swap_blocks", "task: swap b", " pick(b)",
+                            augmented=True),
+            RoundExampleRow("replay", "bootstrap", 10, "stack", "task: stack", " pick(c)")])
+        store.finish_round(round_id, "promoted", "no family regressed", {"stack": 1.0},
+                           path="adapters/round-1")
+        store.use_adapter(AdapterRow("gpt2-abc", round_id, "adapters/round-1", "promoted"))
+
+        finished = store.training_round(round_id)
+        new = store.round_examples([round_id], role="new")
+        active = store.active_adapter("gpt2-abc")
+
+    assert (finished.status, finished.reason, finished.metrics) == (
+        "promoted", "no family regressed", {"stack": 1.0})
+    assert finished.finished is not None and finished.config == {"epochs": 3}
+    assert [(e.source, e.source_id, e.augmented) for e in new] == [
+        ("correction", 4, False), ("correction", 4, True)]
+    assert (active.round_id, active.path) == (round_id, "adapters/round-1")
+
+
+def test_a_round_whose_process_died_is_marked_interrupted_and_the_adapter_log_is_kept(tmp_path):
+    from robolearn.store import AdapterRow, RoundRow
+
+    with Store.open(tmp_path) as store:
+        first = store.start_round(RoundRow("m", {}))
+        store.finish_round(first, "promoted", "ok", {}, "adapters/round-1")
+        store.use_adapter(AdapterRow("m", first, "adapters/round-1", "promoted"))
+        dead = store.start_round(RoundRow("m", {}, parent_round=first))
+        assert store.mark_interrupted() == [dead]
+        store.use_adapter(AdapterRow("m", None, None, "rolled back to the base model"))
+        assert [r.status for r in store.rounds("m")] == ["promoted", "interrupted"]
+        assert store.active_adapter("m").round_id is None
+        assert store.active_adapter("other model") is None
+        with pytest.raises(MissingRowError, match="no training round 99"):
+            store.use_adapter(AdapterRow("m", 99, "x", "typo"))
+        with pytest.raises(ValueError, match="running"):
+            store.finish_round(first, "running", "", {})
+
+    connection = raw(tmp_path)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        connection.execute("DELETE FROM adapters")
+    connection.close()

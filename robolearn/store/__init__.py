@@ -6,17 +6,28 @@ it takes and returns the plain rows of ``robolearn.store.rows``.
 
 from robolearn.store.db import DB_NAME, Store
 from robolearn.store.errors import MissingRowError, NewerSchemaError, StoreError, StoreFileError
-from robolearn.store.rows import CorrectionRow, EpisodeRow, FamilyCounts, StepRow
+from robolearn.store.rows import (
+    AdapterRow,
+    CorrectionRow,
+    EpisodeRow,
+    FamilyCounts,
+    RoundExampleRow,
+    RoundRow,
+    StepRow,
+)
 from robolearn.store.schema import SCHEMA_VERSION
 
 __all__ = [
            "DB_NAME",
            "SCHEMA_VERSION",
+           "AdapterRow",
            "CorrectionRow",
            "EpisodeRow",
            "FamilyCounts",
            "MissingRowError",
            "NewerSchemaError",
+           "RoundExampleRow",
+           "RoundRow",
            "StepRow",
            "Store",
            "StoreError",

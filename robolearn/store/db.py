@@ -14,13 +14,13 @@ import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from sqlite_utils import Database
 
+from robolearn.store.clock import now as _now
 from robolearn.store.errors import MissingRowError, NewerSchemaError, StoreFileError
 from robolearn.store.rows import CorrectionRow, EpisodeRow, FamilyCounts, StepRow
 from robolearn.store.schema import (
@@ -30,6 +30,7 @@ from robolearn.store.schema import (
     SCHEMA_VERSION,
     applied_migrations,
 )
+from robolearn.store.training import TrainingRecords
 
 DB_NAME = "robolearn.db"
 """The database's file name inside the workspace."""
@@ -40,8 +41,8 @@ _WHAT_TO_DO = ("It was left as it is: move it aside (or restore a backup) and ro
                "start a new database there.")
 
 
-class Store:
-    """The workspace's database: runs, episodes with their steps, and corrections.
+class Store(TrainingRecords):
+    """The workspace's database: runs, episodes with their steps, corrections and learning.
 
     Open it with ``Store.open(workspace)``; close it (or use ``with``). A Store holds one
     connection, so use one per process and per thread (opening one takes milliseconds).
@@ -124,7 +125,8 @@ class Store:
                  "instruction": episode.instruction, "planner": episode.planner,
                  "plan": json.dumps(list(episode.plan)), "success": int(bool(episode.success)),
                  "control_steps": int(episode.control_steps), "error": episode.error,
-                 "proposal": episode.proposal, "created": _now()})
+                 "proposal": episode.proposal, "explanation": episode.explanation,
+                 "created": _now()})
             episode_id = int(table.last_pk)
             self._db.table("steps").insert_all(
                 {"episode_id": episode_id, "step_index": index, "call": step.call,
@@ -134,13 +136,17 @@ class Store:
         return episode_id
 
     def episodes(self, family: str | None = None, *, limit: int | None = 100,
-                 since_id: int | None = None, newest_first: bool = False) -> list[EpisodeRow]:
+                 since_id: int | None = None, newest_first: bool = False,
+                 success: bool | None = None) -> list[EpisodeRow]:
         """Episodes with their steps, oldest first (or ``newest_first``), at most ``limit``.
 
         ``family`` keeps one task family; ``since_id`` keeps episodes added after that one,
-        so a reader can page forward or poll for new episodes.
+        so a reader can page forward or poll for new episodes; ``success`` keeps the episodes
+        that succeeded (True) or failed (False).
         """
-        rows = self._select("episodes", {"family = ?": family, "id > ?": since_id},
+        rows = self._select("episodes", {"family = ?": family, "id > ?": since_id,
+                                         "success = ?": None if success is None
+                                         else int(success)},
                             newest_first=newest_first, limit=limit)
         steps = self._steps_of([row["id"] for row in rows])
         return [_episode_row(row, steps.get(row["id"], [])) for row in rows]
@@ -220,6 +226,14 @@ class Store:
         with self._damage_reported(), _immediate(self._db):
             yield
 
+    def _insert(self, table: str, row: dict[str, Any]) -> int:
+        """Insert one row (inside a ``_write``); its id."""
+        return int(self._db.table(table).insert(row).last_pk)
+
+    def _execute(self, sql: str, params: list[Any]) -> None:
+        """Run one write statement (inside a ``_write``)."""
+        self._db.execute(sql, params)
+
     def _rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         with self._damage_reported():
             return list(self._db.query(sql, params))
@@ -297,15 +311,12 @@ def _immediate(db: Database) -> Iterator[None]:
         raise
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 def _episode_row(row: dict[str, Any], steps: list[StepRow]) -> EpisodeRow:
     return EpisodeRow(family=row["family"], seed=row["seed"], instruction=row["instruction"],
                       planner=row["planner"], plan=json.loads(row["plan"]), steps=steps,
                       success=bool(row["success"]), control_steps=row["control_steps"],
-                      error=row["error"], proposal=row["proposal"], id=row["id"],
+                      error=row["error"], proposal=row["proposal"],
+                      explanation=row["explanation"], id=row["id"],
                       run_id=row["run_id"], created=row["created"])
 
 

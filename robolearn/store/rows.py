@@ -59,6 +59,8 @@ class EpisodeRow:
     """Why the plan could not run at all, else None."""
     proposal: str | None = None
     """The Evaluator's verdict on a skill composed from this episode's plan, if any."""
+    explanation: str | None = None
+    """Where the plan came from (the model and adapter, or the correction it repeats)."""
     id: int | None = None
     """Set by the store; None before the row is added."""
     run_id: int | None = None
@@ -75,7 +77,7 @@ class EpisodeRow:
                    steps=[StepRow.from_dict(step) for step in data.get("steps", [])],
                    success=bool(data.get("success", False)),
                    control_steps=int(data.get("control_steps", 0)), error=data.get("error"),
-                   proposal=data.get("proposal"))
+                   proposal=data.get("proposal"), explanation=data.get("explanation"))
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready row, steps included."""
@@ -83,7 +85,8 @@ class EpisodeRow:
                 "family": self.family, "seed": self.seed, "instruction": self.instruction,
                 "planner": self.planner, "plan": self.plan, "success": self.success,
                 "control_steps": self.control_steps, "error": self.error,
-                "proposal": self.proposal, "steps": [s.to_dict() for s in self.steps]}
+                "proposal": self.proposal, "explanation": self.explanation,
+                "steps": [s.to_dict() for s in self.steps]}
 
 
 @dataclass
@@ -124,3 +127,62 @@ class FamilyCounts:
     def success_rate(self) -> float:
         """Fraction of episodes that succeeded."""
         return self.successes / self.episodes if self.episodes else 0.0
+
+
+ROUND_STATUSES = ("running", "promoted", "refused", "failed", "interrupted")
+"""A round is ``running`` until it ends; ``interrupted`` if its process died before that."""
+
+
+@dataclass
+class RoundRow:
+    """One LoRA training round: what it started from, how it was configured, how it ended."""
+
+    base_model: str
+    """The identity of the base model the adapter belongs to."""
+    config: dict[str, Any]
+    """The round's training settings, as JSON."""
+    last_correction_id: int = 0
+    """The newest correction that existed when the round began (for ``train --every``)."""
+    parent_round: int | None = None
+    """The round whose adapter this one continued from; None for the base model alone."""
+    status: str = "running"
+    reason: str = ""
+    """Why it ended as it did (the promotion gate's verdict, or the error)."""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    path: str | None = None
+    """The adapter folder, relative to the workspace, once it is saved."""
+    id: int | None = None
+    created: str | None = None
+    finished: str | None = None
+
+
+@dataclass(frozen=True)
+class RoundExampleRow:
+    """One training example a round used, and where it came from."""
+
+    role: str
+    """``new`` (data the round learns) or ``replay`` (older data mixed in)."""
+    source: str
+    """``correction``, ``episode`` or ``bootstrap`` (the default model's demonstrations)."""
+    source_id: int | None
+    """The correction's or episode's id; the task seed for bootstrap demonstrations."""
+    family: str
+    prompt: str
+    answer: str
+    augmented: bool = False
+    """A copy of its source with the colours renamed, not the source itself."""
+
+
+@dataclass(frozen=True)
+class AdapterRow:
+    """An entry of the adapter log: from ``created`` on, ``base_model`` plans with this adapter.
+
+    ``round_id`` and ``path`` are None when the base model is to plan alone.
+    """
+
+    base_model: str
+    round_id: int | None
+    path: str | None
+    why: str
+    id: int | None = None
+    created: str | None = None

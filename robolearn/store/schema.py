@@ -6,6 +6,11 @@ Version history (a migration, once released, is never edited; a change is a new 
   corrections (triggers refuse UPDATE and DELETE).
 - v2 ``0002_frames_training_indexes``: a frame path for each step, the training_rounds and
   adapters tables, and indexes for the dashboard's reads.
+- v3 ``0003_learning``: the plan's explanation on each episode; training rounds with their
+  config, outcome and metrics; the examples each round trained on (so every adapter traces to
+  its data); and the append-only log of which adapter each base model plans with. v2's
+  placeholder ``training_rounds`` and ``adapters`` tables, never written by any release, are
+  replaced.
 
 Frames (camera images) are PNG files under the workspace's ``frames/``, referenced by a path
 relative to the workspace: SQLite stays small and quick to back up and to scan, and the
@@ -72,6 +77,35 @@ def _frames_training_indexes(db: Database) -> None:
     db.table("episodes").create_index(["family"])
     db.table("episodes").create_index(["run_id"])
     db.table("corrections").create_index(["episode_id"])
+
+
+@_migration("0003_learning")
+def _learning(db: Database) -> None:
+    db.table("episodes").add_column("explanation", str)
+    for name in ("training_rounds", "adapters"):
+        db.table(name).drop()
+    db.table("training_rounds").create(
+        {"id": int, "created": str, "finished": str, "status": str, "reason": str,
+         "base_model": str, "parent_round": int, "last_correction_id": int, "config": str,
+         "metrics": str, "path": str},
+        pk="id", not_null=["created", "status", "reason", "base_model", "last_correction_id",
+                           "config", "metrics"], strict=True)
+    db.table("round_examples").create(
+        {"round_id": int, "role": str, "source": str, "source_id": int, "family": str,
+         "augmented": int, "prompt": str, "answer": str},
+        foreign_keys=[("round_id", "training_rounds", "id")],
+        not_null=["round_id", "role", "source", "family", "augmented", "prompt", "answer"],
+        strict=True)
+    db.table("round_examples").create_index(["round_id"])
+    db.table("adapters").create(
+        {"id": int, "created": str, "base_model": str, "round_id": int, "path": str,
+         "why": str},
+        pk="id", foreign_keys=[("round_id", "training_rounds", "id")],
+        not_null=["created", "base_model", "why"], strict=True)
+    for event in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER adapters_no_{event.lower()} BEFORE {event} ON adapters "
+                   "BEGIN SELECT RAISE(ABORT, 'the adapter log is append-only: use another "
+                   "adapter by adding a row'); END")
 
 
 SCHEMA_VERSION = len(MIGRATION_NAMES)
