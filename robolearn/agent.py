@@ -21,6 +21,8 @@ class Planner(Protocol):
     """Anything that turns a task instance into a plan of skill calls."""
 
     name: str
+    explanation: str
+    """Where the last plan came from, in a line a person reads beside it."""
 
     def plan(self, task: TaskInstance) -> list[Call]:
         """The calls to run for ``task``; raises a PlanningError when it cannot write one."""
@@ -43,11 +45,14 @@ class EpisodeRecord:
     """Why the plan could not run at all (it failed validation), else None."""
     proposal: str | None = None
     """The Evaluator's verdict on a new skill composed from this episode's plan, if any."""
+    explanation: str | None = None
+    """Where the plan came from (the planner's explanation)."""
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready record, without images."""
         return {"family": self.family, "seed": self.seed, "instruction": self.instruction,
                 "planner": self.planner, "plan": self.plan, "proposal": self.proposal,
+                "explanation": self.explanation,
                 "steps": [s.to_dict() for s in self.steps], "success": self.success,
                 "control_steps": self.control_steps, "error": self.error}
 
@@ -93,7 +98,7 @@ def run_episode(env: TabletopEnv, planner: Planner, seed: int, frames: bool = Fa
                            planner=planner.name, plan=[])
     try:
         plan = planner.plan(task)
-        record.plan = [str(c) for c in plan]
+        record.plan, record.explanation = [str(c) for c in plan], planner.explanation
         if learner is not None:
             verdict = learner.consider(env, task, plan)
             record.proposal = None if verdict is None else str(verdict)

@@ -17,16 +17,14 @@ import contextlib
 import json
 import math
 import random
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
 from robolearn.planner import PlanningError
 from robolearn.planner.prompt import build_prompt, plan_text
+from robolearn.planner.training import Example, Schedule, encode, train
 from robolearn.tasks.sampler import phrasings, sample_task
 from robolearn.tasks.spec import TaskFamily, load_families
 
@@ -85,17 +83,31 @@ class BootstrapReport:
 
 
 def demonstrations(families: list[TaskFamily], seeds: range,
-                   phrasings_per_scene: int, rng: random.Random) -> list[tuple[str, str]]:
-    """(prompt, answer) pairs: each family's oracle plan for each seed's scene."""
-    pairs = []
+                   phrasings_per_scene: int, rng: random.Random) -> list[Example]:
+    """Each family's oracle plan for each seed's scene, in some of the family's phrasings."""
+    examples = []
     for family in families:
         for seed in seeds:
             task = sample_task(family, seed)
             names = [o.name for o in task.objects]
             texts = phrasings(family, task.objects)
             for instruction in rng.sample(texts, min(phrasings_per_scene, len(texts))):
-                pairs.append((build_prompt(instruction, names), plan_text(list(task.oracle))))
-    return pairs
+                examples.append(Example(build_prompt(instruction, names),
+                                        plan_text(list(task.oracle)), family.name,
+                                        source_id=seed))
+    return examples
+
+
+def bootstrap_demonstrations(config: BootstrapConfig,
+                              rng: random.Random | None = None) -> list[Example]:
+    """The demonstrations a bootstrap with ``config`` trains on, exactly (replay needs them).
+
+    ``rng`` (default: a fresh one seeded with ``config.seed``, as the bootstrap's is) chooses
+    the phrasings.
+    """
+    return demonstrations(list(load_families().values()),
+                          range(0, 2 * config.scenes_per_family, 2),
+                          config.phrasings_per_scene, rng or random.Random(config.seed))
 
 
 def _train_tokenizer(texts: list[str], vocab_size: int):  # noqa: ANN202 (transformers type)
@@ -131,51 +143,24 @@ def build_default_model(out: Path, config: BootstrapConfig | None = None,
     torch.set_num_threads(config.threads)
     rng = random.Random(config.seed)
     families = list(load_families().values())
-    train_seeds = range(0, 2 * config.scenes_per_family, 2)
-    pairs = demonstrations(families, train_seeds, config.phrasings_per_scene, rng)
-    log(f"{len(pairs)} demonstrations from {len(families)} families")
-    tokenizer = _train_tokenizer([p + a for p, a in pairs], config.vocab_size)
+    examples = bootstrap_demonstrations(config, rng)
+    log(f"{len(examples)} demonstrations from {len(families)} families")
+    tokenizer = _train_tokenizer([e.prompt + e.answer for e in examples], config.vocab_size)
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
-    rows = []
-    for prompt, answer in pairs:
-        prompt_ids = tokenizer(prompt)["input_ids"]
-        answer_ids = tokenizer(answer)["input_ids"] + [eos]
-        rows.append((prompt_ids + answer_ids, len(prompt_ids)))
+    rows = encode(tokenizer, examples)
     longest = max(len(ids) for ids, _ in rows)
     model = GPT2LMHeadModel(GPT2Config(
         # A long window costs little here and leaves room for long plans under the grammar.
         vocab_size=len(tokenizer), n_positions=max(1024, 2 ** math.ceil(math.log2(longest))),
         n_embd=config.width, n_layer=config.layers, n_head=config.heads,
         bos_token_id=eos, eos_token_id=eos, pad_token_id=pad))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
-                                  weight_decay=0.01)
-    steps = config.epochs * math.ceil(len(rows) / config.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.learning_rate,
-                                                   total_steps=steps, pct_start=0.1)
-    model.train()
-    start, loss_value = time.perf_counter(), float("nan")
-    with tqdm(total=steps, desc="training the default planner", unit="batch",
-              disable=not progress) as bar:
-        for _ in range(config.epochs):
-            rng.shuffle(rows)
-            for i in range(0, len(rows), config.batch_size):
-                input_ids, labels, mask = _batch(rows[i:i + config.batch_size], pad)
-                loss = model(input_ids=torch.tensor(input_ids),
-                             attention_mask=torch.tensor(mask),
-                             labels=torch.tensor(labels)).loss
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad()
-                loss_value = loss.item()
-                bar.set_postfix(loss=f"{loss_value:.3f}")
-                bar.update()
-    train_seconds = time.perf_counter() - start
+    result = train(model, rows, pad, Schedule(config.epochs, config.batch_size,
+                                              config.learning_rate),
+                   rng, "training the default planner", progress)
     report = BootstrapReport(
         examples=len(rows), tokens_per_example=sum(len(r) for r, _ in rows) / len(rows),
-        parameters=sum(p.numel() for p in model.parameters()), train_seconds=train_seconds,
-        final_loss=loss_value, heldout=0, exact_match=0.0, config=asdict(config))
+        parameters=sum(p.numel() for p in model.parameters()), train_seconds=result.seconds,
+        final_loss=result.final_loss, heldout=0, exact_match=0.0, config=asdict(config))
     _save(out, model, tokenizer, report)
     # Score the saved folder the way it will be used: loaded, with constrained decoding.
     from robolearn.planner.lm import LMPlanner
@@ -186,18 +171,6 @@ def build_default_model(out: Path, config: BootstrapConfig | None = None,
         planner, families, range(1, 2 * config.heldout_per_family, 2), rng)
     (out / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
     return report
-
-
-def _batch(rows: list[tuple[list[int], int]], pad: int) -> tuple[list, list, list]:
-    """Right-padded ids, labels (-100 on prompt and padding) and attention masks."""
-    width = max(len(ids) for ids, _ in rows)
-    input_ids, labels, mask = [], [], []
-    for ids, prompt_length in rows:
-        padding = width - len(ids)
-        input_ids.append(ids + [pad] * padding)
-        labels.append([-100] * prompt_length + ids[prompt_length:] + [-100] * padding)
-        mask.append([1] * len(ids) + [0] * padding)
-    return input_ids, labels, mask
 
 
 def exact_match(planner: LMPlanner, families: list[TaskFamily], seeds: range,
@@ -244,3 +217,15 @@ def _save(out: Path, model, tokenizer, report: BootstrapReport) -> None:  # noqa
 
         shutil.rmtree(out)
     staging.rename(out)
+
+
+def recorded_config(model_dir: Path) -> BootstrapConfig | None:
+    """The settings a bootstrapped model folder was built with; None for any other model."""
+    report = Path(model_dir) / "bootstrap.json"
+    if not report.is_file():
+        return None
+    try:
+        return BootstrapConfig(**json.loads(report.read_text(encoding="utf-8"))["config"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise PlanningError(f"{report} is not a bootstrap report this robolearn can read "
+                            f"({error}); rebuild the model with 'robolearn bootstrap'") from None

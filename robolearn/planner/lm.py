@@ -15,6 +15,7 @@ from robolearn.calls import Call, CallSyntaxError, parse_calls
 from robolearn.errors import UserError
 from robolearn.hf import offline_loading
 from robolearn.planner import PlanningError
+from robolearn.planner.identity import check_adapter_fits
 from robolearn.planner.prompt import SEPARATOR, build_prompt, task_prompt
 from robolearn.skills.executor import MAX_PLAN_STEPS
 
@@ -59,6 +60,7 @@ class LMPlanner:
                                                               dtype=torch.float32)
         self.model.eval()
         self.adapter: Path | None = None
+        self.explanation = ""
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
 
@@ -67,9 +69,11 @@ class LMPlanner:
 
         Switching needs no restart: the base model stays loaded and adapters come and go.
         """
-        if adapter_dir is not None and not (Path(adapter_dir) / "adapter_config.json").is_file():
-            raise ModelNotFoundError(f"no LoRA adapter at {adapter_dir} (adapter_config.json "
-                                     "missing)")
+        if adapter_dir is not None:
+            if not (Path(adapter_dir) / "adapter_config.json").is_file():
+                raise ModelNotFoundError(f"no LoRA adapter at {adapter_dir} "
+                                         "(adapter_config.json missing)")
+            check_adapter_fits(Path(adapter_dir), self.model_dir)
         if self.adapter is not None:
             # peft wraps the base model's layers in place; unload() takes the LoRA layers out
             # again without merging, so the base weights are exactly as loaded.
@@ -122,6 +126,8 @@ class LMPlanner:
             raise PlanParseError(f"the model's answer {answer!r} is not a plan: {error}") from None
         if not calls:
             raise PlanParseError(f"the model's answer {answer!r} holds no call")
+        self.explanation = f"language model {self.model_dir.name}" + (
+            f" with LoRA adapter {self.adapter.name}" if self.adapter else "")
         return calls
 
     def _greedy(self, ids: torch.Tensor, processor: object, budget: int,

@@ -10,6 +10,7 @@ class OraclePlanner:
     """Plans with the ground truth; the baseline, the demo and the source of training data."""
 
     name = "oracle"
+    explanation = "the family's scripted expert (it knows the ground truth)"
 
     def plan(self, task: TaskInstance) -> list[Call]:
         """The family's oracle plan for ``task``."""

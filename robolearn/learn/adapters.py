@@ -1,0 +1,89 @@
+"""Which LoRA adapter a base model plans with: the workspace's ``adapters/`` and the store's log.
+
+Each round's adapter is a folder ``<workspace>/adapters/round-NNNN``; the store's append-only
+adapter log says which one each base model uses now. Rolling back is one more log entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from robolearn.errors import UserError
+from robolearn.planner.identity import model_identity
+from robolearn.planner.lm import LMPlanner
+from robolearn.store import AdapterRow, RoundRow, Store
+
+
+class AdapterChoiceError(UserError, ValueError):
+    """An adapter that cannot be used: an unknown round, another base model, a missing folder."""
+
+
+def adapters_dir(workspace: Path) -> Path:
+    """Where a workspace keeps its adapters."""
+    return Path(workspace) / "adapters"
+
+
+def round_dir(workspace: Path, round_id: int) -> Path:
+    """The adapter folder of round ``round_id``."""
+    return adapters_dir(workspace) / f"round-{round_id:04d}"
+
+
+@dataclass(frozen=True)
+class ActiveAdapter:
+    """What a base model plans with now."""
+
+    base_model: str
+    round_id: int | None
+    """None: the base model alone."""
+    path: Path | None
+
+
+def active(store: Store, workspace: Path, base_model: str) -> ActiveAdapter:
+    """The adapter ``base_model`` plans with now (the base alone if the log has none)."""
+    row = store.active_adapter(base_model)
+    if row is None or row.round_id is None or row.path is None:
+        return ActiveAdapter(base_model, None, None)
+    path = Path(workspace) / row.path
+    if not (path / "adapter_config.json").is_file():
+        raise AdapterChoiceError(
+            f"the adapter in use, round {row.round_id}, is missing from {path}; choose another "
+            "with 'robolearn adapters use ROUND' (or 'base')")
+    return ActiveAdapter(base_model, row.round_id, path)
+
+
+def lineage(store: Store, round_id: int | None) -> list[int]:
+    """Round ``round_id`` and the rounds it continued from, oldest first."""
+    chain: list[int] = []
+    while round_id is not None:
+        chain.append(round_id)
+        round_id = store.training_round(round_id).parent_round
+    return chain[::-1]
+
+
+def use_round(store: Store, workspace: Path, model_dir: Path, round_id: int | None,
+              why: str) -> AdapterRow:
+    """Make the model in ``model_dir`` plan with round ``round_id``'s adapter (None: alone)."""
+    base = model_identity(model_dir)
+    if round_id is None:
+        row = AdapterRow(base, None, None, why)
+    else:
+        chosen: RoundRow = store.training_round(round_id)
+        if chosen.base_model != base:
+            raise AdapterChoiceError(
+                f"round {round_id} trained an adapter for {chosen.base_model}, not for "
+                f"{base}; pass the --model it was trained on")
+        if chosen.path is None or not (Path(workspace) / chosen.path).is_dir():
+            raise AdapterChoiceError(f"round {round_id} ended {chosen.status} without an "
+                                     "adapter to use; 'robolearn adapters list' shows those "
+                                     "that have one")
+        row = AdapterRow(base, round_id, chosen.path, why)
+    store.use_adapter(row)
+    return row
+
+
+def plan_with_active_adapter(planner: LMPlanner, store: Store, workspace: Path) -> ActiveAdapter:
+    """Put the adapter the store says is in use on ``planner``; what it is now using."""
+    chosen = active(store, workspace, model_identity(planner.model_dir))
+    planner.use_adapter(chosen.path)
+    return chosen

@@ -1,0 +1,113 @@
+"""A round's training set: what is new since the adapter it continues from, plus replay.
+
+*New* is every lesson (a working correction, a successful episode) that no round in the
+current adapter's lineage has learned yet, with colour-renamed copies. *Replay* is a sample of
+what that lineage learned before, the default model's own demonstrations included. Both are
+deduplicated, and every example keeps its source row, so an adapter traces to its data.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from robolearn.learn.examples import Lesson, lessons
+from robolearn.learn.replay import REPLAY_STRATEGIES, replay_sample
+from robolearn.planner.training import Example
+from robolearn.store import RoundExampleRow, Store
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What a round trains on."""
+
+    replay: str = "balanced"
+    """How older examples are replayed: ``balanced`` (per family), ``reservoir`` (uniform), or
+    ``none`` (naive fine-tuning on the new data alone)."""
+    replay_ratio: float = 1.0
+    """Replayed examples per new example."""
+    replay_size: int = 600
+    """The most examples replayed in one round."""
+    augment: int = 7
+    """Colour-renamed copies of every lesson (0: none)."""
+    max_new: int = 1000
+    """The most new examples in one round (corrections come first)."""
+
+    def __post_init__(self) -> None:
+        if self.replay not in (*REPLAY_STRATEGIES, "none"):
+            raise ValueError(f"replay must be one of {', '.join(REPLAY_STRATEGIES)} or none, "
+                             f"not {self.replay!r}")
+        for name in ("replay_ratio", "replay_size", "augment", "max_new"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+
+
+@dataclass
+class RoundDataset:
+    """The examples of one round, by role."""
+
+    new: list[Example]
+    replay: list[Example]
+    lessons: list[Lesson] = field(default_factory=list)
+
+    @property
+    def examples(self) -> list[Example]:
+        """Everything the round trains on."""
+        return self.new + self.replay
+
+    def rows(self) -> list[RoundExampleRow]:
+        """The examples as the store records them."""
+        return [RoundExampleRow(role, e.source, e.source_id, e.family, e.prompt, e.answer,
+                                e.augmented)
+                for role, examples in (("new", self.new), ("replay", self.replay))
+                for e in examples]
+
+    def lesson_counts(self) -> dict[str, int]:
+        """Lessons by source (``correction``, ``episode``)."""
+        return dict(Counter(lesson.source for lesson in self.lessons))
+
+    def summary(self) -> dict[str, object]:
+        """Counts a person reads: lessons by source, examples by role and family."""
+        return {"lessons": self.lesson_counts(),
+                "new": len(self.new), "replay": len(self.replay),
+                "new_by_family": dict(sorted(Counter(e.family for e in self.new).items())),
+                "replay_by_family": dict(sorted(Counter(e.family
+                                                        for e in self.replay).items()))}
+
+
+def learned_examples(store: Store, lineage: list[int]) -> list[Example]:
+    """The new examples of the rounds in ``lineage`` (oldest first), as they were trained."""
+    return [Example(row.prompt, row.answer, row.family, row.source, row.source_id,
+                    row.augmented) for row in store.round_examples(lineage, role="new")]
+
+
+def build_dataset(store: Store, base_pool: list[Example], lineage: list[int],
+                  config: DataConfig, rng: random.Random) -> RoundDataset:
+    """The next round's data, given the base model's demonstrations and the adapter lineage."""
+    learned = learned_examples(store, lineage)
+    done: dict[str, set[int]] = {}
+    for example in learned:
+        if example.source_id is not None:
+            done.setdefault(example.source, set()).add(example.source_id)
+    todo = lessons(store, done)
+    new = _dedupe(e for lesson in todo for e in lesson.examples(config.augment, rng))
+    new = new[:config.max_new]
+    if config.replay == "none":
+        return RoundDataset(new, [], todo)
+    prompts = {e.prompt for e in new}
+    pool = _dedupe(e for e in base_pool + learned if e.prompt not in prompts)
+    size = min(config.replay_size, round(config.replay_ratio * len(new)))
+    return RoundDataset(new, replay_sample(pool, size, config.replay, rng), todo)
+
+
+def _dedupe(examples: Iterable[Example]) -> list[Example]:
+    """The examples in order, each (prompt, answer) once."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for example in examples:
+        if (example.prompt, example.answer) not in seen:
+            seen.add((example.prompt, example.answer))
+            kept.append(example)
+    return kept

@@ -1,0 +1,139 @@
+"""Training examples from the store: corrected plans and plans that worked, per situation.
+
+A *situation* is what the planner saw: the instruction and the scene's objects. A correction
+teaches its situation the corrected plan (when its re-run succeeded); a successful episode
+teaches its own plan. Where a situation has both, the latest correction wins.
+
+Corrections are few, so each can be copied with its colours renamed (red ↔ pink, ...):
+renaming every colour consistently in the instruction, the objects and the plan gives another
+situation with the same answer, and a tiny model learns the task rather than the colours.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from robolearn.calls import Call, parse_calls
+from robolearn.planner.prompt import build_prompt, plan_text
+from robolearn.planner.training import Example
+from robolearn.sim.scene import COLOURS
+from robolearn.store import CorrectionRow, EpisodeRow, Store
+from robolearn.tasks.sampler import sample_task
+from robolearn.tasks.spec import UnknownFamilyError, get_family
+
+_COLOUR_WORD = re.compile(r"(?<![a-z])(" + "|".join(COLOURS) + r")(?![a-z])")
+"""A colour name as a word of an instruction or the first part of an object's name."""
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What a planner sees: an instruction in a scene of named objects."""
+
+    instruction: str
+    objects: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[str, tuple[str, ...]]:
+        """Equal for the same words (case and spacing aside) in a scene of the same objects."""
+        return " ".join(self.instruction.lower().split()), tuple(sorted(self.objects))
+
+    def example(self, plan: list[Call], family: str, source: str, source_id: int | None,
+                augmented: bool = False) -> Example:
+        """The training example that answers this situation with ``plan``."""
+        return Example(build_prompt(self.instruction, list(self.objects)), plan_text(plan),
+                       family, source, source_id, augmented)
+
+    def recoloured(self, mapping: dict[str, str]) -> Situation:
+        """The same situation with every colour renamed by ``mapping`` (a permutation)."""
+        return Situation(_recolour(self.instruction, mapping),
+                         tuple(_recolour(name, mapping) for name in self.objects))
+
+
+def episode_situation(episode: EpisodeRow) -> Situation | None:
+    """The situation an episode ran in, rebuilt from its family and seed.
+
+    None when the family is gone or its file has changed since (the scene cannot be rebuilt).
+    """
+    try:
+        task = sample_task(get_family(episode.family), episode.seed)
+    except UnknownFamilyError:
+        return None
+    if task.instruction != episode.instruction:
+        return None
+    return Situation(episode.instruction, tuple(o.name for o in task.objects))
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A situation and the plan it should get, from one correction or one episode."""
+
+    situation: Situation
+    plan: tuple[Call, ...]
+    family: str
+    source: str
+    source_id: int
+
+    def examples(self, copies: int, rng: random.Random) -> list[Example]:
+        """The lesson as an example, plus ``copies`` with the colours renamed at random."""
+        examples = [self.situation.example(list(self.plan), self.family, self.source,
+                                           self.source_id)]
+        seen = {examples[0].prompt}
+        for _ in range(copies):
+            mapping = _colour_permutation(rng)
+            situation = self.situation.recoloured(mapping)
+            plan = [Call(c.name, tuple(_recolour(a, mapping) if isinstance(a, str) else a
+                                       for a in c.args)) for c in self.plan]
+            example = situation.example(plan, self.family, self.source, self.source_id, True)
+            if example.prompt not in seen:
+                seen.add(example.prompt)
+                examples.append(example)
+        return examples
+
+
+def lessons(store: Store, since: dict[str, set[int]] | None = None) -> list[Lesson]:
+    """What the store can teach: corrected plans that worked, then plans of successful episodes.
+
+    ``since`` maps a source (``correction``, ``episode``) to row ids already learned; those are
+    left out. One lesson a situation: its latest correction, else its first successful episode.
+    """
+    done = since or {}
+    by_situation: dict[tuple[str, tuple[str, ...]], Lesson] = {}
+    episodes: dict[int, EpisodeRow] = {}
+    for correction in store.corrections():
+        if not correction.rerun_success or correction.id in done.get("correction", set()):
+            continue
+        episode = episodes.get(correction.episode_id) or store.episode(correction.episode_id)
+        episodes[correction.episode_id] = episode
+        lesson = _correction_lesson(correction, episode)
+        if lesson is not None:
+            by_situation[lesson.situation.key] = lesson  # later corrections replace earlier
+    for episode in store.episodes(success=True, limit=None):
+        if episode.id in done.get("episode", set()) or not episode.plan:
+            continue
+        situation = episode_situation(episode)
+        if situation is not None and situation.key not in by_situation:
+            by_situation[situation.key] = Lesson(situation, tuple(parse_calls(
+                "\n".join(episode.plan))), episode.family, "episode", int(episode.id))
+    return list(by_situation.values())
+
+
+def _correction_lesson(correction: CorrectionRow, episode: EpisodeRow) -> Lesson | None:
+    situation = episode_situation(episode)
+    corrected = correction.corrected
+    if situation is None or not isinstance(corrected, list) or not corrected:
+        return None
+    return Lesson(situation, tuple(parse_calls("\n".join(map(str, corrected)))),
+                  episode.family, "correction", int(correction.id))
+
+
+def _colour_permutation(rng: random.Random) -> dict[str, str]:
+    names = list(COLOURS)
+    shuffled = names[:]
+    rng.shuffle(shuffled)
+    return dict(zip(names, shuffled, strict=True))
+
+
+def _recolour(text: str, mapping: dict[str, str]) -> str:
+    return _COLOUR_WORD.sub(lambda match: mapping[match.group(1)], text)

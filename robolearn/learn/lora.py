@@ -1,0 +1,95 @@
+"""Training one LoRA adapter (peft) on a round's examples, saved as a versioned folder.
+
+An adapter continues from its parent (the adapter in use) when there is one, so each round
+adds to what the planner knows; replay keeps the rest in place. The folder::
+
+    <workspace>/adapters/round-0003/
+        adapter_config.json  adapter_model.safetensors   peft's own files
+        robolearn_adapter.json   base model identity, LoRA and training settings, result
+
+It is written beside its final name and renamed, so it exists whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from robolearn.hf import offline_loading
+from robolearn.planner.identity import ADAPTER_FORMAT, ADAPTER_INFO, check_adapter_fits
+from robolearn.planner.training import Example, Schedule, TrainingResult, encode, train
+
+TARGET_MODULES = {
+    # GPT-2's attention and MLP projections are Conv1D layers, stored transposed.
+    "gpt2": (["c_attn", "c_proj", "c_fc"], True),
+    "llama": (["q_proj", "k_proj", "v_proj", "o_proj"], False),
+}
+"""The layers LoRA adapts, and whether their weights are stored (fan_in, fan_out), by model
+type; any other type adapts every linear layer."""
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """How a round's adapter is trained."""
+
+    rank: int = 16
+    """LoRA rank r (r=8 on attention only could not learn a new skill name; FACTS.md)."""
+    alpha: int = 32
+    epochs: int = 8
+    batch_size: int = 16
+    learning_rate: float = 3e-3
+    threads: int = 2
+    """CPU threads for torch (1 beside a busy dashboard)."""
+
+    def __post_init__(self) -> None:
+        for name in ("rank", "alpha", "epochs", "batch_size", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError(f"learning_rate must be between 0 and 1, got {self.learning_rate}")
+
+
+def train_adapter(model_dir: Path, parent: Path | None, examples: Sequence[Example],
+                  settings: LoraSettings, out: Path, base_model: str, rng: random.Random,
+                  progress: bool = True) -> TrainingResult:
+    """Train an adapter for the model in ``model_dir`` (continuing ``parent``) and save it."""
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.set_num_threads(settings.threads)
+    torch.manual_seed(rng.randrange(2**31))
+    with offline_loading():
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True,
+                                                     dtype=torch.float32)
+        if parent is not None:
+            check_adapter_fits(parent, model_dir)
+            model = PeftModel.from_pretrained(model, parent, is_trainable=True)
+        else:
+            targets, transposed = TARGET_MODULES.get(model.config.model_type,
+                                                     ("all-linear", False))
+            model = get_peft_model(model, LoraConfig(
+                r=settings.rank, lora_alpha=settings.alpha, lora_dropout=0.0,
+                target_modules=targets, fan_in_fan_out=transposed, task_type="CAUSAL_LM"))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (
+        tokenizer.eos_token_id)
+    result = train(model, encode(tokenizer, examples), pad,
+                   Schedule(settings.epochs, settings.batch_size, settings.learning_rate),
+                   rng, f"LoRA round -> {out.name}", progress)
+    staging = out.with_name(out.name + ".partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    model.save_pretrained(staging)  # safetensors
+    (staging / ADAPTER_INFO).write_text(json.dumps({
+        "format": ADAPTER_FORMAT, "base_model": base_model,
+        "parent": None if parent is None else parent.name, "lora": asdict(settings),
+        "result": asdict(result)}, indent=2))
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
+    return result

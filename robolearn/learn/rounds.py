@@ -1,0 +1,205 @@
+"""One LoRA round: data, training, evaluation on every family seen, and the promotion gate.
+
+The round is recorded in the store when it starts and again when it ends. The adapter in use
+changes only in the round's last write, after its folder is complete, so a round that crashes
+or is killed at any point leaves the previous adapter in use and the database whole; the next
+round marks it ``interrupted``. One round runs at a time in a workspace (a lock file).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import random
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from robolearn.errors import UserError
+from robolearn.learn.adapters import active, adapters_dir, lineage, round_dir
+from robolearn.learn.dataset import DataConfig, RoundDataset, build_dataset
+from robolearn.learn.evaluation import SuccessEvaluator, heldout_seeds
+from robolearn.learn.lora import LoraSettings, train_adapter
+from robolearn.planner.bootstrap import bootstrap_demonstrations, recorded_config
+from robolearn.planner.identity import model_identity
+from robolearn.planner.lm import LMPlanner
+from robolearn.planner.training import Example
+from robolearn.skills.library import SkillLibrary
+from robolearn.store import AdapterRow, RoundRow, Store
+
+
+class RoundBusyError(UserError, RuntimeError):
+    """Another training round is running in this workspace."""
+
+
+class NothingToLearnError(UserError, RuntimeError):
+    """No correction or successful episode is new since the adapter in use."""
+
+
+@dataclass(frozen=True)
+class RoundConfig:
+    """Settings of one training round (``robolearn train``)."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    max_regression: float = 0.05
+    """The most a family's held-out success may drop (0.05 = 5 points) for the new adapter to
+    be promoted."""
+    eval_scenes: int = 20
+    """Held-out scenes per family that the gate evaluates on."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_regression <= 1:
+            raise ValueError(f"max_regression is a fraction between 0 and 1, got "
+                             f"{self.max_regression}")
+        if self.eval_scenes < 1:
+            raise ValueError(f"eval_scenes must be at least 1, got {self.eval_scenes}")
+
+
+@dataclass
+class RoundOutcome:
+    """How a round ended, with the numbers behind the verdict."""
+
+    round_id: int
+    promoted: bool
+    reason: str
+    adapter: Path
+    incumbent: dict[str, float]
+    """Held-out success per family of the adapter in use before the round."""
+    candidate: dict[str, float]
+    """The same for the round's new adapter."""
+    dataset: dict[str, object]
+    seconds: float
+
+    def table(self) -> str:
+        """Success per family before and after, as a person reads it."""
+        lines = [f"{'family':<18} {'in use':>7} {'new':>7}"]
+        for family in sorted(self.candidate):
+            before, after = self.incumbent[family], self.candidate[family]
+            lines.append(f"{family:<18} {before:>7.0%} {after:>7.0%}"
+                         + (f"  {after - before:+.0%}" if after != before else ""))
+        return "\n".join(lines)
+
+
+def base_demonstrations(model_dir: Path) -> list[Example]:
+    """What the base model was trained on, if robolearn built it (replay's oldest data)."""
+    config = recorded_config(model_dir)
+    return [] if config is None else bootstrap_demonstrations(config)
+
+
+def run_round(workspace: Path, model_dir: Path, config: RoundConfig | None = None, *,
+              library: SkillLibrary | None = None, evaluator: SuccessEvaluator | None = None,
+              base_pool: list[Example] | None = None, progress: bool = True,
+              log: Callable[[str], None] = print) -> RoundOutcome:
+    """Run one round for the model in ``model_dir``; promote its adapter if nothing regressed.
+
+    ``evaluator`` and ``base_pool`` may be passed in to reuse them across rounds (the
+    continual-learning benchmark does).
+    """
+    config = config or RoundConfig()
+    workspace = Path(workspace)
+    library = library or SkillLibrary.open(workspace)
+    rng = random.Random(config.seed)
+    start = time.perf_counter()
+    with _round_lock(workspace), Store.open(workspace) as store:
+        for stale in store.mark_interrupted():
+            log(f"round {stale} had been interrupted (its process stopped); its adapter, if "
+                "any, was never used")
+        _remove_partial_folders(workspace)
+        base = model_identity(model_dir)
+        current = active(store, workspace, base)
+        if base_pool is None:
+            base_pool = base_demonstrations(model_dir)
+        dataset = build_dataset(store, base_pool, lineage(store, current.round_id),
+                                config.data, rng)
+        if not dataset.new:
+            raise NothingToLearnError(
+                "nothing new to learn: no correction whose re-run succeeded, and no "
+                "successful episode, since the adapter in use was trained; correct some "
+                "episodes first (dashboard, or the correction API)")
+        families = sorted({e.family for e in base_pool}
+                          | {row.family for row in store.success_by_family()})
+        round_id = store.start_round(RoundRow(
+            base_model=base, config=asdict(config),
+            last_correction_id=max((c.id or 0 for c in store.corrections()), default=0),
+            parent_round=current.round_id))
+        try:
+            store.add_round_examples(round_id, dataset.rows())
+            log(f"round {round_id}: {len(dataset.new)} new examples "
+                f"({_lesson_counts(dataset)}) + {len(dataset.replay)} replayed "
+                f"({config.data.replay}), continuing from "
+                f"{'the base model' if current.round_id is None else f'round {current.round_id}'}")
+            out = round_dir(workspace, round_id)
+            result = train_adapter(model_dir, current.path, dataset.examples, config.lora, out,
+                                   base, rng, progress)
+            outcome = _judge(model_dir, library, evaluator, config, families, current.path,
+                             out, progress)
+        except BaseException as error:
+            store.finish_round(round_id, "failed", f"{type(error).__name__}: {error}", {})
+            raise
+        incumbent, candidate = outcome
+        regressed = {f: (incumbent[f], candidate[f]) for f in families
+                     if candidate[f] < incumbent[f] - config.max_regression - 1e-9}
+        promoted = not regressed
+        reason = ("no family regressed by more than "
+                  f"{config.max_regression:.0%}" if promoted else "refused: " + ", ".join(
+                      f"{f} fell from {a:.0%} to {b:.0%}" for f, (a, b) in regressed.items()))
+        relative = out.relative_to(workspace).as_posix()
+        metrics = {"incumbent": incumbent, "candidate": candidate, "families": families,
+                   "dataset": dataset.summary(), "training": asdict(result),
+                   "seconds": time.perf_counter() - start}
+        store.finish_round(round_id, "promoted" if promoted else "refused", reason, metrics,
+                           relative)
+        if promoted:
+            store.use_adapter(AdapterRow(base, round_id, relative, f"round {round_id} "
+                                         f"promoted: {reason}"))
+    return RoundOutcome(round_id, promoted, reason, out, incumbent, candidate,
+                        dataset.summary(), time.perf_counter() - start)
+
+
+def _judge(model_dir: Path, library: SkillLibrary, evaluator: SuccessEvaluator | None,
+           config: RoundConfig, families: list[str], incumbent: Path | None, candidate: Path,
+           progress: bool) -> tuple[dict[str, float], dict[str, float]]:
+    """Held-out success per family of the adapter in use and of the new one."""
+    own = evaluator is None
+    evaluator = evaluator or SuccessEvaluator(library, heldout_seeds(config.eval_scenes))
+    planner = LMPlanner(model_dir, library, threads=config.lora.threads)
+    try:
+        planner.use_adapter(incumbent)
+        before = evaluator.evaluate(planner, families, progress, "evaluating the adapter in use")
+        planner.use_adapter(candidate)
+        after = evaluator.evaluate(planner, families, progress, "evaluating the new adapter")
+    finally:
+        if own:
+            evaluator.close()
+    return before.success, after.success
+
+
+@contextmanager
+def _round_lock(workspace: Path) -> Iterator[None]:
+    folder = adapters_dir(workspace)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".round.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RoundBusyError(f"a training round is already running in {workspace}; wait "
+                                 "for it to end ('robolearn adapters list' shows it)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _remove_partial_folders(workspace: Path) -> None:
+    """Adapters half-written by a round that was killed: never used, safe to delete."""
+    for partial in adapters_dir(workspace).glob("*.partial"):
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _lesson_counts(dataset: RoundDataset) -> str:
+    return ", ".join(f"{n} from {source}s"
+                     for source, n in sorted(dataset.lesson_counts().items())) or "none"
