@@ -14,17 +14,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from robolearn.errors import UserError
+from robolearn.paths import workspace_dir
 
 if TYPE_CHECKING:
-    from robolearn.agent import Planner, SkillLearner
+    from robolearn.agent import SkillLearner
+    from robolearn.learn.rounds import RoundConfig, RoundOutcome
     from robolearn.skills.library import SkillLibrary
-from robolearn.paths import workspace_dir
 
 EXAMPLES = """examples:
   robolearn run --family stack --episodes 20 --planner oracle --seed 0
   robolearn run --episodes 5 --json
   robolearn plan "stack the red block on the blue one" --family stack
   robolearn bootstrap
+  robolearn train --every 20
+  robolearn adapters list
   robolearn dashboard
   robolearn tasks
   robolearn skills search "put the red cube into the bowl"
@@ -36,6 +39,19 @@ SKILLS_EXAMPLES = """examples:
   robolearn skills add my_stack.json --family stack --args top,base
   robolearn skills export my-skills.zip
   robolearn skills import my-skills.zip --workspace other-workspace
+"""
+
+
+TRAIN_EXAMPLES = """examples:
+  robolearn train
+  robolearn train --every 20
+  robolearn train --replay reservoir --replay-ratio 2 --epochs 10
+  robolearn train --max-regression 0.1 --eval-scenes 30
+"""
+ADAPTERS_EXAMPLES = """examples:
+  robolearn adapters list
+  robolearn adapters use 3
+  robolearn adapters use base --why "round 4 breaks stacking"
 """
 
 
@@ -66,6 +82,8 @@ class RunConfig:
     learn_skills: bool = False
     """Compose new skills from plans the Searcher finds no skill for; the Evaluator proves
     each before the library keeps it (loads the embedding model)."""
+    memory: bool = True
+    """Plan a situation someone corrected with its correction (the lm planner only)."""
     workspace: Path = field(default_factory=workspace_dir)
     """The workspace (DESIGN.md); episodes are stored in its robolearn.db."""
 
@@ -82,26 +100,13 @@ class RunConfig:
             raise UsageError(f"unknown --family {', '.join(unknown)}; known: "
                              f"{', '.join(sorted(known))}")
         self.families = list(dict.fromkeys(self.families)) or sorted(known)
+        from robolearn.learn.planners import PLANNERS
+
         if self.planner not in PLANNERS:
             raise UsageError(f"unknown --planner {self.planner!r}; known: "
                              f"{', '.join(PLANNERS)}")
         if self.model is not None and self.planner != "lm":
             raise UsageError("--model is for the lm planner; drop --planner oracle")
-
-
-PLANNERS = ("lm", "oracle")
-
-
-def _planner(name: str, model: Path | None, workspace: Path, library: SkillLibrary) -> Planner:
-    """The planner a command asked for; the lm planner's default model is built if missing."""
-    if name == "oracle":
-        from robolearn.planner.oracle import OraclePlanner
-
-        return OraclePlanner()
-    from robolearn.planner.bootstrap import ensure_default_model
-    from robolearn.planner.lm import LMPlanner
-
-    return LMPlanner(model or ensure_default_model(workspace, log=_to_stderr), library)
 
 
 def _to_stderr(message: str) -> None:
@@ -116,18 +121,20 @@ def cmd_run(config: RunConfig) -> int:
 
         robolearn run --family stack --episodes 20 --planner oracle --seed 0
     """
+    from robolearn.learn.planners import workspace_planner
     from robolearn.rollout import RunRecorder, run_episodes
     from robolearn.skills.library import SkillLibrary
     from robolearn.store import Store
 
     library = SkillLibrary.open(config.workspace)
-    planner = _planner(config.planner, config.model, config.workspace, library)
     learner = _learner(library, config.workspace) if config.learn_skills else None
     with Store.open(config.workspace) as store:
+        planner = workspace_planner(config.planner, config.workspace, library, store,
+                                    model=config.model, memory=config.memory, log=_to_stderr)
         run_id = store.start_run(planner.name, config.seed, {
             "families": config.families, "episodes": config.episodes,
             "model": str(config.model) if config.model else None,
-            "learn_skills": config.learn_skills})
+            "learn_skills": config.learn_skills, "memory": config.memory})
         recorder = RunRecorder(store, run_id, config.workspace, frames=config.frames)
         summary, records = run_episodes(config.families, config.episodes, config.seed,
                                         planner, recorder=recorder, library=library,
@@ -205,8 +212,12 @@ def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
 
         robolearn plan "stack the red block on the blue one" --family stack
     """
+    from dataclasses import replace
+
+    from robolearn.learn.planners import workspace_planner
     from robolearn.sim.scene import COLOURS
     from robolearn.skills.library import SkillLibrary
+    from robolearn.store import Store
     from robolearn.tasks.sampler import sample_task
     from robolearn.tasks.spec import get_family
 
@@ -220,10 +231,15 @@ def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
     if missing:
         print(f"note: this scene has no {', '.join(sorted(missing))} object; the plan can "
               "only use the objects it has", file=sys.stderr)
-    planner = _planner("lm", model, workspace, SkillLibrary.open(workspace))
-    plan = planner.plan_instruction(instruction, task.objects)
+    if not instruction.strip():
+        raise UsageError("the instruction is empty; say what the robot should do")
+    with Store.open(workspace) as store:
+        planner = workspace_planner("lm", workspace, SkillLibrary.open(workspace), store,
+                                    model=model, log=_to_stderr)
+        plan = planner.plan(replace(task, instruction=instruction))
     print(f"scene ({family}, seed {seed}): {', '.join(o.name for o in task.objects)}")
     print("\n".join(f"  {i + 1}. {call}" for i, call in enumerate(plan)))
+    print(f"from: {planner.explanation}")
     return 0
 
 
@@ -259,6 +275,122 @@ def cmd_dashboard(workspace: Path, address: str, port: int) -> int:
         if server.poll() is None:
             server.terminate()
             server.wait(timeout=10)
+
+
+# ----- robolearn train, adapters ---------------------------------------------------------------
+@dataclass
+class TrainConfig:
+    """Settings of ``robolearn train``."""
+
+    round: RoundConfig
+    """What one round trains on and how (data, LoRA, promotion gate)."""
+    every: int | None = None
+    """Keep watching the store and run a round whenever this many new corrections arrived;
+    None runs one round now."""
+    poll_seconds: float = 5.0
+    """How often ``--every`` looks for new corrections."""
+    max_rounds: int | None = None
+    """With ``--every``: stop after this many rounds (default: run until interrupted)."""
+    model: Path | None = None
+    """The base model (default: the workspace's own)."""
+    workspace: Path = field(default_factory=workspace_dir)
+
+    def __post_init__(self) -> None:
+        if self.every is not None and self.every < 1:
+            raise UsageError(f"--every must be at least 1 correction, got {self.every}")
+        if self.poll_seconds <= 0:
+            raise UsageError(f"--poll must be more than 0 seconds, got {self.poll_seconds}")
+        if self.max_rounds is not None and self.max_rounds < 1:
+            raise UsageError(f"--rounds must be at least 1, got {self.max_rounds}")
+
+
+def cmd_train(config: TrainConfig) -> int:
+    """Run a LoRA round now, or (``--every N``) whenever N new corrections have arrived.
+
+    Example::
+
+        robolearn train
+        robolearn train --every 20
+    """
+    from robolearn.learn.planners import model_dir_for
+    from robolearn.learn.rounds import run_round
+    from robolearn.learn.watch import CorrectionWatcher
+
+    model = model_dir_for(config.workspace, config.model, log=_to_stderr)
+    if config.every is None:
+        _report(run_round(config.workspace, model, config.round, log=_to_stderr))
+        return 0
+    watcher = CorrectionWatcher(config.workspace, model, config.every)
+    print(f"watching {config.workspace} for corrections: a round every {config.every} "
+          "(Ctrl-C stops)", file=sys.stderr)
+    try:
+        for outcome in watcher.rounds(config.round, config.poll_seconds, config.max_rounds,
+                                      log=_to_stderr):
+            _report(outcome)
+    except KeyboardInterrupt:
+        print("stopped watching", file=sys.stderr)
+    return 0
+
+
+def _report(outcome: RoundOutcome) -> None:
+    print(outcome.table())
+    verdict = "promoted: now in use" if outcome.promoted else "kept the adapter in use"
+    print(f"\nround {outcome.round_id} {verdict} ({outcome.reason}); {outcome.seconds:.0f} s; "
+          f"adapter {outcome.adapter}")
+
+
+def cmd_adapters_list(workspace: Path, model: Path | None) -> int:
+    """List the training rounds of the base model, their outcome, and which adapter is in use.
+
+    Example::
+
+        robolearn adapters list
+    """
+    from robolearn.learn.adapters import active
+    from robolearn.learn.planners import model_dir_for
+    from robolearn.planner.identity import model_identity
+    from robolearn.store import Store
+
+    base = model_identity(model_dir_for(workspace, model, build=False))
+    with Store.open(workspace) as store:
+        rounds = store.rounds(base)
+        in_use = active(store, workspace, base).round_id
+    print(f"base model {base}: {'no rounds yet' if not rounds else f'{len(rounds)} rounds'}")
+    if rounds:
+        print(f"  {'round':>5} {'status':<11} {'new':>5} {'replay':>6} {'mean success':>12}  "
+              "started")
+    for row in rounds:
+        data = row.metrics.get("dataset", {})
+        candidate = row.metrics.get("candidate", {})
+        mean = f"{sum(candidate.values()) / len(candidate):.0%}" if candidate else "-"
+        mark = "*" if row.id == in_use else " "
+        print(f"{mark} {row.id:>5} {row.status:<11} {data.get('new', '-'):>5} "
+              f"{data.get('replay', '-'):>6} {mean:>12}  {row.created}  {row.reason}")
+    print("* in use" if in_use is not None else "in use: the base model alone")
+    return 0
+
+
+def cmd_adapters_use(workspace: Path, model: Path | None, choice: str, why: str) -> int:
+    """Plan with another round's adapter from now on (``base``: none), e.g. to roll back.
+
+    Example::
+
+        robolearn adapters use 3
+        robolearn adapters use base --why "round 4 breaks stacking"
+    """
+    from robolearn.learn.adapters import use_round
+    from robolearn.learn.planners import model_dir_for
+    from robolearn.store import Store
+
+    if choice != "base" and not choice.isdigit():
+        raise UsageError(f"adapters use takes a round number or 'base', not {choice!r}")
+    round_id = None if choice == "base" else int(choice)
+    with Store.open(workspace) as store:
+        use_round(store, workspace, model_dir_for(workspace, model, build=False), round_id,
+                  why or f"chosen by hand: {choice}")
+    print("now planning with " + ("the base model alone" if round_id is None
+                                  else f"the adapter of round {round_id}"))
+    return 0
 
 
 # ----- robolearn skills ---------------------------------------------------------------------
@@ -441,6 +573,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="local Hugging Face causal-LM folder for the lm planner (default: "
                      "the workspace's own model, built on first use)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument("--no-memory", action="store_false", dest="memory",
+                     help="do not plan corrected situations from their corrections")
     run.add_argument("--learn-skills", action="store_true",
                      help="compose new skills from plans no skill covers (Evaluator-proven)")
     run.add_argument("--frames", action="store_true",
@@ -475,6 +609,21 @@ def _parser() -> argparse.ArgumentParser:
                       help="address to listen on (default: %(default)s, this machine only)")
     dash.add_argument("--port", type=int, default=8501, help="port (default: %(default)s)")
     dash.add_argument("--workspace", type=Path, default=None, help="workspace folder")
+    _train_parser(verbs)
+    adapters = verbs.add_parser("adapters", help="list training rounds, choose the adapter",
+                                epilog=ADAPTERS_EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    choices = adapters.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    for action, helptext in (("list", "list the rounds and the adapter in use"),
+                             ("use", "plan with a round's adapter (or 'base')")):
+        sub = choices.add_parser(action, help=helptext, epilog=ADAPTERS_EXAMPLES,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.add_argument("--model", type=Path, default=None,
+                         help="base model folder (default: the workspace's own)")
+        sub.add_argument("--workspace", type=Path, default=None, help="workspace folder")
+        if action == "use":
+            sub.add_argument("round", help="round number, or 'base' for no adapter")
+            sub.add_argument("--why", default="", help="why (kept in the adapter log)")
     verbs.add_parser("tasks", help="list the task families",
                      epilog="example:\n  robolearn tasks",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -508,6 +657,65 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _train_parser(verbs: argparse._SubParsersAction) -> None:
+    from robolearn.learn.dataset import DataConfig
+    from robolearn.learn.lora import LoraSettings
+    from robolearn.learn.rounds import RoundConfig
+
+    train = verbs.add_parser("train", help="run a LoRA round on corrections (or every N)",
+                             epilog=TRAIN_EXAMPLES,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    train.add_argument("--every", type=int, default=None,
+                       help="keep watching; run a round whenever N new corrections arrived")
+    train.add_argument("--poll", type=float, default=5.0,
+                       help="with --every: seconds between looks (default: %(default)s)")
+    train.add_argument("--rounds", type=int, default=None,
+                       help="with --every: stop after this many rounds")
+    train.add_argument("--model", type=Path, default=None,
+                       help="base model folder (default: the workspace's own)")
+    train.add_argument("--replay", default=DataConfig.replay,
+                       help="balanced (default), reservoir, or none (naive fine-tuning)")
+    train.add_argument("--replay-ratio", type=float, default=DataConfig.replay_ratio,
+                       help="replayed examples per new one (default: %(default)s)")
+    train.add_argument("--replay-size", type=int, default=DataConfig.replay_size,
+                       help="most examples replayed in a round (default: %(default)s)")
+    train.add_argument("--augment", type=int, default=DataConfig.augment,
+                       help="colour-renamed copies of each lesson (default: %(default)s)")
+    train.add_argument("--epochs", type=int, default=LoraSettings.epochs,
+                       help="passes over the round's data (default: %(default)s)")
+    train.add_argument("--rank", type=int, default=LoraSettings.rank,
+                       help="LoRA rank (default: %(default)s)")
+    train.add_argument("--learning-rate", type=float, default=LoraSettings.learning_rate,
+                       help="peak learning rate (default: %(default)s)")
+    train.add_argument("--threads", type=int, default=LoraSettings.threads,
+                       help="CPU threads (default: %(default)s; 1 beside a busy dashboard)")
+    train.add_argument("--max-regression", type=float, default=RoundConfig.max_regression,
+                       help="most a family's success may drop for promotion, as a fraction "
+                       "(default: %(default)s)")
+    train.add_argument("--eval-scenes", type=int, default=RoundConfig.eval_scenes,
+                       help="held-out scenes per family for the gate (default: %(default)s)")
+    train.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    train.add_argument("--workspace", type=Path, default=None, help="workspace folder")
+
+
+def _train_config(args: argparse.Namespace, workspace: Path) -> TrainConfig:
+    from robolearn.learn.dataset import DataConfig
+    from robolearn.learn.lora import LoraSettings
+    from robolearn.learn.rounds import RoundConfig
+
+    try:
+        round_config = RoundConfig(
+            data=DataConfig(replay=args.replay, replay_ratio=args.replay_ratio,
+                            replay_size=args.replay_size, augment=args.augment),
+            lora=LoraSettings(rank=args.rank, alpha=2 * args.rank, epochs=args.epochs,
+                              learning_rate=args.learning_rate, threads=args.threads),
+            max_regression=args.max_regression, eval_scenes=args.eval_scenes, seed=args.seed)
+    except ValueError as error:
+        raise UsageError(str(error).replace("_", "-")) from None
+    return TrainConfig(round=round_config, every=args.every, poll_seconds=args.poll,
+                       max_rounds=args.rounds, model=args.model, workspace=workspace)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``robolearn`` console script."""
     args = _parser().parse_args(argv)
@@ -527,13 +735,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_run(RunConfig(families=args.families, episodes=args.episodes, seed=args.seed,
                                  planner=args.planner, model=args.model, json=args.json,
                                  frames=args.frames, learn_skills=args.learn_skills,
-                                 workspace=workspace))
+                                 memory=args.memory, workspace=workspace))
     if args.verb == "dashboard":
         return cmd_dashboard(workspace, args.address, args.port)
     if args.verb == "bootstrap":
         return cmd_bootstrap(workspace, args.epochs, args.scenes)
     if args.verb == "plan":
         return cmd_plan(workspace, args.instruction, args.family, args.seed, args.model)
+    if args.verb == "train":
+        return cmd_train(_train_config(args, workspace))
+    if args.verb == "adapters":
+        if args.action == "list":
+            return cmd_adapters_list(workspace, args.model)
+        return cmd_adapters_use(workspace, args.model, args.round, args.why)
     action = args.action
     if action == "list":
         return cmd_skills_list(workspace)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,7 +13,8 @@ def offline_loading() -> Iterator[None]:
     """Load with no hub access and without transformers' per-file progress bars.
 
     Nothing may be downloaded at run time (DESIGN.md), so the hub is switched off for the
-    process; the progress bar is restored afterwards.
+    process; the progress bar is restored afterwards. peft's loader still calls a transformers
+    method that transformers 5.24 deprecated; that warning says nothing to a user.
     """
     os.environ["HF_HUB_OFFLINE"] = "1"
     from transformers.utils import logging as hf_logging
@@ -20,7 +22,10 @@ def offline_loading() -> Iterator[None]:
     bar_was_on = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing",
+                                    category=FutureWarning)
+            yield
     finally:
         if bar_was_on:
             hf_logging.enable_progress_bar()

@@ -139,11 +139,11 @@ class LMPlanner:
         """
         import torch
 
-        past, step_input = None, ids
+        cache, step_input = None, ids
         with torch.inference_mode():
             for _ in range(budget):
-                out = self.model(input_ids=step_input, past_key_values=past, use_cache=True)
-                past = out.past_key_values
+                out = self.model(input_ids=step_input, cache=cache, use_cache=True)
+                cache = out.cache
                 scores = processor(ids, out.logits[:, -1, :])
                 token = scores.argmax(dim=-1, keepdim=True)
                 ids = torch.cat([ids, token], dim=1)

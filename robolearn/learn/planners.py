@@ -1,0 +1,48 @@
+"""The planner a workspace plans with: what the CLI and the dashboard both ask for.
+
+The lm planner is the workspace's base model (or ``--model``) with the adapter the store says
+is in use, behind the correction memory; the oracle is the family's scripted expert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from robolearn.agent import Planner
+from robolearn.errors import UserError
+from robolearn.learn.adapters import plan_with_active_adapter
+from robolearn.learn.memory import CorrectionMemory, MemoryPlanner
+from robolearn.skills.library import SkillLibrary
+from robolearn.store import Store
+
+PLANNERS = ("lm", "oracle")
+
+
+def model_dir_for(workspace: Path, model: Path | None, build: bool = True,
+                  log: Callable[[str], None] = print) -> Path:
+    """``model``, else the workspace's default model (built first if ``build`` and missing)."""
+    from robolearn.planner.bootstrap import default_model_dir, ensure_default_model
+
+    if model is not None:
+        return model
+    return ensure_default_model(workspace, log=log) if build else default_model_dir(workspace)
+
+
+def workspace_planner(name: str, workspace: Path, library: SkillLibrary, store: Store, *,
+                      model: Path | None = None, memory: bool = True, build_model: bool = True,
+                      log: Callable[[str], None] = print) -> Planner:
+    """The planner called ``name`` as this workspace has taught it so far."""
+    if name == "oracle":
+        from robolearn.planner.oracle import OraclePlanner
+
+        return OraclePlanner()
+    if name != "lm":
+        raise UserError(f"unknown planner {name!r}; known: {', '.join(PLANNERS)}")
+    from robolearn.planner.lm import LMPlanner
+
+    planner = LMPlanner(model_dir_for(workspace, model, build_model, log), library)
+    adapter = plan_with_active_adapter(planner, store, workspace)
+    if adapter.round_id is not None:
+        log(f"planning with the LoRA adapter of round {adapter.round_id}")
+    return MemoryPlanner(planner, CorrectionMemory(store)) if memory else planner
