@@ -42,3 +42,48 @@ def modules_loaded_by(statement: str, candidates: tuple[str, ...]) -> list[str]:
             f"print(json.dumps([m for m in {candidates!r} if m in sys.modules]))")
     return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
                                      text=True, check=True).stdout)
+
+
+PUSH_ONLY = dict(scenes_per_family=30, phrasings_per_scene=2, epochs=4, width=32, heads=2,
+                 layers=1, vocab_size=300, heldout_per_family=2, families=("push_to_zone",),
+                 batch_size=8)
+"""A base model that knows one family (push_to_zone, one call a plan) well, in seconds."""
+
+
+@pytest.fixture(scope="session")
+def push_only_model(tmp_path_factory):
+    """The folder of a default-style model bootstrapped on push_to_zone alone."""
+    from robolearn.planner.bootstrap import BootstrapConfig, build_default_model
+
+    out = tmp_path_factory.mktemp("push-only") / "models" / "default"
+    build_default_model(out, BootstrapConfig(**PUSH_ONLY), progress=False, log=lambda _: None)
+    return out
+
+
+def run_and_correct(workspace: Path, model_dir: Path, family: str, seeds) -> list[int]:
+    """Episodes of ``family`` planned by the model (with the adapter in use, no memory) and
+    stored; the simulated corrector fixes the failures. The corrections' ids."""
+    from robolearn.agent import run_episode
+    from robolearn.correction import CorrectionAPI
+    from robolearn.learn.adapters import plan_with_active_adapter
+    from robolearn.learn.corrector import SimulatedCorrector
+    from robolearn.planner.lm import LMPlanner
+    from robolearn.rollout import RunRecorder
+    from robolearn.skills.library import SkillLibrary
+    from robolearn.store import Store
+    from robolearn.tasks.env import TabletopEnv
+
+    library = SkillLibrary.open(workspace)
+    planner = LMPlanner(model_dir, library)
+    env = TabletopEnv(family)
+    with Store.open(workspace) as store:
+        plan_with_active_adapter(planner, store, workspace)
+        recorder = RunRecorder(store, store.start_run("lm", seeds[0]), workspace)
+        ids = [recorder.save(run_episode(env, planner, seed, library=library))
+               for seed in seeds]
+        env.close()
+        api = CorrectionAPI(store, library)
+        corrector = SimulatedCorrector(api)
+        fixed = [corrector.correct(episode_id) for episode_id in ids]
+        api.close()
+    return [correction_id for correction_id, _ in filter(None, fixed)]

@@ -20,7 +20,7 @@ from pathlib import Path
 from robolearn.errors import UserError
 from robolearn.learn.adapters import active, adapters_dir, lineage, round_dir
 from robolearn.learn.dataset import DataConfig, RoundDataset, build_dataset
-from robolearn.learn.evaluation import SuccessEvaluator, heldout_seeds
+from robolearn.learn.evaluation import EVAL_SEED_START, SuccessEvaluator, heldout_seeds
 from robolearn.learn.lora import LoraSettings, train_adapter
 from robolearn.planner.bootstrap import bootstrap_demonstrations, recorded_config
 from robolearn.planner.identity import model_identity
@@ -49,6 +49,8 @@ class RoundConfig:
     be promoted."""
     eval_scenes: int = 20
     """Held-out scenes per family that the gate evaluates on."""
+    eval_seed_start: int = EVAL_SEED_START
+    """The first held-out scene's task seed (every other seed from there)."""
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -165,7 +167,8 @@ def _judge(model_dir: Path, library: SkillLibrary, evaluator: SuccessEvaluator |
            progress: bool) -> tuple[dict[str, float], dict[str, float]]:
     """Held-out success per family of the adapter in use and of the new one."""
     own = evaluator is None
-    evaluator = evaluator or SuccessEvaluator(library, heldout_seeds(config.eval_scenes))
+    evaluator = evaluator or SuccessEvaluator(
+        library, heldout_seeds(config.eval_scenes, config.eval_seed_start))
     planner = LMPlanner(model_dir, library, threads=config.lora.threads)
     try:
         planner.use_adapter(incumbent)

@@ -26,7 +26,7 @@ from robolearn.planner import PlanningError
 from robolearn.planner.prompt import build_prompt, plan_text
 from robolearn.planner.training import Example, Schedule, encode, train
 from robolearn.tasks.sampler import phrasings, sample_task
-from robolearn.tasks.spec import TaskFamily, load_families
+from robolearn.tasks.spec import TaskFamily, UnknownFamilyError, load_families
 
 if TYPE_CHECKING:
     from robolearn.planner.lm import LMPlanner
@@ -56,6 +56,8 @@ class BootstrapConfig:
     """CPU threads for training (torch); 2 uses both cores of the CI machine."""
     heldout_per_family: int = 10
     """Held-out scenes per family (odd seeds) for the exact-match report."""
+    families: tuple[str, ...] = ()
+    """The task families to learn; empty: every family in envs/."""
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -63,8 +65,19 @@ class BootstrapConfig:
                      "heads", "vocab_size", "batch_size", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        self.trained_families()  # an unknown name fails here, before any work
         if self.width % self.heads:
             raise ValueError(f"width {self.width} must be a multiple of heads {self.heads}")
+
+
+    def trained_families(self) -> list[TaskFamily]:
+        """The families the model learns, in envs/ order."""
+        known = load_families()
+        for name in self.families:
+            if name not in known:
+                raise UnknownFamilyError(f"unknown task family {name!r} to bootstrap; known: "
+                                         f"{', '.join(sorted(known))}")
+        return [f for f in known.values() if not self.families or f.name in self.families]
 
 
 @dataclass
@@ -105,7 +118,7 @@ def bootstrap_demonstrations(config: BootstrapConfig,
     ``rng`` (default: a fresh one seeded with ``config.seed``, as the bootstrap's is) chooses
     the phrasings.
     """
-    return demonstrations(list(load_families().values()),
+    return demonstrations(config.trained_families(),
                           range(0, 2 * config.scenes_per_family, 2),
                           config.phrasings_per_scene, rng or random.Random(config.seed))
 
@@ -142,7 +155,7 @@ def build_default_model(out: Path, config: BootstrapConfig | None = None,
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     rng = random.Random(config.seed)
-    families = list(load_families().values())
+    families = config.trained_families()
     examples = bootstrap_demonstrations(config, rng)
     log(f"{len(examples)} demonstrations from {len(families)} families")
     tokenizer = _train_tokenizer([e.prompt + e.answer for e in examples], config.vocab_size)
@@ -225,7 +238,8 @@ def recorded_config(model_dir: Path) -> BootstrapConfig | None:
     if not report.is_file():
         return None
     try:
-        return BootstrapConfig(**json.loads(report.read_text(encoding="utf-8"))["config"])
+        settings = json.loads(report.read_text(encoding="utf-8"))["config"]
+        return BootstrapConfig(**{**settings, "families": tuple(settings.get("families", ()))})
     except (ValueError, KeyError, TypeError) as error:
         raise PlanningError(f"{report} is not a bootstrap report this robolearn can read "
                             f"({error}); rebuild the model with 'robolearn bootstrap'") from None

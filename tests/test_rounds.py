@@ -1,0 +1,128 @@
+"""LoRA rounds on a real (tiny) planner: a correction is learned, a regression is refused, and
+a killed round leaves the adapter in use and the database whole.
+
+The base model knows push_to_zone only. The gate evaluates on the very scenes that were
+corrected (``eval_seed_start``), so a few seconds of training show whether they were learned.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+
+from robolearn.learn.adapters import active, plan_with_active_adapter
+from robolearn.learn.dataset import DataConfig
+from robolearn.learn.lora import LoraSettings
+from robolearn.learn.rounds import NothingToLearnError, RoundConfig, run_round
+from robolearn.planner.identity import model_identity
+from robolearn.planner.lm import LMPlanner
+from robolearn.skills.library import SkillLibrary
+from robolearn.store import Store
+from robolearn.tasks.sampler import sample_task
+from robolearn.tasks.spec import get_family
+from tests.conftest import run_and_correct
+
+SEEDS = [1, 3]
+QUICK = RoundConfig(data=DataConfig(augment=3),
+                    lora=LoraSettings(epochs=40, learning_rate=1e-2, batch_size=8),
+                    eval_scenes=len(SEEDS), eval_seed_start=SEEDS[0])
+
+
+def quiet(_message):
+    pass
+
+
+@pytest.fixture(scope="module")
+def taught(push_only_model, tmp_path_factory):
+    """A workspace whose stack mistakes were corrected and learned in round 1."""
+    workspace = tmp_path_factory.mktemp("taught")
+    assert run_and_correct(workspace, push_only_model, "stack", SEEDS)  # it knew no stacking
+    outcome = run_round(workspace, push_only_model, QUICK, progress=False, log=quiet)
+    return workspace, outcome
+
+
+def test_a_round_learns_the_corrected_stacks_and_is_promoted(taught, push_only_model):
+    workspace, outcome = taught
+    assert outcome.promoted, outcome.reason
+    assert outcome.incumbent["stack"] == 0.0 and outcome.candidate["stack"] == 1.0
+    assert outcome.candidate["push_to_zone"] >= outcome.incumbent["push_to_zone"] - 0.05
+
+    planner = LMPlanner(push_only_model, SkillLibrary.open(workspace))  # no memory: the model
+    with Store.open(workspace) as store:
+        assert plan_with_active_adapter(planner, store, workspace).round_id == outcome.round_id
+        [round_] = store.rounds()
+        examples = store.round_examples([round_.id])
+    task = sample_task(get_family("stack"), SEEDS[0])
+    assert planner.plan(task) == list(task.oracle)
+    assert "LoRA adapter round-0001" in planner.explanation
+    # The adapter traces to its data: the corrections, their recoloured copies, the replay.
+    assert {(e.role, e.source) for e in examples} == {
+        ("new", "correction"), ("replay", "bootstrap")}
+    assert any(e.augmented for e in examples)
+    assert round_.metrics["dataset"]["new"] == sum(e.role == "new" for e in examples)
+
+
+def test_nothing_new_to_learn_is_said_and_no_round_is_recorded(taught, push_only_model,
+                                                                 tmp_path):
+    workspace = tmp_path / "copy"
+    shutil.copytree(taught[0], workspace)
+    with pytest.raises(NothingToLearnError, match="correct some episodes first"):
+        run_round(workspace, push_only_model, QUICK, progress=False, log=quiet)
+    with Store.open(workspace) as store:
+        assert len(store.rounds()) == 1
+
+
+def test_a_round_that_forgets_an_old_family_is_refused_and_the_adapter_stays(
+        taught, push_only_model, tmp_path):
+    workspace = tmp_path / "copy"
+    shutil.copytree(taught[0], workspace)
+    assert run_and_correct(workspace, push_only_model, "place_in_zone", SEEDS)
+    naive = replace(QUICK, data=DataConfig(replay="none", augment=3),
+                    lora=replace(QUICK.lora, epochs=80, learning_rate=3e-2))
+
+    outcome = run_round(workspace, push_only_model, naive, progress=False, log=quiet)
+
+    assert not outcome.promoted
+    assert "fell from" in outcome.reason
+    with Store.open(workspace) as store:
+        assert active(store, workspace, model_identity(push_only_model)).round_id == 1
+        assert [r.status for r in store.rounds()] == ["promoted", "refused"]
+    assert outcome.adapter.is_dir()  # kept for inspection, never used
+
+
+def test_a_killed_round_leaves_the_adapter_in_use_and_the_next_round_runs(
+        taught, push_only_model, tmp_path):
+    workspace = tmp_path / "copy"
+    shutil.copytree(taught[0], workspace)
+    run_and_correct(workspace, push_only_model, "place_in_zone", SEEDS)
+    command = [sys.executable, "-m", "robolearn.cli", "train", "--workspace", str(workspace),
+               "--model", str(push_only_model), "--epochs", "100000", "--eval-scenes", "2"]
+    training = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not any(line and b"LoRA round" in line for line in [training.stderr.read1(4096)]):
+        assert time.monotonic() < deadline and training.poll() is None, "training never began"
+    time.sleep(1.0)  # mid-epoch
+    os.killpg(training.pid, signal.SIGKILL)
+    training.wait()
+
+    with Store.open(workspace) as store:
+        assert store.integrity_ok()
+        assert [r.status for r in store.rounds()] == ["promoted", "running"]
+        assert active(store, workspace, model_identity(push_only_model)).round_id == 1
+    planner = LMPlanner(push_only_model, SkillLibrary.open(workspace))
+    with Store.open(workspace) as store:
+        plan_with_active_adapter(planner, store, workspace)  # the promoted adapter still loads
+
+    notes = []
+    outcome = run_round(workspace, push_only_model, QUICK, progress=False, log=notes.append)
+    assert any("interrupted" in note for note in notes)
+    with Store.open(workspace) as store:
+        assert [r.status for r in store.rounds()][:2] == ["promoted", "interrupted"]
+        assert store.training_round(outcome.round_id).status in ("promoted", "refused")
+    assert not list((workspace / "adapters").glob("*.partial"))
