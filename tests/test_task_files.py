@@ -44,6 +44,7 @@ def test_a_valid_file_loads(family_file):
     (lambda t: t + '\n[objects.extra]\nkind = "bowl"\ncolours = ["mauve"]\n',
      "objects.extra.colours"),
     (lambda t: 'max_steps = -3\n' + t, "max_steps"),
+    (lambda t: 'bootstrap = "no"\n' + t, "bootstrap"),
     (lambda t: t.replace("description", "descripton"), "descripton"),
 ])
 def test_a_bad_family_file_names_the_file_and_the_field(family_file, change, field):
@@ -52,6 +53,11 @@ def test_a_bad_family_file_names_the_file_and_the_field(family_file, change, fie
         load_family(path)
     assert str(path) in str(error.value)
     assert repr(field) in str(error.value)
+
+
+def test_a_family_is_bootstrapped_unless_its_file_says_bootstrap_false(family_file):
+    assert load_family(family_file()).bootstrap is True
+    assert load_family(family_file("bootstrap = false\n" + VALID_FAMILY)).bootstrap is False
 
 
 def test_a_file_that_is_not_toml_says_so(family_file):

@@ -1,9 +1,11 @@
 """Building robolearn's own default planner model: no weights can be downloaded, so we train one.
 
-From synthetic demonstrations (every family's oracle plan over many seeded scenes, with every
-phrasing its file gives) we train a byte-level BPE tokenizer and a small GPT-2, and save a plain
-Hugging Face folder (config, safetensors weights, tokenizer). Even task seeds train; odd seeds
-are held out for the accuracy report. The folder::
+From synthetic demonstrations (every bootstrap family's oracle plan over many seeded scenes,
+with every phrasing its file gives) we train a byte-level BPE tokenizer and a small GPT-2, and
+save a plain Hugging Face folder (config, safetensors weights, tokenizer). Even task seeds
+train; odd seeds are held out for the accuracy report. Families whose file says
+``bootstrap = false`` are left out of both: they are the tasks the model must learn later, from
+corrections. The folder::
 
     <workspace>/models/default/
         config.json  model.safetensors  generation_config.json
@@ -84,6 +86,11 @@ class BootstrapReport:
     config: dict
 
 
+def bootstrap_families() -> list[TaskFamily]:
+    """The shipped families the default model trains on and is scored on (``bootstrap = true``)."""
+    return [family for family in load_families().values() if family.bootstrap]
+
+
 def demonstrations(families: list[TaskFamily], seeds: range,
                    phrasings_per_scene: int, rng: random.Random) -> list[tuple[str, str]]:
     """(prompt, answer) pairs: each family's oracle plan for each seed's scene."""
@@ -130,7 +137,7 @@ def build_default_model(out: Path, config: BootstrapConfig | None = None,
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     rng = random.Random(config.seed)
-    families = list(load_families().values())
+    families = bootstrap_families()
     train_seeds = range(0, 2 * config.scenes_per_family, 2)
     pairs = demonstrations(families, train_seeds, config.phrasings_per_scene, rng)
     log(f"{len(pairs)} demonstrations from {len(families)} families")

@@ -16,6 +16,11 @@ success condition and an oracle plan, both in the call language over roles. Exam
 Object fields: ``kind`` (block, bowl, zone); optional ``colours`` (the allowed colours),
 ``same_colour_as`` (another role), ``x`` and ``y`` (``[low, high]`` ranges on the table, metres).
 Templates write ``{role}`` for "red block" and ``{role.colour}`` for "red".
+
+Family fields besides those above: ``max_steps`` (the episode's control-step budget) and
+``bootstrap`` (default true). ``bootstrap = false`` keeps a family out of the default planner
+model's bootstrap: the model never trains on it and is not scored on it; it is taught later, by
+corrections (the continual-learning benchmark's new tasks).
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ class TaskFamily:
     success: tuple[Call, ...]
     oracle: tuple[Call, ...]
     max_steps: int = DEFAULT_MAX_STEPS
+    bootstrap: bool = True
+    """Whether the default planner model's bootstrap trains on this family (else corrections
+    teach it later)."""
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -163,7 +171,8 @@ def _check_template(template: str, roles: set[str], path: Path, where: str) -> N
 
 def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
     """Validate a family's parsed TOML; every problem names the file and the field."""
-    known = {"name", "description", "objects", "instructions", "success", "oracle", "max_steps"}
+    known = {"name", "description", "objects", "instructions", "success", "oracle", "max_steps",
+             "bootstrap"}
     unknown = set(data) - known
     if unknown:
         raise _fail(path, sorted(unknown)[0], f"unknown field; known: {sorted(known)}")
@@ -189,10 +198,14 @@ def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
     max_steps = data.get("max_steps", DEFAULT_MAX_STEPS)
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
         raise _fail(path, "max_steps", f"expected a positive integer, got {max_steps!r}")
+    bootstrap = data.get("bootstrap", True)
+    if not isinstance(bootstrap, bool):
+        raise _fail(path, "bootstrap", f"expected true or false, got {bootstrap!r}")
     return TaskFamily(
         name=name, description=_require(data, "description", str, path), objects=objects,
         instructions=tuple(instructions), success=_parse_calls(data, "success", roles, path),
-        oracle=_parse_calls(data, "oracle", roles, path), max_steps=max_steps, source=path,
+        oracle=_parse_calls(data, "oracle", roles, path), max_steps=max_steps,
+        bootstrap=bootstrap, source=path,
     )
 
 
