@@ -29,6 +29,8 @@ BLOCK_SIZE = 0.04
 BOWL_INNER = 0.10
 """Inner width of a bowl (a square tray with low walls), metres."""
 BOWL_WALL_HEIGHT = 0.025
+TRAY_FLOOR = 0.006
+"""Floor thickness of an open tray (a bowl), metres."""
 ZONE_SIZE = 0.12
 """Edge of a flat square target zone, metres."""
 
@@ -49,6 +51,9 @@ class SceneObject:
     colour: str
     x: float
     y: float
+    on: str | None = None
+    """The object it starts resting on (on top of a block, inside a bowl or zone); its x and y
+    are that object's. None: it stands on the table."""
 
     @property
     def size(self) -> float:

@@ -28,6 +28,7 @@ from robolearn.sim.scene import (
     COLOURS,
     OBJECT_KINDS,
     PHYSICS_HZ,
+    TRAY_FLOOR,
     ZONE_SIZE,
     SceneObject,
 )
@@ -52,8 +53,28 @@ JOINT_LOW = np.array([-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9
 JOINT_HIGH = np.array([2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671])
 
 
+_ORIGIN_HEIGHT = {"block": BLOCK_SIZE / 2, "bowl": 0.0, "zone": 0.0005}
+"""Height of each kind's body origin above the bottom of the object, metres."""
+_SURFACE_HEIGHT = {"block": BLOCK_SIZE, "bowl": TRAY_FLOOR, "zone": 0.0}
+"""Height above an object's bottom of the surface a block resting on (or in) it stands on."""
+
+
 class UnknownObjectError(UserError, LookupError):
     """A name that is not an object of the current scene."""
+
+
+def _bottom(obj: SceneObject, by_name: Mapping[str, SceneObject]) -> float:
+    """Height of an object's bottom: 0 on the table, else the surface of what it rests on."""
+    height, seen = 0.0, {obj.name}
+    while obj.on is not None:
+        support = by_name.get(obj.on)
+        if support is None or support.name in seen:
+            raise ValueError(f"{obj.name!r} rests on {obj.on!r}, which is not an object of "
+                             "the scene or rests on it in turn")
+        height += _SURFACE_HEIGHT[support.kind]
+        obj = support
+        seen.add(obj.name)
+    return height
 
 
 class _Client:
@@ -174,9 +195,9 @@ class TabletopWorld:
         outer = inner / 2 + wall / 2
         side_wall = (wall / 2, inner / 2 + wall, height / 2)
         end_wall = (inner / 2, wall / 2, height / 2)
-        halves = [(inner / 2 + wall, inner / 2 + wall, 0.003), side_wall, side_wall, end_wall,
-                  end_wall]
-        centres = [(0, 0, 0.003), (outer, 0, height / 2), (-outer, 0, height / 2),
+        halves = [(inner / 2 + wall, inner / 2 + wall, TRAY_FLOOR / 2), side_wall, side_wall,
+                  end_wall, end_wall]
+        centres = [(0, 0, TRAY_FLOOR / 2), (outer, 0, height / 2), (-outer, 0, height / 2),
                    (0, outer, height / 2), (0, -outer, height / 2)]
         n = len(halves)
         collision = client.createCollisionShapeArray(
@@ -194,11 +215,17 @@ class TabletopWorld:
 
     # ----- episodes -------------------------------------------------------------------------
     def set_scene(self, objects: Sequence[SceneObject]) -> None:
-        """Start an episode: restore the initial state, then place and colour every slot."""
+        """Start an episode: restore the initial state, then place and colour every slot.
+
+        An object that rests on another (``SceneObject.on``) stands on its support's top or
+        floor.
+        """
         kinds = tuple(obj.kind for obj in objects)
         if kinds != self.slot_kinds:
             raise ValueError(f"scene kinds {kinds} do not match this world's slots "
                              f"{self.slot_kinds}")
+        by_name = {obj.name: obj for obj in objects}
+        heights = [_bottom(obj, by_name) + _ORIGIN_HEIGHT[obj.kind] for obj in objects]
         client = self._client
         client.restoreState(self._initial_state)
         # With every object parked off the table again, a collision pass drops the contact
@@ -207,10 +234,9 @@ class TabletopWorld:
         client.performCollisionDetection()
         self._home()
         self._bodies, self._scene = {}, {}
-        for body, obj in zip(self._slots, objects, strict=True):
+        for body, obj, z in zip(self._slots, objects, heights, strict=True):
             if obj.colour not in COLOURS:
                 raise ValueError(f"unknown colour {obj.colour!r}; known: {sorted(COLOURS)}")
-            z = {"block": BLOCK_SIZE / 2, "bowl": 0.0, "zone": 0.0005}[obj.kind]
             client.resetBasePositionAndOrientation(body, (obj.x, obj.y, z), (0, 0, 0, 1))
             client.changeVisualShape(body, -1, rgbaColor=COLOURS[obj.colour])
             self._bodies[obj.name] = body
