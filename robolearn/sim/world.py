@@ -1,9 +1,10 @@
 """The PyBullet tabletop: the only module that imports pybullet.
 
-A Franka Panda stands at the origin on a table whose top is the plane z = 0; blocks, bowls and
-flat target zones lie on it and are addressed by name (``red_block``, ``blue_bowl``). Bodies are
-loaded once per world; a new episode moves and recolours them and restores a saved state, which
-keeps reset well under a millisecond and results bitwise-deterministic (FACTS.md, PyBullet).
+A Franka Panda stands at the origin on a table whose top is the plane z = 0; blocks, bowls,
+bins and flat target zones lie on it and are addressed by name (``red_block``, ``blue_bowl``).
+Bodies are loaded once per world; a new episode moves and recolours them and restores a saved
+state, which keeps reset well under a millisecond and results bitwise-deterministic (FACTS.md,
+PyBullet).
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from robolearn.errors import UserError
 from robolearn.sim.quiet import quiet_import
 from robolearn.sim.scene import (
     BLOCK_SIZE,
-    BOWL_INNER,
-    BOWL_WALL_HEIGHT,
     COLOURS,
     OBJECT_KINDS,
     PHYSICS_HZ,
     TRAY_FLOOR,
+    TRAY_WALL,
+    TRAYS,
     ZONE_SIZE,
     SceneObject,
 )
@@ -53,9 +54,9 @@ JOINT_LOW = np.array([-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9
 JOINT_HIGH = np.array([2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671])
 
 
-_ORIGIN_HEIGHT = {"block": BLOCK_SIZE / 2, "bowl": 0.0, "zone": 0.0005}
+_ORIGIN_HEIGHT = {"block": BLOCK_SIZE / 2, "bowl": 0.0, "zone": 0.0005, "bin": 0.0}
 """Height of each kind's body origin above the bottom of the object, metres."""
-_SURFACE_HEIGHT = {"block": BLOCK_SIZE, "bowl": TRAY_FLOOR, "zone": 0.0}
+_SURFACE_HEIGHT = {"block": BLOCK_SIZE, "bowl": TRAY_FLOOR, "zone": 0.0, "bin": TRAY_FLOOR}
 """Height above an object's bottom of the surface a block resting on (or in) it stands on."""
 
 
@@ -110,8 +111,8 @@ def _lowpoly_panda_urdf(directory: Path) -> Path:
 class TabletopWorld:
     """A Panda, a table and a fixed set of object slots, reused across episodes.
 
-    ``slot_kinds`` fixes how many blocks, bowls and zones the world holds; each episode's
-    :meth:`set_scene` gives the slots names, colours and places.
+    ``slot_kinds`` fixes how many blocks, bowls, bins and zones the world holds; each
+    episode's :meth:`set_scene` gives the slots names, colours and places.
     """
 
     def __init__(self, slot_kinds: Sequence[str], image_size: int = 128) -> None:
@@ -186,12 +187,12 @@ class TabletopWorld:
             half = (ZONE_SIZE / 2, ZONE_SIZE / 2, 0.0005)
             visual = client.createVisualShape(pybullet.GEOM_BOX, halfExtents=half)
             return client.createMultiBody(0, -1, visual, basePosition=(0, 0, -1))
-        return self._make_bowl()
+        return self._make_tray(*TRAYS[kind])
 
-    def _make_bowl(self) -> int:
-        """A static square tray: a floor and four low walls in one compound body."""
+    def _make_tray(self, inner: float, height: float) -> int:
+        """A static square tray (bowl, bin): a floor and four low walls in one compound body."""
         client = self._client
-        wall, inner, height = 0.008, BOWL_INNER, BOWL_WALL_HEIGHT
+        wall = TRAY_WALL
         outer = inner / 2 + wall / 2
         side_wall = (wall / 2, inner / 2 + wall, height / 2)
         end_wall = (inner / 2, wall / 2, height / 2)

@@ -29,7 +29,7 @@ def on(world: TabletopWorld, top: str, base: str) -> bool:
 
 
 def inside(world: TabletopWorld, item: str, container: str) -> bool:
-    """``item`` lies within the footprint of a bowl or zone, low on the table."""
+    """``item`` lies within the footprint of a bowl, bin or zone, low on the table."""
     (ax, ay, az), (cx, cy, _) = world.xyz(item), world.xyz(container)
     half = world.objects[container].size / 2
     return (abs(ax - cx) < half and abs(ay - cy) < half and az < BLOCK_SIZE

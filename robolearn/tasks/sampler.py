@@ -10,7 +10,7 @@ import numpy as np
 
 from robolearn.calls import Call
 from robolearn.errors import UserError
-from robolearn.sim.scene import SceneObject
+from robolearn.sim.scene import TRAY_WALL, TRAYS, SceneObject
 
 if TYPE_CHECKING:
     from robolearn.sim.world import TabletopWorld
@@ -104,7 +104,7 @@ def _positions(family: TaskFamily, rng: np.random.Generator) -> dict[str, tuple[
 def _footprint(role: ObjectRole) -> float:
     """Radius of the circle around the object's footprint."""
     size = SceneObject("", role.kind, "red", 0, 0).size
-    return size / np.sqrt(2) + (0.008 if role.kind == "bowl" else 0.0)
+    return size / np.sqrt(2) + (TRAY_WALL if role.kind in TRAYS else 0.0)
 
 
 def phrasings(family: TaskFamily, objects: tuple[SceneObject, ...]) -> list[str]:

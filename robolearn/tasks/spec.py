@@ -13,10 +13,10 @@ success condition and an oracle plan, both in the call language over roles. Exam
     [objects.base]
     kind = "block"
 
-Object fields: ``kind`` (block, bowl, zone); optional ``colours`` (the allowed colours),
+Object fields: ``kind`` (block, bowl, bin, zone); optional ``colours`` (the allowed colours),
 ``same_colour_as`` (another role), ``x`` and ``y`` (``[low, high]`` ranges on the table, metres)
 or, for a block, ``on`` (another role: the block starts centred on it, on top of a block or
-inside a bowl or zone; it then takes its support's place, so it has no ``x`` or ``y``). Each
+inside a bowl, bin or zone; it then takes its support's place, so it has no ``x`` or ``y``). Each
 object supports at most one other, and no chain of ``on`` may loop back on itself.
 Templates write ``{role}`` for "red block" and ``{role.colour}`` for "red".
 
