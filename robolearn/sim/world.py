@@ -143,6 +143,11 @@ class TabletopWorld:
             jointAxis=(1, 0, 0), parentFramePosition=(0, 0, 0), childFramePosition=(0, 0, 0))
         client.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=50)
         self._slots = [self._make_slot(kind) for kind in self.slot_kinds]
+        # Parked apart, under the floor: slots parked on top of one another keep contact
+        # manifolds with each other through every restore, and two objects that start an
+        # episode touching (a block on a block) would inherit the last episode's contacts.
+        for i, body in enumerate(self._slots):
+            client.resetBasePositionAndOrientation(body, (float(i), 0.0, -1.0), (0, 0, 0, 1))
         self._bodies: dict[str, int] = {}
         self._scene: dict[str, SceneObject] = {}
         self._moved()
