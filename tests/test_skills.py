@@ -124,3 +124,4 @@ def test_placing_blocks_in_a_bin_fills_its_free_spots_until_it_is_full(family_fi
             assert np.hypot(ax - bx, ay - by) > BLOCK_SIZE, "each block on a spot of its own"
     finally:
         env.close()
+

@@ -120,6 +120,11 @@ def _place_beside(m: Motion, obj: str, anchor: str, side: str) -> None:
                                 BLOCK_SIZE / 2]))
 
 
+def _place_between(m: Motion, obj: str, left: str, right: str) -> None:
+    midpoint = (m.world.position(left) + m.world.position(right)) / 2
+    _place_at(m, obj, np.array([midpoint[0], midpoint[1], BLOCK_SIZE / 2]))
+
+
 def _push(m: Motion, obj: str, zone: str) -> None:
     """Slide ``obj`` in straight strokes, each aimed anew from where the block lies."""
     goal = m.world.position(zone)[:2]
@@ -164,6 +169,10 @@ ATOMIC_SKILLS: dict[str, AtomicSkill] = {s.name: s for s in (
                                  Param("side", "side")),
                 "put the held block down on the table next to another block, on the given side",
                 _place_beside),
+    AtomicSkill("place_between", (Param("obj", "block"), Param("left", "block"),
+                                  Param("right", "block")),
+                "put the held block down on the table midway between two blocks",
+                _place_between),
     AtomicSkill("push", (Param("obj", "block"), Param("zone", "zone")),
                 "slide a block along the table into a zone without lifting it", _push),
 )}

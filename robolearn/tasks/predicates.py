@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 ROW_SPACING = (0.055, 0.095)
 """Centre-to-centre distance of neighbours in a row, metres (gaps leave room for fingers)."""
+BETWEEN_TOLERANCE = 0.02
+"""How far from the midpoint of two blocks a block may stand and still be between them, metres."""
 
 
 def on(world: TabletopWorld, top: str, base: str) -> bool:
@@ -36,6 +38,13 @@ def inside(world: TabletopWorld, item: str, container: str) -> bool:
             and not world.touching_robot(item))
 
 
+def between(world: TabletopWorld, item: str, left: str, right: str) -> bool:
+    """``item`` stands on the table within ``BETWEEN_TOLERANCE`` of the midpoint of two others."""
+    (x, y, z), (lx, ly, _), (rx, ry, _) = world.xyz(item), world.xyz(left), world.xyz(right)
+    return ((x - (lx + rx) / 2) ** 2 + (y - (ly + ry) / 2) ** 2 < BETWEEN_TOLERANCE ** 2
+            and abs(z - BLOCK_SIZE / 2) < 0.005 and not world.touching_robot(item))
+
+
 def row(world: TabletopWorld, *names: str) -> bool:
     """The blocks stand on the table in a left-to-right row (increasing y), evenly spaced."""
     points = [world.xyz(name) for name in names]
@@ -46,5 +55,6 @@ def row(world: TabletopWorld, *names: str) -> bool:
             and not any(world.touching_robot(name) for name in names))
 
 
-PREDICATES: dict[str, Callable[..., bool]] = {"on": on, "inside": inside, "row": row}
+PREDICATES: dict[str, Callable[..., bool]] = {"on": on, "inside": inside, "row": row,
+                                               "between": between}
 """Predicates by the name task files use."""
