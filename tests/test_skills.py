@@ -9,7 +9,7 @@ from robolearn.sim.scene import BLOCK_SIZE
 from robolearn.skills.atomic import ATOMIC_SKILLS
 from robolearn.skills.executor import MAX_PLAN_STEPS, PlanValidationError, execute_plan
 from robolearn.tasks.env import TabletopEnv
-from robolearn.tasks.predicates import inside
+from robolearn.tasks.predicates import between, inside
 from robolearn.tasks.spec import load_family
 
 
@@ -125,3 +125,19 @@ def test_placing_blocks_in_a_bin_fills_its_free_spots_until_it_is_full(family_fi
     finally:
         env.close()
 
+
+def test_place_between_sets_the_block_down_midway_between_two_others():
+    env = TabletopEnv("put_between")
+    try:
+        env.reset(seed=4)
+        x, a, c = (env.task.roles[r] for r in ("x", "a", "c"))
+        assert not between(env.world, x, a, c)
+        steps = execute_plan(env, parse_calls(f"pick({x})\nplace_between({x}, {a}, {c})"))
+        assert all(s.ok for s in steps)
+        assert between(env.world, x, a, c) and between(env.world, x, c, a)
+        assert not between(env.world, a, x, c), "a block at one end is not between"
+        to_a, to_c = (np.hypot(*np.subtract(env.world.xyz(x), env.world.xyz(o))[:2])
+                      for o in (a, c))
+        assert abs(to_a - to_c) < 0.02
+    finally:
+        env.close()
