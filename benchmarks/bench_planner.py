@@ -3,7 +3,9 @@
 On held-out task seeds (odd: the default model trains on even ones) it measures, in one run:
 plan latency (median, p95) with constrained decoding against the same model's unconstrained
 greedy generation (the baseline), tokens/s, exact match with the oracle plan, and execution
-success in simulation against the oracle's success on the same seeds. Run from the repo root::
+success in simulation against the oracle's success on the same seeds. Only the families the
+default model trains on are measured (``bootstrap = true``); the others are for the learning
+loop to teach. Run from the repo root::
 
     python -m benchmarks.bench_planner                    # the workspace's default model
     python -m benchmarks.bench_planner --model PATH       # any local causal-LM folder
@@ -24,13 +26,12 @@ from pathlib import Path
 from benchmarks.common import Bar, format_table
 from robolearn.agent import run_episode
 from robolearn.paths import workspace_dir
-from robolearn.planner.bootstrap import ensure_default_model
+from robolearn.planner.bootstrap import bootstrap_families, ensure_default_model
 from robolearn.planner.lm import LMPlanner
 from robolearn.planner.oracle import OraclePlanner
 from robolearn.planner.prompt import task_prompt
 from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import TabletopEnv
-from robolearn.tasks.spec import load_families
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "bench_planner.json"
 MAX_MEDIAN_MS = 30.0
@@ -85,11 +86,11 @@ def _unconstrained_ms(planner: LMPlanner, prompt: str) -> float:
 
 
 def run(model: Path, episodes: int) -> Results:
-    """Plan and run ``episodes`` held-out seeds of every family."""
+    """Plan and run ``episodes`` held-out seeds of every bootstrap family."""
     library = SkillLibrary.seed()
     planner = LMPlanner(model, library)
     results = Results(model=str(model))
-    for family in load_families().values():
+    for family in bootstrap_families():
         score = FamilyScore(family.name, episodes)
         env = TabletopEnv(family)
         try:

@@ -6,7 +6,7 @@ noisy, so only ratios within one run mean much). Run from the repository root::
     python -m benchmarks.bench_searcher            # full run, about half a minute
     python -m benchmarks.bench_searcher --quick    # fewer repeats, for CI and tests
 
-Libraries of 100, 1,000 and 10,000 skills are the 12 seed skills (embedded by the model) plus
+Libraries of 100, 1,000 and 10,000 skills are the 13 seed skills (embedded by the model) plus
 synthetic skills whose vectors are random unit vectors put in the embedding cache: the search
 cost depends only on the matrix size, and no one should wait for 10,000 embeddings. The query
 vectors are real embeddings of the labelled sub-goals in ``tests/fixtures/searcher_queries.json``.

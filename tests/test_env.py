@@ -4,7 +4,11 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import robolearn  # noqa: F401  (registers the envs)
+from robolearn.tasks.env import TabletopEnv
+from robolearn.tasks.predicates import inside, on
 from robolearn.tasks.registration import GENERIC_ID, env_kwargs_by_id
+from robolearn.tasks.spec import load_family
+from tests.conftest import VALID_FAMILY
 
 ENV_IDS = list(env_kwargs_by_id())
 
@@ -80,5 +84,29 @@ def test_an_episode_is_cut_off_at_its_step_budget():
         for _ in range(env.task.max_steps):
             *_, terminated, truncated, _ = env.step(np.zeros(8))
         assert truncated and not terminated
+    finally:
+        env.close()
+
+
+def test_a_block_that_starts_on_a_block_or_in_a_zone_is_there_at_reset(family_file):
+    family = load_family(family_file(VALID_FAMILY + """
+[objects.lid]
+kind = "block"
+on = "top"
+[objects.pad]
+kind = "zone"
+[objects.token]
+kind = "block"
+on = "pad"
+"""))
+    env = TabletopEnv(family)
+    try:
+        for seed in range(3):
+            env.reset(seed=seed)
+            top, _, lid, pad, token = (o.name for o in env.task.objects)
+            for _ in range(10):  # let it settle: nothing falls or slides
+                env.step(np.array([0.0] * 7 + [1.0]))
+            assert on(env.world, lid, top), seed
+            assert inside(env.world, token, pad), seed
     finally:
         env.close()

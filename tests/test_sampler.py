@@ -5,7 +5,8 @@ import pytest
 
 from robolearn.sim.scene import SceneObject
 from robolearn.tasks.sampler import sample_task
-from robolearn.tasks.spec import load_families
+from robolearn.tasks.spec import load_families, load_family
+from tests.conftest import VALID_FAMILY
 
 FAMILIES = load_families()
 
@@ -25,6 +26,9 @@ def test_scenes_keep_objects_apart_and_names_unique(name):
         names = [o.name for o in task.objects]
         assert len(set(names)) == len(names)
         for a, b in itertools.combinations(task.objects, 2):
+            if a.on == b.name or b.on == a.name:
+                assert (a.x, a.y) == (b.x, b.y), "an object rests centred on its support"
+                continue
             gap = np.hypot(a.x - b.x, a.y - b.y)
             assert gap > (a.size + b.size) / 2, (seed, a, b)
         assert all(isinstance(o, SceneObject) for o in task.objects)
@@ -42,3 +46,11 @@ def test_sorting_pairs_each_block_with_the_bowl_of_its_colour():
     task = sample_task(FAMILIES["sort_into_bowls"], 3)
     for i in (1, 2, 3):
         assert task.roles[f"b{i}"].split("_")[0] == task.roles[f"bowl{i}"].split("_")[0]
+
+
+def test_a_block_that_starts_on_another_shares_its_place_and_names_it(family_file):
+    family = load_family(family_file(VALID_FAMILY + '[objects.lid]\nkind = "block"\non = "top"\n'))
+    for seed in range(10):
+        top, _, lid = sample_task(family, seed).objects
+        assert lid.on == top.name and (lid.x, lid.y) == (top.x, top.y)
+        assert top.on is None

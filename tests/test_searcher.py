@@ -35,7 +35,8 @@ from tests.conftest import modules_loaded_by
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "searcher_queries.json"
 SEED_SKILLS = ("move_to", "open_gripper", "close_gripper", "pick", "place", "place_beside",
-               "push", "put_in", "stack_on", "build_tower", "line_up_three", "sort_into_bowls")
+               "place_between", "push", "put_in", "stack_on", "build_tower", "line_up_three",
+               "sort_into_bowls")
 
 
 class FakeEmbedder:
@@ -100,12 +101,12 @@ def test_the_fixture_covers_every_seed_skill_and_out_of_library_tasks():
 def test_the_default_thresholds_give_the_figures_searcher_py_reports(scored):
     result = evaluate(scored, TAU_REUSE, TAU_NEW)
     reuse, adapt, new = result.of("reuse"), result.of("adapt"), result.of("new")
-    for stats, measured in ((reuse, 17), (adapt, 44), (new, 34)):
+    for stats, measured in ((reuse, 20), (adapt, 52), (new, 29)):
         assert abs(stats.count - measured) <= 1, stats
-    assert reuse.precision >= 0.92  # measured 16/17 = 0.94
-    assert adapt.precision >= 0.82  # 37/44 = 0.84 have the right skill in the top 5
-    assert new.precision >= 0.65 and new.recall >= 0.80  # 23/34 = 0.68, 23/28 = 0.82
-    assert result.top_k_recall >= 0.95  # 65/67
+    assert reuse.precision >= 0.89  # measured 18/20 = 0.90
+    assert adapt.precision >= 0.82  # 44/52 = 0.85 have the right skill in the top 5
+    assert new.precision >= 0.70 and new.recall >= 0.74  # 21/29 = 0.72, 21/28 = 0.75
+    assert result.top_k_recall >= 0.95  # 71/73
 
 
 def test_calibrate_chooses_the_defaults_and_held_out_precision_stays_close(scored):
@@ -114,7 +115,7 @@ def test_calibrate_chooses_the_defaults_and_held_out_precision_stays_close(score
     assert chosen.tau_new == pytest.approx(TAU_NEW, abs=0.01)
     assert chosen.of("reuse").precision >= 0.9
     held_out = cross_validate(scored, folds=5)
-    assert held_out.of("reuse").precision >= 0.85  # measured 0.88
+    assert held_out.of("reuse").precision >= 0.85  # measured 0.86
 
 
 def test_a_library_task_in_other_words_finds_its_skill(searcher):

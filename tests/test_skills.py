@@ -1,11 +1,16 @@
+import itertools
+
 import numpy as np
 import pytest
 
 from robolearn.agent import run_episode
 from robolearn.calls import Call, parse_calls
+from robolearn.sim.scene import BLOCK_SIZE
 from robolearn.skills.atomic import ATOMIC_SKILLS
 from robolearn.skills.executor import MAX_PLAN_STEPS, PlanValidationError, execute_plan
 from robolearn.tasks.env import TabletopEnv
+from robolearn.tasks.predicates import between, inside
+from robolearn.tasks.spec import load_family
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +89,55 @@ def test_move_to_reaches_a_point_and_frames_show_the_scene(env):
     assert steps[0].ok
     assert np.linalg.norm(env.world.ee_position() - [0.5, 0.1, 0.2]) < 0.01
     assert steps[0].frame.shape == (128, 128, 3)
+
+
+FIVE_BLOCKS_AND_A_BIN = """
+name = "crowd"
+description = "More blocks than a bin holds."
+instructions = ["put the blocks in the {bin}"]
+success = ["inside(a, bin)"]
+oracle = ["pick(a)", "place(a, bin)"]
+[objects.bin]
+kind = "bin"
+x = [0.45, 0.55]
+y = [0.12, 0.18]
+""" + "".join(f"""[objects.{role}]
+kind = "block"
+x = [0.3, 0.7]
+y = [-0.3, -0.02]
+""" for role in "abcde")
+
+
+def test_placing_blocks_in_a_bin_fills_its_free_spots_until_it_is_full(family_file):
+    env = TabletopEnv(load_family(family_file(FIVE_BLOCKS_AND_A_BIN, name="crowd")))
+    try:
+        env.reset(seed=0)
+        bin_, *blocks = (o.name for o in env.task.objects)
+        plan = [Call(skill, (block, bin_)[:n]) for block in blocks
+                for skill, n in (("pick", 1), ("place", 2))]
+        steps = execute_plan(env, plan)
+        assert [s.ok for s in steps] == [True] * 9 + [False]
+        assert steps[-1].reason == "full" and f"{bin_} has no free spot" in steps[-1].message
+        assert all(inside(env.world, block, bin_) for block in blocks[:4])
+        for a, b in itertools.combinations(blocks[:4], 2):
+            (ax, ay, _), (bx, by, _) = env.world.xyz(a), env.world.xyz(b)
+            assert np.hypot(ax - bx, ay - by) > BLOCK_SIZE, "each block on a spot of its own"
+    finally:
+        env.close()
+
+
+def test_place_between_sets_the_block_down_midway_between_two_others():
+    env = TabletopEnv("put_between")
+    try:
+        env.reset(seed=4)
+        x, a, c = (env.task.roles[r] for r in ("x", "a", "c"))
+        assert not between(env.world, x, a, c)
+        steps = execute_plan(env, parse_calls(f"pick({x})\nplace_between({x}, {a}, {c})"))
+        assert all(s.ok for s in steps)
+        assert between(env.world, x, a, c) and between(env.world, x, c, a)
+        assert not between(env.world, a, x, c), "a block at one end is not between"
+        to_a, to_c = (np.hypot(*np.subtract(env.world.xyz(x), env.world.xyz(o))[:2])
+                      for o in (a, c))
+        assert abs(to_a - to_c) < 0.02
+    finally:
+        env.close()

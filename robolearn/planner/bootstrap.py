@@ -1,9 +1,11 @@
 """Building robolearn's own default planner model: no weights can be downloaded, so we train one.
 
-From synthetic demonstrations (every family's oracle plan over many seeded scenes, with every
-phrasing its file gives) we train a byte-level BPE tokenizer and a small GPT-2, and save a plain
-Hugging Face folder (config, safetensors weights, tokenizer). Even task seeds train; odd seeds
-are held out for the accuracy report. The folder::
+From synthetic demonstrations (every bootstrap family's oracle plan over many seeded scenes,
+with every phrasing its file gives) we train a byte-level BPE tokenizer and a small GPT-2, and
+save a plain Hugging Face folder (config, safetensors weights, tokenizer). Even task seeds
+train; odd seeds are held out for the accuracy report. Families whose file says
+``bootstrap = false`` are left out of both: they are the tasks the model must learn later, from
+corrections. The folder::
 
     <workspace>/models/default/
         config.json  model.safetensors  generation_config.json
@@ -57,7 +59,7 @@ class BootstrapConfig:
     heldout_per_family: int = 10
     """Held-out scenes per family (odd seeds) for the exact-match report."""
     families: tuple[str, ...] = ()
-    """The task families to learn; empty: every family in envs/."""
+    """The task families to learn; empty: every family whose file says ``bootstrap = true``."""
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -77,7 +79,9 @@ class BootstrapConfig:
             if name not in known:
                 raise UnknownFamilyError(f"unknown task family {name!r} to bootstrap; known: "
                                          f"{', '.join(sorted(known))}")
-        return [f for f in known.values() if not self.families or f.name in self.families]
+        if not self.families:
+            return bootstrap_families()
+        return [f for f in known.values() if f.name in self.families]
 
 
 @dataclass
@@ -93,6 +97,11 @@ class BootstrapReport:
     exact_match: float
     """Fraction of held-out tasks whose plan (constrained, greedy) equals the oracle's."""
     config: dict
+
+
+def bootstrap_families() -> list[TaskFamily]:
+    """The shipped families the default model trains on and is scored on (``bootstrap = true``)."""
+    return [family for family in load_families().values() if family.bootstrap]
 
 
 def demonstrations(families: list[TaskFamily], seeds: range,

@@ -29,11 +29,20 @@ BLOCK_SIZE = 0.04
 BOWL_INNER = 0.10
 """Inner width of a bowl (a square tray with low walls), metres."""
 BOWL_WALL_HEIGHT = 0.025
+BIN_INNER = 0.18
+"""Inner width of a bin: a tray like a bowl but big enough for four blocks (2 x 2)."""
+BIN_WALL_HEIGHT = 0.02
+TRAY_FLOOR = 0.006
+"""Floor thickness of an open tray (a bowl or a bin), metres."""
+TRAY_WALL = 0.008
+"""Wall thickness of an open tray, metres."""
+TRAYS = {"bowl": (BOWL_INNER, BOWL_WALL_HEIGHT), "bin": (BIN_INNER, BIN_WALL_HEIGHT)}
+"""The kinds that are open trays (a floor and four low walls): inner width and wall height."""
 ZONE_SIZE = 0.12
 """Edge of a flat square target zone, metres."""
 
-FOOTPRINTS = {"block": BLOCK_SIZE, "bowl": BOWL_INNER, "zone": ZONE_SIZE}
-"""Footprint edge of each object kind, metres."""
+FOOTPRINTS = {"block": BLOCK_SIZE, "bowl": BOWL_INNER, "zone": ZONE_SIZE, "bin": BIN_INNER}
+"""Footprint edge of each object kind (a tray's inside), metres."""
 OBJECT_KINDS = tuple(FOOTPRINTS)
 WORKSPACE_LOW = np.array([0.25, -0.35, 0.0])
 WORKSPACE_HIGH = np.array([0.75, 0.35, 0.45])
@@ -49,6 +58,9 @@ class SceneObject:
     colour: str
     x: float
     y: float
+    on: str | None = None
+    """The object it starts resting on (on top of a block, inside a tray or zone); its x and y
+    are that object's. None: it stands on the table."""
 
     @property
     def size(self) -> float:

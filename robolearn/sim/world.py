@@ -1,9 +1,10 @@
 """The PyBullet tabletop: the only module that imports pybullet.
 
-A Franka Panda stands at the origin on a table whose top is the plane z = 0; blocks, bowls and
-flat target zones lie on it and are addressed by name (``red_block``, ``blue_bowl``). Bodies are
-loaded once per world; a new episode moves and recolours them and restores a saved state, which
-keeps reset well under a millisecond and results bitwise-deterministic (FACTS.md, PyBullet).
+A Franka Panda stands at the origin on a table whose top is the plane z = 0; blocks, bowls,
+bins and flat target zones lie on it and are addressed by name (``red_block``, ``blue_bowl``).
+Bodies are loaded once per world; a new episode moves and recolours them and restores a saved
+state, which keeps reset well under a millisecond and results bitwise-deterministic (FACTS.md,
+PyBullet).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from robolearn.errors import UserError
 from robolearn.sim.quiet import quiet_import
 from robolearn.sim.scene import (
     BLOCK_SIZE,
-    BOWL_INNER,
-    BOWL_WALL_HEIGHT,
     COLOURS,
     OBJECT_KINDS,
     PHYSICS_HZ,
+    TRAY_FLOOR,
+    TRAY_WALL,
+    TRAYS,
     ZONE_SIZE,
     SceneObject,
 )
@@ -52,8 +54,28 @@ JOINT_LOW = np.array([-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9
 JOINT_HIGH = np.array([2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671])
 
 
+_ORIGIN_HEIGHT = {"block": BLOCK_SIZE / 2, "bowl": 0.0, "zone": 0.0005, "bin": 0.0}
+"""Height of each kind's body origin above the bottom of the object, metres."""
+_SURFACE_HEIGHT = {"block": BLOCK_SIZE, "bowl": TRAY_FLOOR, "zone": 0.0, "bin": TRAY_FLOOR}
+"""Height above an object's bottom of the surface a block resting on (or in) it stands on."""
+
+
 class UnknownObjectError(UserError, LookupError):
     """A name that is not an object of the current scene."""
+
+
+def _bottom(obj: SceneObject, by_name: Mapping[str, SceneObject]) -> float:
+    """Height of an object's bottom: 0 on the table, else the surface of what it rests on."""
+    height, seen = 0.0, {obj.name}
+    while obj.on is not None:
+        support = by_name.get(obj.on)
+        if support is None or support.name in seen:
+            raise ValueError(f"{obj.name!r} rests on {obj.on!r}, which is not an object of "
+                             "the scene or rests on it in turn")
+        height += _SURFACE_HEIGHT[support.kind]
+        obj = support
+        seen.add(obj.name)
+    return height
 
 
 class _Client:
@@ -89,8 +111,8 @@ def _lowpoly_panda_urdf(directory: Path) -> Path:
 class TabletopWorld:
     """A Panda, a table and a fixed set of object slots, reused across episodes.
 
-    ``slot_kinds`` fixes how many blocks, bowls and zones the world holds; each episode's
-    :meth:`set_scene` gives the slots names, colours and places.
+    ``slot_kinds`` fixes how many blocks, bowls, bins and zones the world holds; each
+    episode's :meth:`set_scene` gives the slots names, colours and places.
     """
 
     def __init__(self, slot_kinds: Sequence[str], image_size: int = 128) -> None:
@@ -121,6 +143,11 @@ class TabletopWorld:
             jointAxis=(1, 0, 0), parentFramePosition=(0, 0, 0), childFramePosition=(0, 0, 0))
         client.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=50)
         self._slots = [self._make_slot(kind) for kind in self.slot_kinds]
+        # Parked apart, under the floor: slots parked on top of one another keep contact
+        # manifolds with each other through every restore, and two objects that start an
+        # episode touching (a block on a block) would inherit the last episode's contacts.
+        for i, body in enumerate(self._slots):
+            client.resetBasePositionAndOrientation(body, (float(i), 0.0, -1.0), (0, 0, 0, 1))
         self._bodies: dict[str, int] = {}
         self._scene: dict[str, SceneObject] = {}
         self._moved()
@@ -165,18 +192,18 @@ class TabletopWorld:
             half = (ZONE_SIZE / 2, ZONE_SIZE / 2, 0.0005)
             visual = client.createVisualShape(pybullet.GEOM_BOX, halfExtents=half)
             return client.createMultiBody(0, -1, visual, basePosition=(0, 0, -1))
-        return self._make_bowl()
+        return self._make_tray(*TRAYS[kind])
 
-    def _make_bowl(self) -> int:
-        """A static square tray: a floor and four low walls in one compound body."""
+    def _make_tray(self, inner: float, height: float) -> int:
+        """A static square tray (bowl, bin): a floor and four low walls in one compound body."""
         client = self._client
-        wall, inner, height = 0.008, BOWL_INNER, BOWL_WALL_HEIGHT
+        wall = TRAY_WALL
         outer = inner / 2 + wall / 2
         side_wall = (wall / 2, inner / 2 + wall, height / 2)
         end_wall = (inner / 2, wall / 2, height / 2)
-        halves = [(inner / 2 + wall, inner / 2 + wall, 0.003), side_wall, side_wall, end_wall,
-                  end_wall]
-        centres = [(0, 0, 0.003), (outer, 0, height / 2), (-outer, 0, height / 2),
+        halves = [(inner / 2 + wall, inner / 2 + wall, TRAY_FLOOR / 2), side_wall, side_wall,
+                  end_wall, end_wall]
+        centres = [(0, 0, TRAY_FLOOR / 2), (outer, 0, height / 2), (-outer, 0, height / 2),
                    (0, outer, height / 2), (0, -outer, height / 2)]
         n = len(halves)
         collision = client.createCollisionShapeArray(
@@ -194,11 +221,17 @@ class TabletopWorld:
 
     # ----- episodes -------------------------------------------------------------------------
     def set_scene(self, objects: Sequence[SceneObject]) -> None:
-        """Start an episode: restore the initial state, then place and colour every slot."""
+        """Start an episode: restore the initial state, then place and colour every slot.
+
+        An object that rests on another (``SceneObject.on``) stands on its support's top or
+        floor.
+        """
         kinds = tuple(obj.kind for obj in objects)
         if kinds != self.slot_kinds:
             raise ValueError(f"scene kinds {kinds} do not match this world's slots "
                              f"{self.slot_kinds}")
+        by_name = {obj.name: obj for obj in objects}
+        heights = [_bottom(obj, by_name) + _ORIGIN_HEIGHT[obj.kind] for obj in objects]
         client = self._client
         client.restoreState(self._initial_state)
         # With every object parked off the table again, a collision pass drops the contact
@@ -207,10 +240,9 @@ class TabletopWorld:
         client.performCollisionDetection()
         self._home()
         self._bodies, self._scene = {}, {}
-        for body, obj in zip(self._slots, objects, strict=True):
+        for body, obj, z in zip(self._slots, objects, heights, strict=True):
             if obj.colour not in COLOURS:
                 raise ValueError(f"unknown colour {obj.colour!r}; known: {sorted(COLOURS)}")
-            z = {"block": BLOCK_SIZE / 2, "bowl": 0.0, "zone": 0.0005}[obj.kind]
             client.resetBasePositionAndOrientation(body, (obj.x, obj.y, z), (0, 0, 0, 1))
             client.changeVisualShape(body, -1, rgbaColor=COLOURS[obj.colour])
             self._bodies[obj.name] = body

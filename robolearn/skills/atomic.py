@@ -5,18 +5,21 @@ The planner, the Searcher and the docs all read these declarations; nothing rest
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from robolearn.sim.scene import BLOCK_SIZE, ZONE_SIZE
+from robolearn.sim.scene import BIN_INNER, BLOCK_SIZE, TRAY_FLOOR, ZONE_SIZE
 from robolearn.skills.motion import Motion, SkillFailure
 from robolearn.skills.params import SIDES, Param, signature
 from robolearn.tasks.env import CONTROL_HZ
 
 BESIDE_SPACING = 0.075
 """Centre-to-centre distance of a block placed beside another, metres."""
+BIN_SPOT = BIN_INNER / 4
+"""Offset of each of a bin's four spots from its centre along x and y, metres."""
 APPROACH_HEIGHT = 0.10
 """How far above its goal the gripper comes in and leaves, metres."""
 PUSH_STEP = 0.36 / CONTROL_HZ
@@ -86,10 +89,28 @@ def _place_at(m: Motion, obj: str, point: np.ndarray) -> None:
 
 
 def _place(m: Motion, obj: str, target: str) -> None:
-    rest = {"block": BLOCK_SIZE, "bowl": 0.006 + BLOCK_SIZE / 2, "zone": BLOCK_SIZE / 2}
-    point = m.world.position(target)
-    point[2] += rest[m.world.objects[target].kind]
+    rest = {"block": BLOCK_SIZE, "bowl": TRAY_FLOOR + BLOCK_SIZE / 2, "zone": BLOCK_SIZE / 2,
+            "bin": TRAY_FLOOR + BLOCK_SIZE / 2}
+    kind = m.world.objects[target].kind
+    point = _bin_spot(m, obj, target) if kind == "bin" else m.world.position(target)
+    point[2] += rest[kind]
     _place_at(m, obj, point)
+
+
+def _bin_spot(m: Motion, obj: str, bin_: str) -> np.ndarray:
+    """The first of a bin's four spots (2 x 2) with no other block within a block's width.
+
+    A bin holds several blocks, so its centre, where ``place`` puts a block in a bowl, would
+    be taken after the first.
+    """
+    centre = m.world.position(bin_)
+    others = [m.world.position(name)[:2] for name, o in m.world.objects.items()
+              if o.kind == "block" and name != obj]
+    for dx, dy in itertools.product((-BIN_SPOT, BIN_SPOT), repeat=2):
+        spot = centre + [dx, dy, 0.0]
+        if all(np.hypot(*(spot[:2] - other)) >= BLOCK_SIZE for other in others):
+            return spot
+    raise SkillFailure("full", f"{bin_} has no free spot left for {obj}")
 
 
 def _place_beside(m: Motion, obj: str, anchor: str, side: str) -> None:
@@ -97,6 +118,11 @@ def _place_beside(m: Motion, obj: str, anchor: str, side: str) -> None:
     dx, dy = SIDES[side]
     _place_at(m, obj, np.array([base[0] + dx * BESIDE_SPACING, base[1] + dy * BESIDE_SPACING,
                                 BLOCK_SIZE / 2]))
+
+
+def _place_between(m: Motion, obj: str, left: str, right: str) -> None:
+    midpoint = (m.world.position(left) + m.world.position(right)) / 2
+    _place_at(m, obj, np.array([midpoint[0], midpoint[1], BLOCK_SIZE / 2]))
 
 
 def _push(m: Motion, obj: str, zone: str) -> None:
@@ -138,11 +164,15 @@ ATOMIC_SKILLS: dict[str, AtomicSkill] = {s.name: s for s in (
     AtomicSkill("pick", (Param("obj", "block"),),
                 "grasp a block from above and lift it off the table", _pick),
     AtomicSkill("place", (Param("obj", "block"), Param("target", "target")),
-                "put the held block down on top of a block, or into a bowl or zone", _place),
+                "put the held block down on top of a block, or into a bowl, bin or zone", _place),
     AtomicSkill("place_beside", (Param("obj", "block"), Param("anchor", "block"),
                                  Param("side", "side")),
                 "put the held block down on the table next to another block, on the given side",
                 _place_beside),
+    AtomicSkill("place_between", (Param("obj", "block"), Param("left", "block"),
+                                  Param("right", "block")),
+                "put the held block down on the table midway between two blocks",
+                _place_between),
     AtomicSkill("push", (Param("obj", "block"), Param("zone", "zone")),
                 "slide a block along the table into a zone without lifting it", _push),
 )}

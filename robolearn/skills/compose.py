@@ -16,7 +16,7 @@ from robolearn.sim.scene import COLOURS, SceneObject
 from robolearn.skills.composite import CompositeSkill, Provenance
 from robolearn.skills.params import Param
 
-_KIND_TO_TYPE = {"block": "block", "zone": "zone", "bowl": "container"}
+_KIND_TO_TYPE = {"block": "block", "zone": "zone", "bowl": "container", "bin": "container"}
 _FILLER = {"the", "a", "an", "one", "it", "of", "then", "and", "please", *COLOURS}
 MAX_NAME_WORDS = 4
 

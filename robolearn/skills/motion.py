@@ -27,7 +27,8 @@ class SkillFailure(RuntimeError):
 
     Reasons: ``unreachable`` (IK could not bring the gripper to the goal), ``grasp`` (nothing in
     the gripper after closing), ``dropped`` (object lost while carrying), ``not_holding``
-    (a place without the object in the gripper), ``budget`` (the episode's step budget ran out).
+    (a place without the object in the gripper), ``full`` (no free spot left in a bin),
+    ``budget`` (the episode's step budget ran out).
     """
 
     def __init__(self, reason: str, message: str) -> None:

@@ -24,8 +24,8 @@ SIDES = {"left": (0.0, -1.0), "right": (0.0, 1.0), "front": (1.0, 0.0), "back": 
 OBJECT_TYPES: dict[str, tuple[str, ...]] = {
     "block": ("block",),
     "zone": ("zone",),
-    "container": ("bowl", "zone"),
-    "target": ("block", "bowl", "zone"),
+    "container": ("bowl", "bin", "zone"),
+    "target": ("block", "bowl", "bin", "zone"),
 }
 """Parameter types that name an object, with the object kinds each accepts."""
 _AXES = {"x": 0, "y": 1, "z": 2}
@@ -33,8 +33,8 @@ _AXES = {"x": 0, "y": 1, "z": 2}
 PARAM_TYPES: dict[str, str] = {
     "block": "the name of a block in the scene",
     "zone": "the name of a zone in the scene",
-    "container": "the name of a bowl or zone in the scene",
-    "target": "the name of a block, bowl or zone in the scene",
+    "container": "the name of a bowl, bin or zone in the scene",
+    "target": "the name of a block, bowl, bin or zone in the scene",
     "side": f"one of {', '.join(SIDES)}",
     **{axis: f"a number in [{WORKSPACE_LOW[i]:g}, {WORKSPACE_HIGH[i]:g}] (metres)"
        for axis, i in _AXES.items()},

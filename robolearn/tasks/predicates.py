@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 ROW_SPACING = (0.055, 0.095)
 """Centre-to-centre distance of neighbours in a row, metres (gaps leave room for fingers)."""
+BETWEEN_TOLERANCE = 0.02
+"""How far from the midpoint of two blocks a block may stand and still be between them, metres."""
 
 
 def on(world: TabletopWorld, top: str, base: str) -> bool:
@@ -29,11 +31,18 @@ def on(world: TabletopWorld, top: str, base: str) -> bool:
 
 
 def inside(world: TabletopWorld, item: str, container: str) -> bool:
-    """``item`` lies within the footprint of a bowl or zone, low on the table."""
+    """``item`` lies within the footprint of a bowl, bin or zone, low on the table."""
     (ax, ay, az), (cx, cy, _) = world.xyz(item), world.xyz(container)
     half = world.objects[container].size / 2
     return (abs(ax - cx) < half and abs(ay - cy) < half and az < BLOCK_SIZE
             and not world.touching_robot(item))
+
+
+def between(world: TabletopWorld, item: str, left: str, right: str) -> bool:
+    """``item`` stands on the table within ``BETWEEN_TOLERANCE`` of the midpoint of two others."""
+    (x, y, z), (lx, ly, _), (rx, ry, _) = world.xyz(item), world.xyz(left), world.xyz(right)
+    return ((x - (lx + rx) / 2) ** 2 + (y - (ly + ry) / 2) ** 2 < BETWEEN_TOLERANCE ** 2
+            and abs(z - BLOCK_SIZE / 2) < 0.005 and not world.touching_robot(item))
 
 
 def row(world: TabletopWorld, *names: str) -> bool:
@@ -46,5 +55,6 @@ def row(world: TabletopWorld, *names: str) -> bool:
             and not any(world.touching_robot(name) for name in names))
 
 
-PREDICATES: dict[str, Callable[..., bool]] = {"on": on, "inside": inside, "row": row}
+PREDICATES: dict[str, Callable[..., bool]] = {"on": on, "inside": inside, "row": row,
+                                               "between": between}
 """Predicates by the name task files use."""

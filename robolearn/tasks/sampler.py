@@ -10,7 +10,7 @@ import numpy as np
 
 from robolearn.calls import Call
 from robolearn.errors import UserError
-from robolearn.sim.scene import SceneObject
+from robolearn.sim.scene import TRAY_WALL, TRAYS, SceneObject
 
 if TYPE_CHECKING:
     from robolearn.sim.world import TabletopWorld
@@ -77,8 +77,9 @@ def _kind(family: TaskFamily, role_name: str) -> str:
 def _positions(family: TaskFamily, rng: np.random.Generator) -> dict[str, tuple[float, float]]:
     placed: list[tuple[float, float, float]] = []
     positions: dict[str, tuple[float, float]] = {}
-    # Big footprints first: they are the hardest to fit.
-    order = sorted(family.objects, key=lambda r: -_footprint(r))
+    # Big footprints first: they are the hardest to fit. An object that starts on another lies
+    # within its support's footprint, so only the support is placed and kept clear of the rest.
+    order = sorted((r for r in family.objects if r.on is None), key=lambda r: -_footprint(r))
     for role in order:
         radius = _footprint(role)
         for _ in range(_PLACEMENT_TRIES):
@@ -91,13 +92,19 @@ def _positions(family: TaskFamily, rng: np.random.Generator) -> dict[str, tuple[
                 f"objects in {_PLACEMENT_TRIES} tries; widen its x/y ranges")
         placed.append((x, y, radius))
         positions[role.role] = (float(x), float(y))
+    supports = {r.role: r.on for r in family.objects}
+    for role in family.objects:
+        root = role.role
+        while supports[root] is not None:  # the file's check refused loops
+            root = supports[root]
+        positions[role.role] = positions[root]
     return positions
 
 
 def _footprint(role: ObjectRole) -> float:
     """Radius of the circle around the object's footprint."""
     size = SceneObject("", role.kind, "red", 0, 0).size
-    return size / np.sqrt(2) + (0.008 if role.kind == "bowl" else 0.0)
+    return size / np.sqrt(2) + (TRAY_WALL if role.kind in TRAYS else 0.0)
 
 
 def phrasings(family: TaskFamily, objects: tuple[SceneObject, ...]) -> list[str]:
@@ -114,7 +121,8 @@ def sample_task(family: TaskFamily, seed: int) -> TaskInstance:
     colours = _colours(family, rng)
     positions = _positions(family, rng)
     names = {r.role: f"{colours[r.role]}_{r.kind}" for r in family.objects}
-    objects = tuple(SceneObject(names[r.role], r.kind, colours[r.role], *positions[r.role])
+    objects = tuple(SceneObject(names[r.role], r.kind, colours[r.role], *positions[r.role],
+                                on=names[r.on] if r.on is not None else None)
                     for r in family.objects)
     template = int(rng.integers(len(family.instructions)))
     return TaskInstance(

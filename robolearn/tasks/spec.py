@@ -13,9 +13,17 @@ success condition and an oracle plan, both in the call language over roles. Exam
     [objects.base]
     kind = "block"
 
-Object fields: ``kind`` (block, bowl, zone); optional ``colours`` (the allowed colours),
-``same_colour_as`` (another role), ``x`` and ``y`` (``[low, high]`` ranges on the table, metres).
+Object fields: ``kind`` (block, bowl, bin, zone); optional ``colours`` (the allowed colours),
+``same_colour_as`` (another role), ``x`` and ``y`` (``[low, high]`` ranges on the table, metres)
+or, for a block, ``on`` (another role: the block starts centred on it, on top of a block or
+inside a bowl, bin or zone; it then takes its support's place, so it has no ``x`` or ``y``). Each
+object supports at most one other, and no chain of ``on`` may loop back on itself.
 Templates write ``{role}`` for "red block" and ``{role.colour}`` for "red".
+
+Family fields besides those above: ``max_steps`` (the episode's control-step budget) and
+``bootstrap`` (default true). ``bootstrap = false`` keeps a family out of the default planner
+model's bootstrap: the model never trains on it and is not scored on it; it is taught later, by
+corrections (the continual-learning benchmark's new tasks).
 """
 
 from __future__ import annotations
@@ -54,6 +62,8 @@ class ObjectRole:
     same_colour_as: str | None = None
     x: tuple[float, float] = (0.35, 0.65)
     y: tuple[float, float] = (-0.25, 0.25)
+    on: str | None = None
+    """The role this block starts resting on (centred on it); None: it starts on the table."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,9 @@ class TaskFamily:
     success: tuple[Call, ...]
     oracle: tuple[Call, ...]
     max_steps: int = DEFAULT_MAX_STEPS
+    bootstrap: bool = True
+    """Whether the default planner model's bootstrap trains on this family (else corrections
+    teach it later)."""
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -106,10 +119,10 @@ def _parse_object(role: str, data: Any, path: Path) -> ObjectRole:
     where = f"objects.{role}."
     if not isinstance(data, dict):
         raise _fail(path, f"objects.{role}", "expected a table with at least 'kind'")
-    unknown = set(data) - {"kind", "colours", "same_colour_as", "x", "y"}
+    unknown = set(data) - {"kind", "colours", "same_colour_as", "x", "y", "on"}
     if unknown:
         raise _fail(path, where + sorted(unknown)[0], "unknown field; known: kind, colours, "
-                    "same_colour_as, x, y")
+                    "same_colour_as, x, y, on")
     kind = _require(data, "kind", str, path, where)
     if kind not in OBJECT_KINDS:
         raise _fail(path, where + "kind", f"expected one of {list(OBJECT_KINDS)}, got {kind!r}")
@@ -120,11 +133,46 @@ def _parse_object(role: str, data: Any, path: Path) -> ObjectRole:
     same = data.get("same_colour_as")
     if same is not None and not isinstance(same, str):
         raise _fail(path, where + "same_colour_as", "expected the name of another role")
+    on = data.get("on")
+    if on is not None:
+        if not isinstance(on, str):
+            raise _fail(path, where + "on", f"expected the name of another role, got {on!r}")
+        if kind != "block":
+            raise _fail(path, where + "on", f"only a block can start on another object, not a "
+                        f"{kind}")
+        placed = sorted({"x", "y"} & set(data))
+        if placed:
+            raise _fail(path, where + placed[0], "a block that starts on another object takes "
+                        "its place; drop x and y")
     return ObjectRole(
-        role=role, kind=kind, colours=colours, same_colour_as=same,
+        role=role, kind=kind, colours=colours, same_colour_as=same, on=on,
         x=_range(data, "x", ObjectRole.x, WORKSPACE_LOW[0], WORKSPACE_HIGH[0], path, where),
         y=_range(data, "y", ObjectRole.y, WORKSPACE_LOW[1], WORKSPACE_HIGH[1], path, where),
     )
+
+
+def _check_supports(objects: tuple[ObjectRole, ...], path: Path) -> None:
+    """Every ``on`` names another role, no support holds two objects, and no chain loops."""
+    by_role = {obj.role: obj for obj in objects}
+    holders: dict[str, str] = {}
+    for obj in objects:
+        if obj.on is None:
+            continue
+        where = f"objects.{obj.role}.on"
+        if obj.on == obj.role:
+            raise _fail(path, where, f"{obj.role!r} cannot start on itself")
+        if obj.on not in by_role:
+            raise _fail(path, where, f"unknown role {obj.on!r}; roles: {sorted(by_role)}")
+        if obj.on in holders:
+            raise _fail(path, where, f"{obj.on!r} already holds {holders[obj.on]!r}; an object "
+                        "supports at most one other")
+        holders[obj.on] = obj.role
+        chain = [obj.role]
+        while (support := by_role[chain[-1]].on) is not None:
+            if support in chain:
+                loop = " on ".join([*chain[chain.index(support):], support])
+                raise _fail(path, where, f"the objects rest on each other in a loop: {loop}")
+            chain.append(support)
 
 
 def _parse_calls(data: dict[str, Any], key: str, roles: set[str], path: Path) -> tuple[Call, ...]:
@@ -163,7 +211,8 @@ def _check_template(template: str, roles: set[str], path: Path, where: str) -> N
 
 def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
     """Validate a family's parsed TOML; every problem names the file and the field."""
-    known = {"name", "description", "objects", "instructions", "success", "oracle", "max_steps"}
+    known = {"name", "description", "objects", "instructions", "success", "oracle", "max_steps",
+             "bootstrap"}
     unknown = set(data) - known
     if unknown:
         raise _fail(path, sorted(unknown)[0], f"unknown field; known: {sorted(known)}")
@@ -179,6 +228,7 @@ def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
         if obj.same_colour_as is not None and obj.same_colour_as not in roles:
             raise _fail(path, f"objects.{obj.role}.same_colour_as",
                         f"unknown role {obj.same_colour_as!r}; roles: {sorted(roles)}")
+    _check_supports(objects, path)
     instructions = _require(data, "instructions", list, path)
     if not instructions:
         raise _fail(path, "instructions", "must list at least one template")
@@ -189,10 +239,14 @@ def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
     max_steps = data.get("max_steps", DEFAULT_MAX_STEPS)
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
         raise _fail(path, "max_steps", f"expected a positive integer, got {max_steps!r}")
+    bootstrap = data.get("bootstrap", True)
+    if not isinstance(bootstrap, bool):
+        raise _fail(path, "bootstrap", f"expected true or false, got {bootstrap!r}")
     return TaskFamily(
         name=name, description=_require(data, "description", str, path), objects=objects,
         instructions=tuple(instructions), success=_parse_calls(data, "success", roles, path),
-        oracle=_parse_calls(data, "oracle", roles, path), max_steps=max_steps, source=path,
+        oracle=_parse_calls(data, "oracle", roles, path), max_steps=max_steps,
+        bootstrap=bootstrap, source=path,
     )
 
 
