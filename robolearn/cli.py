@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +47,11 @@ TRAIN_EXAMPLES = """examples:
   robolearn train --every 20
   robolearn train --replay reservoir --replay-ratio 2 --epochs 10
   robolearn train --max-regression 0.1 --eval-scenes 30
+"""
+BENCH_EXAMPLES = """examples:
+  robolearn bench learning
+  robolearn bench learning --quick --out /tmp/learning
+  robolearn bench learning --condition memory --condition naive
 """
 ADAPTERS_EXAMPLES = """examples:
   robolearn adapters list
@@ -393,6 +398,35 @@ def cmd_adapters_use(workspace: Path, model: Path | None, choice: str, why: str)
     return 0
 
 
+def cmd_bench_learning(workspace: Path, model: Path | None, out: Path, quick: bool,
+                       conditions: list[str]) -> int:
+    """Run the continual-learning benchmark headless; write report.json, report.md and a plot.
+
+    Example::
+
+        robolearn bench learning --out learning-report
+        robolearn bench learning --quick --condition memory --condition naive
+    """
+    from robolearn.learn.benchmark import LearningBenchConfig, quick_config, run_benchmark
+    from robolearn.learn.planners import model_dir_for
+    from robolearn.learn.report import bars, write_report
+
+    try:
+        config = quick_config() if quick else LearningBenchConfig()
+        if conditions:
+            config = replace(config, conditions=tuple(dict.fromkeys(conditions)))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    report = run_benchmark(model_dir_for(workspace, model, log=_to_stderr), out, config,
+                           log=_to_stderr)
+    text, image = write_report(report, out)
+    print(text.read_text())
+    failed = [bar.name for bar in bars(report) if not bar.passed]
+    print(f"report: {text}, plot: {image}" + (f"; missed: {', '.join(failed)}" if failed
+                                              else "; every target met"))
+    return 0
+
+
 # ----- robolearn skills ---------------------------------------------------------------------
 def cmd_skills_list(workspace: Path) -> int:
     """List every skill with its kind, version, origin and record.
@@ -624,6 +658,24 @@ def _parser() -> argparse.ArgumentParser:
         if action == "use":
             sub.add_argument("round", help="round number, or 'base' for no adapter")
             sub.add_argument("--why", default="", help="why (kept in the adapter log)")
+    bench = verbs.add_parser("bench", help="run a benchmark headless", epilog=BENCH_EXAMPLES,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    benches = bench.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    learning = benches.add_parser("learning", help="the continual-learning benchmark",
+                                  epilog=BENCH_EXAMPLES,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    learning.add_argument("--out", type=Path, default=Path("learning-report"),
+                          help="folder for the report and the conditions' workspaces "
+                          "(default: %(default)s)")
+    learning.add_argument("--quick", action="store_true",
+                          help="two families, small budgets: a minutes-long smoke run")
+    learning.add_argument("--condition", action="append", default=[], dest="conditions",
+                          help="run only this condition (repeatable): none, naive, "
+                          "reservoir, balanced, memory")
+    learning.add_argument("--model", type=Path, default=None,
+                          help="base model folder (default: the workspace's own)")
+    learning.add_argument("--workspace", type=Path, default=None,
+                          help="workspace whose default model to use")
     verbs.add_parser("tasks", help="list the task families",
                      epilog="example:\n  robolearn tasks",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -748,6 +800,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.action == "list":
             return cmd_adapters_list(workspace, args.model)
         return cmd_adapters_use(workspace, args.model, args.round, args.why)
+    if args.verb == "bench":
+        return cmd_bench_learning(workspace, args.model, args.out, args.quick, args.conditions)
     action = args.action
     if action == "list":
         return cmd_skills_list(workspace)

@@ -59,14 +59,15 @@ class SuccessEvaluator:
             for family in families:
                 wins = 0
                 for seed in self.seeds:
-                    plan, ok = self._attempt(planner, family, seed)
+                    plan, ok = self.attempt(planner, family, seed)
                     plans[(family, seed)] = plan
                     wins += ok
                     bar.update()
                 success[family] = wins / len(self.seeds)
         return Evaluation(success, plans)
 
-    def _attempt(self, planner: Planner, family: str, seed: int) -> tuple[tuple[str, ...], bool]:
+    def attempt(self, planner: Planner, family: str, seed: int) -> tuple[tuple[str, ...], bool]:
+        """The plan ``planner`` writes for scene ``seed`` of ``family``, and whether it works."""
         env = self._env(family)
         env.reset(seed=seed)
         try:
