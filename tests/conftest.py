@@ -44,8 +44,8 @@ def modules_loaded_by(statement: str, candidates: tuple[str, ...]) -> list[str]:
                                      text=True, check=True).stdout)
 
 
-PUSH_ONLY = dict(scenes_per_family=30, phrasings_per_scene=2, epochs=4, width=32, heads=2,
-                 layers=1, vocab_size=300, heldout_per_family=2, families=("push_to_zone",),
+PUSH_ONLY = dict(scenes_per_family=30, phrasings_per_scene=2, epochs=4, width=128, heads=4,
+                 layers=2, vocab_size=300, heldout_per_family=2, families=("push_to_zone",),
                  batch_size=8)
 """A base model that knows one family (push_to_zone, one call a plan) well, in seconds."""
 
@@ -87,3 +87,33 @@ def run_and_correct(workspace: Path, model_dir: Path, family: str, seeds) -> lis
         fixed = [corrector.correct(episode_id) for episode_id in ids]
         api.close()
     return [correction_id for correction_id, _ in filter(None, fixed)]
+
+
+SEEDS = [1, 3]
+"""The stack scenes that are corrected, and the held-out scenes the quick rounds judge on."""
+
+
+def quick_round():
+    """Round settings that learn a few corrected scenes in seconds, judged on those scenes."""
+    from robolearn.learn.dataset import DataConfig
+    from robolearn.learn.lora import LoraSettings
+    from robolearn.learn.rounds import RoundConfig
+
+    return RoundConfig(data=DataConfig(augment=3),
+                       lora=LoraSettings(epochs=40, learning_rate=1e-2, batch_size=8),
+                       eval_scenes=len(SEEDS), eval_seed_start=SEEDS[0])
+
+
+QUICK = quick_round()
+
+
+@pytest.fixture(scope="session")
+def taught(push_only_model, tmp_path_factory):
+    """A workspace whose stack mistakes were corrected and learned in round 1 (copy it before
+    changing it); the round's outcome."""
+    from robolearn.learn.rounds import run_round
+
+    workspace = tmp_path_factory.mktemp("taught")
+    assert run_and_correct(workspace, push_only_model, "stack", SEEDS)  # it knew no stacking
+    outcome = run_round(workspace, push_only_model, QUICK, progress=False, log=lambda _: None)
+    return workspace, outcome

@@ -17,33 +17,18 @@ import pytest
 
 from robolearn.learn.adapters import active, plan_with_active_adapter
 from robolearn.learn.dataset import DataConfig
-from robolearn.learn.lora import LoraSettings
-from robolearn.learn.rounds import NothingToLearnError, RoundConfig, run_round
+from robolearn.learn.rounds import NothingToLearnError, run_round
 from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
 from robolearn.skills.library import SkillLibrary
 from robolearn.store import Store
 from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import get_family
-from tests.conftest import run_and_correct
-
-SEEDS = [1, 3]
-QUICK = RoundConfig(data=DataConfig(augment=3),
-                    lora=LoraSettings(epochs=40, learning_rate=1e-2, batch_size=8),
-                    eval_scenes=len(SEEDS), eval_seed_start=SEEDS[0])
+from tests.conftest import QUICK, SEEDS, run_and_correct
 
 
 def quiet(_message):
     pass
-
-
-@pytest.fixture(scope="module")
-def taught(push_only_model, tmp_path_factory):
-    """A workspace whose stack mistakes were corrected and learned in round 1."""
-    workspace = tmp_path_factory.mktemp("taught")
-    assert run_and_correct(workspace, push_only_model, "stack", SEEDS)  # it knew no stacking
-    outcome = run_round(workspace, push_only_model, QUICK, progress=False, log=quiet)
-    return workspace, outcome
 
 
 def test_a_round_learns_the_corrected_stacks_and_is_promoted(taught, push_only_model):

@@ -32,6 +32,7 @@ PAGES = (
     PageSpec("correct", "Correct", ":material/edit:", "correct"),
     PageSpec("skills", "Skills", ":material/extension:", "skills"),
     PageSpec("progress", "Progress", ":material/monitoring:", "progress"),
+    PageSpec("learning", "Learning", ":material/school:", "learning"),
 )
 DEFAULT_PAGE = "episodes"
 

@@ -1,4 +1,4 @@
-"""The Progress page: success per family, success over time, corrections, training rounds."""
+"""The Progress page: success per family, success over time, corrections per family."""
 
 from __future__ import annotations
 
@@ -66,9 +66,8 @@ def render() -> None:
             corrections = store.corrections()
             _render_success(families, episodes)
             _render_corrections(correction_counts(episodes, corrections))
-    st.subheader("Training rounds")
-    st.info("No training rounds yet: learning from corrections (LoRA rounds with replay) is "
-            "not part of this release.")
+    st.caption("Training rounds, their success matrix and forgetting curves: the Learning "
+               "page.")
 
 
 def _render_success(families: list[dict[str, Any]], episodes: list[EpisodeRow]) -> None:
