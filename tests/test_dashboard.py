@@ -74,8 +74,8 @@ def test_every_page_renders_on_an_empty_workspace(app):
         assert app.title[0].value
     app.switch_page(page("episodes")).run()
     assert any("No episodes here yet" in text for text in texts(app.info))
-    app.switch_page(page("progress")).run()
-    assert any("No training rounds yet" in text for text in texts(app.info))
+    app.switch_page(page("learning")).run()
+    assert any("robolearn bootstrap --workspace" in text for text in texts(app.info))
 
 
 def test_the_lm_planner_says_how_to_build_its_model(app):
