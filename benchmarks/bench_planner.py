@@ -106,7 +106,8 @@ def run(model: Path, episodes: int) -> Results:
                 record = run_episode(env, planner, seed, library=library)
                 score.successes += record.success
                 score.parse_failures += record.error is not None and "answer" in record.error
-                score.oracle_successes += run_episode(env, OraclePlanner(), seed).success
+                score.oracle_successes += run_episode(env, OraclePlanner(), seed,
+                                                     library=library).success
         finally:
             env.close()
         results.families.append(score)
