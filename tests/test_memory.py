@@ -58,3 +58,63 @@ def test_a_correction_whose_rerun_failed_is_not_remembered(tmp_path):
                                            rerun_success=False))
         memory = CorrectionMemory(store)
         assert memory.refresh() == 1 and len(memory) == 0
+
+
+def test_a_like_instruction_with_other_colours_gets_the_correction_renamed():
+    from robolearn.learn.examples import Situation
+    from robolearn.learn.memory import Remembered
+    from robolearn.tasks.sampler import sample_task
+    from robolearn.tasks.spec import get_family
+
+    family = get_family("swap_blocks")
+    corrected, later = sample_task(family, 0), None
+    for seed in range(1, 200):  # a scene phrased the same way, with other colours
+        later = sample_task(family, seed)
+        if (later.instruction.split()[:2] == corrected.instruction.split()[:2]
+                and later.roles != corrected.roles):
+            break
+
+    def situation(task):
+        return Situation(task.instruction, tuple(o.name for o in task.objects))
+
+    remembered = Remembered(situation(corrected), corrected.oracle, 7, "ada", "")
+    mapping = remembered.situation.colours_to(situation(later), {
+        a for c in corrected.oracle for a in c.args})
+    assert mapping is not None
+    from robolearn.learn.examples import recolour_plan
+
+    assert recolour_plan(corrected.oracle, mapping) == list(later.oracle)
+
+
+def test_an_analogy_the_words_do_not_fix_is_refused():
+    from robolearn.learn.examples import Situation
+
+    sort = Situation("sort the blocks into the bowls of the same colour",
+                     ("red_block", "blue_block", "red_bowl", "blue_bowl"))
+    other = Situation("sort the blocks into the bowls of the same colour",
+                      ("pink_block", "cyan_block", "pink_bowl", "cyan_bowl"))
+    assert sort.colours_to(other, {"red_block", "red_bowl"}) is None  # which block is which?
+    stack = Situation("stack the red block on the blue block",
+                      ("red_block", "blue_block", "green_block"))
+    assert stack.colours_to(Situation("stack the red block on the red block",
+                                      ("red_block", "pink_block")), {"red_block"}) is None
+    assert stack.colours_to(Situation("put the red block on the blue block", stack.objects),
+                            {"red_block"}) is None  # other words: not the same instruction
+
+
+def test_memory_plans_a_like_situation_and_says_the_colours_were_renamed(tmp_path):
+    library = SkillLibrary.seed()
+    env = TabletopEnv("stack")
+    with Store.open(tmp_path) as store:
+        planner = MemoryPlanner(SwappedPlanner(), CorrectionMemory(store))
+        recorder = RunRecorder(store, store.start_run("swapped", 4), tmp_path)
+        first = run_episode(env, planner, 4, library=library)
+        SimulatedCorrector(CorrectionAPI(store, library)).correct(recorder.save(first))
+        template = first.instruction.split()[:2]
+        for seed in range(5, 200):
+            env.reset(seed=seed)
+            if env.task.instruction.split()[:2] == template and env.task.seed != 4:
+                break
+        like = run_episode(env, planner, seed, library=library)
+    env.close()
+    assert like.success and "colours renamed" in like.explanation

@@ -30,8 +30,9 @@ class DataConfig:
     """Replayed examples per new example."""
     replay_size: int = 600
     """The most examples replayed in one round."""
-    augment: int = 7
-    """Colour-renamed copies of every lesson (0: none)."""
+    augment: int = 15
+    """Colour-renamed copies of every lesson (0: none). From 10 corrections of swap_blocks,
+    15 copies reached 20-30% held-out success and 31 copies 50%; 7 copies 0%."""
     max_new: int = 1000
     """The most new examples in one round (corrections come first)."""
 

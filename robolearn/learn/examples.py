@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from robolearn.calls import Call, parse_calls
@@ -50,6 +51,38 @@ class Situation:
         return Situation(_recolour(self.instruction, mapping),
                          tuple(_recolour(name, mapping) for name in self.objects))
 
+    @property
+    def template(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The instruction's words with colours blanked, and the scene's object kinds."""
+        return (tuple("<colour>" if w in COLOURS else w for w in _words(self.instruction)),
+                tuple(sorted(_kind(name) for name in self.objects)))
+
+    def colours_to(self, other: Situation, needed: Iterable[str]) -> dict[str, str] | None:
+        """The renaming of colours that turns this situation into ``other``, if there is one.
+
+        The instructions must be the same words but for their colours, which fixes how each
+        named colour maps; an object of ``needed`` (what a plan uses) whose colour the words do
+        not fix maps to the one unnamed object of its kind in ``other``. None when any of this
+        is ambiguous or contradictory: the analogy is refused rather than guessed.
+        """
+        if self.template != other.template:
+            return None
+        mapping: dict[str, str] = {}
+        for old, new in zip(_words(self.instruction), _words(other.instruction), strict=True):
+            if old in COLOURS and not _bind(mapping, old, new):
+                return None
+        for name in needed:
+            colour, kind = _colour(name), _kind(name)
+            if colour in mapping:
+                continue
+            free = [o for o in other.objects if _kind(o) == kind
+                    and _colour(o) not in mapping.values()]
+            mine = [o for o in self.objects if _kind(o) == kind and _colour(o) not in mapping]
+            if len(free) != 1 or len(mine) != 1 or not _bind(mapping, colour, _colour(free[0])):
+                return None
+        mapped = {_recolour(name, mapping) for name in needed}
+        return mapping if mapped <= set(other.objects) else None
+
 
 def episode_situation(episode: EpisodeRow) -> Situation | None:
     """The situation an episode ran in, rebuilt from its family and seed.
@@ -83,9 +116,8 @@ class Lesson:
         for _ in range(copies):
             mapping = _colour_permutation(rng)
             situation = self.situation.recoloured(mapping)
-            plan = [Call(c.name, tuple(_recolour(a, mapping) if isinstance(a, str) else a
-                                       for a in c.args)) for c in self.plan]
-            example = situation.example(plan, self.family, self.source, self.source_id, True)
+            example = situation.example(recolour_plan(self.plan, mapping), self.family,
+                                        self.source, self.source_id, True)
             if example.prompt not in seen:
                 seen.add(example.prompt)
                 examples.append(example)
@@ -135,5 +167,40 @@ def _colour_permutation(rng: random.Random) -> dict[str, str]:
     return dict(zip(names, shuffled, strict=True))
 
 
+def recolour_plan(plan: Iterable[Call], mapping: dict[str, str]) -> list[Call]:
+    """``plan`` with the colours of its objects renamed by ``mapping``."""
+    return [Call(c.name, tuple(_recolour(a, mapping) if isinstance(a, str) else a
+                               for a in c.args)) for c in plan]
+
+
+def plan_objects(plan: Iterable[Call], situation: Situation) -> set[str]:
+    """The scene objects a plan names."""
+    return {a for c in plan for a in c.args if isinstance(a, str) and a in situation.objects}
+
+
 def _recolour(text: str, mapping: dict[str, str]) -> str:
-    return _COLOUR_WORD.sub(lambda match: mapping[match.group(1)], text)
+    return _COLOUR_WORD.sub(lambda match: mapping.get(match.group(1), match.group(1)), text)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z_]+|[^\sa-z_]", text.lower())
+
+
+def _colour(name: str) -> str:
+    return name.split("_", 1)[0]
+
+
+def _kind(name: str) -> str:
+    return name.split("_", 1)[-1]
+
+
+def _bind(mapping: dict[str, str], old: str, new: str) -> bool:
+    """Add ``old -> new`` unless it contradicts the mapping or makes it many-to-one."""
+    if new not in COLOURS:
+        return False
+    if old in mapping:
+        return mapping[old] == new
+    if new in mapping.values():
+        return False
+    mapping[old] = new
+    return True

@@ -2,9 +2,12 @@
 
 As DROC does, corrections are kept where the planner looks at plan time. The memory holds each
 corrected situation (the instruction and the scene's objects) with the corrected plan whose
-re-run succeeded; :class:`MemoryPlanner` plans a remembered situation with its correction and
-says so in the plan's explanation, and asks its own planner otherwise. New corrections are read
-from the store before every plan, so one saved in the dashboard counts at once.
+re-run succeeded. :class:`MemoryPlanner` plans a remembered situation with its correction; a
+situation that differs from a remembered one only by its colours (the same words, "red" where
+that one said "blue", objects of the same kinds) gets the correction with its colours renamed,
+when the words fix every object the plan needs. Either way the plan's explanation says so;
+otherwise its own planner is asked. New corrections are read from the store before every plan,
+so one saved in the dashboard counts at once.
 """
 
 from __future__ import annotations
@@ -13,24 +16,41 @@ from dataclasses import dataclass
 
 from robolearn.agent import Planner
 from robolearn.calls import Call, parse_calls
-from robolearn.learn.examples import Situation, episode_situation
+from robolearn.learn.examples import Situation, episode_situation, plan_objects, recolour_plan
 from robolearn.store import Store
 from robolearn.tasks.sampler import TaskInstance
 
 
 @dataclass(frozen=True)
 class Remembered:
-    """A corrected plan, and who corrected it and why."""
+    """A corrected situation and plan, and who corrected it and why."""
 
+    situation: Situation
     plan: tuple[Call, ...]
     correction_id: int
     who: str
     why: str
 
+
+@dataclass(frozen=True)
+class Recall:
+    """What the memory offers for a situation: a plan, and the correction it comes from."""
+
+    plan: list[Call]
+    source: Remembered
+    renamed: dict[str, str]
+    """The colours renamed to fit this situation; empty for the very situation corrected."""
+
     def explain(self) -> str:
-        """The line shown beside a plan taken from memory."""
-        return (f"correction #{self.correction_id} by {self.who} of this instruction in this "
-                "scene" + (f" ({self.why})" if self.why else ""))
+        """The line shown beside the plan."""
+        source = self.source
+        why = f" ({source.why})" if source.why else ""
+        if not self.renamed:
+            return (f"correction #{source.correction_id} by {source.who} of this instruction "
+                    f"in this scene{why}")
+        renames = ", ".join(f"{a}->{b}" for a, b in sorted(self.renamed.items()) if a != b)
+        return (f"correction #{source.correction_id} by {source.who} of a like instruction, "
+                f"colours renamed ({renames or 'none'}){why}")
 
 
 class CorrectionMemory:
@@ -39,6 +59,7 @@ class CorrectionMemory:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._by_situation: dict[tuple[str, tuple[str, ...]], Remembered] = {}
+        self._by_template: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Remembered]] = {}
         self._last_id = 0
 
     def refresh(self) -> int:
@@ -51,14 +72,24 @@ class CorrectionMemory:
                 continue
             situation = episode_situation(self.store.episode(correction.episode_id))
             if situation is not None:
-                self._by_situation[situation.key] = Remembered(
-                    tuple(parse_calls("\n".join(map(str, corrected)))), int(correction.id or 0),
-                    correction.who, correction.why)
+                remembered = Remembered(situation, tuple(parse_calls("\n".join(
+                    map(str, corrected)))), int(correction.id or 0), correction.who,
+                    correction.why)
+                self._by_situation[situation.key] = remembered
+                self._by_template.setdefault(situation.template, []).insert(0, remembered)
         return len(fresh)
 
-    def recall(self, situation: Situation) -> Remembered | None:
-        """The correction of exactly this situation, if there is one."""
-        return self._by_situation.get(situation.key)
+    def recall(self, situation: Situation) -> Recall | None:
+        """The correction of this situation, else the newest like one with colours renamed."""
+        exact = self._by_situation.get(situation.key)
+        if exact is not None:
+            return Recall(list(exact.plan), exact, {})
+        for remembered in self._by_template.get(situation.template, []):
+            needed = plan_objects(remembered.plan, remembered.situation)
+            mapping = remembered.situation.colours_to(situation, needed)
+            if mapping is not None:
+                return Recall(recolour_plan(remembered.plan, mapping), remembered, mapping)
+        return None
 
     def __len__(self) -> int:
         return len(self._by_situation)
@@ -79,7 +110,7 @@ class MemoryPlanner:
         hit = self.memory.recall(Situation(task.instruction, tuple(o.name for o in task.objects)))
         if hit is not None:
             self.explanation = hit.explain()
-            return list(hit.plan)
+            return hit.plan
         plan = self.inner.plan(task)
         self.explanation = f"{self.inner.explanation}; no correction of this situation yet"
         return plan
