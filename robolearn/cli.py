@@ -399,7 +399,7 @@ def cmd_adapters_use(workspace: Path, model: Path | None, choice: str, why: str)
 
 
 def cmd_bench_learning(workspace: Path, model: Path | None, out: Path, quick: bool,
-                       conditions: list[str]) -> int:
+                       conditions: list[str], threads: int) -> int:
     """Run the continual-learning benchmark headless; write report.json, report.md and a plot.
 
     Example::
@@ -415,6 +415,8 @@ def cmd_bench_learning(workspace: Path, model: Path | None, out: Path, quick: bo
         config = quick_config() if quick else LearningBenchConfig()
         if conditions:
             config = replace(config, conditions=tuple(dict.fromkeys(conditions)))
+        config = replace(config, round=replace(config.round, lora=replace(
+            config.round.lora, threads=threads)))
     except ValueError as error:
         raise UsageError(str(error)) from None
     report = run_benchmark(model_dir_for(workspace, model, log=_to_stderr), out, config,
@@ -672,6 +674,9 @@ def _parser() -> argparse.ArgumentParser:
     learning.add_argument("--condition", action="append", default=[], dest="conditions",
                           help="run only this condition (repeatable): none, naive, "
                           "reservoir, balanced, memory")
+    learning.add_argument("--threads", type=int, default=2,
+                          help="CPU threads for training (default: %(default)s; 1 when the "
+                          "machine is busy)")
     learning.add_argument("--model", type=Path, default=None,
                           help="base model folder (default: the workspace's own)")
     learning.add_argument("--workspace", type=Path, default=None,
@@ -801,7 +806,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return cmd_adapters_list(workspace, args.model)
         return cmd_adapters_use(workspace, args.model, args.round, args.why)
     if args.verb == "bench":
-        return cmd_bench_learning(workspace, args.model, args.out, args.quick, args.conditions)
+        return cmd_bench_learning(workspace, args.model, args.out, args.quick, args.conditions,
+                                  args.threads)
     action = args.action
     if action == "list":
         return cmd_skills_list(workspace)

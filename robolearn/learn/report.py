@@ -107,10 +107,12 @@ def plot(report: dict[str, Any], path: Path) -> Path:
                                          for row, fams in zip(matrix["rows"][1:], learned[1:],
                                                               strict=True)],
                       marker="o", label=name)
+    stages = next(iter(conditions.values()))["matrix"]["stages"]
     for axis, title in ((old_axis, "families the base model knew"),
                         (new_axis, "new families taught so far")):
-        axis.set(title=title, xlabel="stage (new families taught)", ylabel="held-out success",
+        axis.set(title=title, xlabel="after teaching", ylabel="held-out success",
                  ylim=(-0.05, 1.05))
+        axis.set_xticks(range(len(stages)), stages, rotation=30, ha="right", fontsize=8)
         axis.grid(alpha=0.3)
     old_axis.legend(loc="lower left", fontsize=8)
     shown = "memory" if "memory" in conditions else next(iter(conditions))
