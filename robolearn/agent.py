@@ -21,11 +21,13 @@ class Planner(Protocol):
     """Anything that turns a task instance into a plan of skill calls."""
 
     name: str
-    explanation: str
-    """Where the last plan came from, in a line a person reads beside it."""
 
     def plan(self, task: TaskInstance) -> list[Call]:
-        """The calls to run for ``task``; raises a PlanningError when it cannot write one."""
+        """The calls to run for ``task``; raises a PlanningError when it cannot write one.
+
+        A planner may also keep an ``explanation`` attribute: where its last plan came from,
+        in a line a person reads beside it (the episode record keeps it).
+        """
         ...
 
 
@@ -98,7 +100,8 @@ def run_episode(env: TabletopEnv, planner: Planner, seed: int, frames: bool = Fa
                            planner=planner.name, plan=[])
     try:
         plan = planner.plan(task)
-        record.plan, record.explanation = [str(c) for c in plan], planner.explanation
+        record.plan = [str(c) for c in plan]
+        record.explanation = getattr(planner, "explanation", None) or None
         if learner is not None:
             verdict = learner.consider(env, task, plan)
             record.proposal = None if verdict is None else str(verdict)

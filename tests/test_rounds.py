@@ -66,9 +66,9 @@ def test_a_round_that_forgets_an_old_family_is_refused_and_the_adapter_stays(
         taught, push_only_model, tmp_path):
     workspace = tmp_path / "copy"
     shutil.copytree(taught[0], workspace)
-    assert run_and_correct(workspace, push_only_model, "place_in_zone", SEEDS)
-    naive = replace(QUICK, data=DataConfig(replay="none", augment=3),
-                    lora=replace(QUICK.lora, epochs=80, learning_rate=3e-2))
+    assert run_and_correct(workspace, push_only_model, "line_up", SEEDS)
+    naive = replace(QUICK, data=DataConfig(replay="none", augment=1),
+                    lora=replace(QUICK.lora, epochs=50, learning_rate=3e-2))
 
     outcome = run_round(workspace, push_only_model, naive, progress=False, log=quiet)
 

@@ -112,5 +112,6 @@ class MemoryPlanner:
             self.explanation = hit.explain()
             return hit.plan
         plan = self.inner.plan(task)
-        self.explanation = f"{self.inner.explanation}; no correction of this situation yet"
+        inner = getattr(self.inner, "explanation", "") or self.inner.name
+        self.explanation = f"{inner}; no correction of this situation yet"
         return plan
