@@ -24,10 +24,17 @@ EXAMPLES = """examples:
   robolearn run --family stack --episodes 20 --planner oracle --seed 0
   robolearn run --episodes 5 --json
   robolearn plan "stack the red block on the blue one" --family stack
+  robolearn run --family stack --episodes 10 --model smollm2
+  robolearn bench planners --quick
   robolearn bootstrap
   robolearn dashboard
   robolearn tasks
   robolearn skills search "put the red cube into the bowl"
+"""
+BENCH_EXAMPLES = """examples:
+  robolearn bench planners
+  robolearn bench planners --quick
+  robolearn bench planners --model default --model smollm2 --model ~/models/my-qwen
 """
 SKILLS_EXAMPLES = """examples:
   robolearn skills list
@@ -56,9 +63,10 @@ class RunConfig:
     planner: str = "lm"
     """Who writes the plans: ``lm`` (the language-model planner) or ``oracle`` (the family's
     scripted expert)."""
-    model: Path | None = None
-    """A local Hugging Face causal-LM folder for the lm planner; default: the workspace's
-    own model, built by ``robolearn bootstrap`` (or by the first run that needs it)."""
+    model: str | None = None
+    """The lm planner's model: a preset name (``smollm2``, converted into the model cache on
+    first use) or a local Hugging Face causal-LM folder; default: the workspace's own model,
+    built by ``robolearn bootstrap`` (or by the first run that needs it)."""
     json: bool = False
     """Print the summary as JSON (for scripts) instead of a table."""
     frames: bool = False
@@ -90,18 +98,41 @@ class RunConfig:
 
 
 PLANNERS = ("lm", "oracle")
+QUICK_PER_FAMILY = 2
+QUICK_PARAPHRASES = 3
+"""``bench planners --quick``: scenes per family."""
 
 
-def _planner(name: str, model: Path | None, workspace: Path, library: SkillLibrary) -> Planner:
-    """The planner a command asked for; the lm planner's default model is built if missing."""
+def _planner(name: str, model: str | None, workspace: Path, library: SkillLibrary) -> Planner:
+    """The planner a command asked for; its model is built or converted if missing."""
     if name == "oracle":
         from robolearn.planner.oracle import OraclePlanner
 
         return OraclePlanner()
-    from robolearn.planner.bootstrap import ensure_default_model
     from robolearn.planner.lm import LMPlanner
 
-    return LMPlanner(model or ensure_default_model(workspace, log=_to_stderr), library)
+    return LMPlanner(_model_folder(model or DEFAULT_MODEL, workspace), library)
+
+
+DEFAULT_MODEL = "default"
+"""The model name that means the workspace's own default model."""
+BENCH_MODELS = (DEFAULT_MODEL, "smollm2")
+"""What ``bench planners`` compares unless told otherwise."""
+
+
+def _model_folder(spec: str, workspace: Path) -> Path:
+    """The folder of a model named on the command line.
+
+    ``default`` is the workspace's own model (built if missing), a preset name a converted
+    pretrained model (converted on first use), anything else a local folder.
+    """
+    if spec == DEFAULT_MODEL:
+        from robolearn.planner.bootstrap import ensure_default_model
+
+        return ensure_default_model(workspace, log=_to_stderr)
+    from robolearn.planner.pretrained import resolve_model
+
+    return resolve_model(spec, log=_to_stderr)
 
 
 def _to_stderr(message: str) -> None:
@@ -197,7 +228,7 @@ def cmd_bootstrap(workspace: Path, epochs: int, scenes: int) -> int:
 
 
 def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
-             model: Path | None) -> int:
+             model: str | None) -> int:
     """Print the plan for an instruction in a sampled scene, without running it.
 
     Without ``--seed`` the first scene of the family that has every colour the instruction
@@ -224,6 +255,68 @@ def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
     plan = planner.plan_instruction(instruction, task.objects)
     print(f"scene ({family}, seed {seed}): {', '.join(o.name for o in task.objects)}")
     print("\n".join(f"  {i + 1}. {call}" for i, call in enumerate(plan)))
+    return 0
+
+
+@dataclass
+class BenchPlannersConfig:
+    """Settings of ``robolearn bench planners``."""
+
+    models: list[str] = field(default_factory=lambda: list(BENCH_MODELS))
+    """Models to compare: ``default`` (the workspace's own), a preset (``smollm2``) or a local
+    folder; a preset whose extra is missing is skipped with a note."""
+    per_family: int = 10
+    """Held-out scenes per family (odd seeds)."""
+    paraphrases_per_family: int | None = None
+    """Paraphrases per family; None: every one in the file."""
+    output: Path | None = None
+    """Where the JSON results go; default: <workspace>/bench/planners.json."""
+    workspace: Path = field(default_factory=workspace_dir)
+    """The workspace whose default model and library are used."""
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise UsageError("give at least one --model")
+        self.models = list(dict.fromkeys(self.models))
+        if self.per_family < 0:
+            raise UsageError(f"--per-family must be 0 or more, got {self.per_family}")
+
+    @property
+    def output_path(self) -> Path:
+        """Where the JSON results are written."""
+        return self.output or self.workspace / "bench" / "planners.json"
+
+
+def cmd_bench_planners(config: BenchPlannersConfig) -> int:
+    """Compare planner models on the same held-out scenes and hand-written paraphrases.
+
+    Prints exact match, execution success, parse failures and plan latency per model, and
+    writes them as JSON. Example::
+
+        robolearn bench planners --model default --model smollm2 --model ~/models/my-qwen
+    """
+    from robolearn.paths import paraphrases_path
+    from robolearn.planner.compare import CompareConfig, compare, read_paraphrases
+    from robolearn.planner.lm import ModelNotFoundError
+    from robolearn.planner.pretrained import is_preset
+    from robolearn.skills.library import SkillLibrary
+
+    for spec in config.models:  # a mistyped folder fails now, not after the other models
+        if spec != DEFAULT_MODEL and not is_preset(spec) and not (
+                Path(spec).expanduser() / "config.json").is_file():
+            raise ModelNotFoundError(f"no model at {spec} (config.json missing); --model takes "
+                                     f"{DEFAULT_MODEL!r}, a preset (smollm2) or a local folder")
+    comparison = compare(
+        {spec: (lambda spec=spec: _model_folder(spec, config.workspace))
+         for spec in config.models},
+        CompareConfig(per_family=config.per_family,
+                      paraphrases_per_family=config.paraphrases_per_family),
+        read_paraphrases(paraphrases_path()), SkillLibrary.open(config.workspace),
+        log=_to_stderr)
+    print(comparison.report())
+    config.output_path.parent.mkdir(parents=True, exist_ok=True)
+    config.output_path.write_text(json.dumps(comparison.to_dict(), indent=1) + "\n")
+    print(f"\nresults written to {config.output_path}")
     return 0
 
 
@@ -427,6 +520,7 @@ def _parser() -> argparse.ArgumentParser:
     run = verbs.add_parser("run", help="run seeded episodes headless", epilog=(
         "examples:\n  robolearn run --family stack --episodes 20 --planner oracle --seed 0\n"
         "  robolearn run --family stack --family tower --episodes 5 --json\n"
+        "  robolearn run --family stack --episodes 10 --model smollm2\n"
         "  robolearn run --episodes 3 --frames --workspace /tmp/ws"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--family", action="append", default=[], dest="families",
@@ -437,9 +531,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="first task seed (default: %(default)s)")
     run.add_argument("--planner", default=RunConfig.planner,
                      help="lm (default: the language-model planner) or oracle")
-    run.add_argument("--model", type=Path, default=None,
-                     help="local Hugging Face causal-LM folder for the lm planner (default: "
-                     "the workspace's own model, built on first use)")
+    run.add_argument("--model", default=None,
+                     help="the lm planner's model: a preset (smollm2) or a local Hugging Face "
+                     "causal-LM folder (default: the workspace's own model, built on first use)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.add_argument("--learn-skills", action="store_true",
                      help="compose new skills from plans no skill covers (Evaluator-proven)")
@@ -465,8 +559,9 @@ def _parser() -> argparse.ArgumentParser:
                       "(default: %(default)s)")
     plan.add_argument("--seed", type=int, default=None,
                       help="scene seed (default: the first scene with the colours named)")
-    plan.add_argument("--model", type=Path, default=None,
-                      help="local Hugging Face causal-LM folder (default: the workspace's)")
+    plan.add_argument("--model", default=None,
+                      help="a preset (smollm2) or a local Hugging Face causal-LM folder "
+                      "(default: the workspace's own model)")
     plan.add_argument("--workspace", type=Path, default=None, help="workspace folder")
     dash = verbs.add_parser("dashboard", help="serve the Streamlit dashboard", epilog=(
         "examples:\n  robolearn dashboard\n  robolearn dashboard --port 8600 --workspace lab"),
@@ -478,6 +573,22 @@ def _parser() -> argparse.ArgumentParser:
     verbs.add_parser("tasks", help="list the task families",
                      epilog="example:\n  robolearn tasks",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench = verbs.add_parser("bench", help="measure and compare", epilog=BENCH_EXAMPLES,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    measures = bench.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    planners = measures.add_parser(
+        "planners", help="compare planner models on held-out scenes and paraphrases",
+        epilog=BENCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    planners.add_argument("--model", action="append", default=None, dest="models",
+                          help="model to compare (repeatable): default, a preset (smollm2) or "
+                          "a local folder; without it: default and smollm2")
+    planners.add_argument("--per-family", type=int, default=None,
+                          help="held-out scenes per family (default: 10; --quick: 2)")
+    planners.add_argument("--quick", action="store_true",
+                          help="2 held-out scenes and 3 paraphrases per family")
+    planners.add_argument("--output", type=Path, default=None,
+                          help="JSON results file (default: <workspace>/bench/planners.json)")
+    planners.add_argument("--workspace", type=Path, default=None, help="workspace folder")
     skills = verbs.add_parser("skills", help="browse, search, add, export and import skills",
                               epilog=SKILLS_EXAMPLES,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -534,6 +645,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_bootstrap(workspace, args.epochs, args.scenes)
     if args.verb == "plan":
         return cmd_plan(workspace, args.instruction, args.family, args.seed, args.model)
+    if args.verb == "bench":
+        return cmd_bench_planners(BenchPlannersConfig(
+            models=args.models or list(BENCH_MODELS),
+            per_family=args.per_family if args.per_family is not None else
+            QUICK_PER_FAMILY if args.quick else BenchPlannersConfig.per_family,
+            paraphrases_per_family=QUICK_PARAPHRASES if args.quick else None,
+            output=args.output, workspace=workspace))
     action = args.action
     if action == "list":
         return cmd_skills_list(workspace)
