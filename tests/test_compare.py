@@ -30,6 +30,9 @@ def test_the_planner_comparison_reports_every_measure(workspace, tmp_path):
     assert model["summary"]["paraphrases"]["scenes"] == 3 * len(load_families())
     assert all(model["summary"][s]["parse_failures"] == 0 for s in model["summary"])
     assert model["latency"]["median"] > 0
+    assert len(model["plans"]) == 4 * len(load_families())
+    assert {p["set"] for p in model["plans"]} == {"held-out", "paraphrases"}
+    assert all(p["plan"] and isinstance(p["success"], bool) for p in model["plans"])
     assert results["oracle"]["summary"]["paraphrases"]["success"] == 1.0
 
 

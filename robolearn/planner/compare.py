@@ -102,8 +102,9 @@ class ModelResult:
     tallies: dict[str, dict[str, Tally]] = field(default_factory=dict)
     """Set name → family → tally."""
     latency_ms: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    """The first few planning errors, to read."""
+    plans: list[dict[str, object]] = field(default_factory=list)
+    """Every scene's plan and outcome (set, family, seed, instruction, plan, exact, success,
+    error), to see which instructions a model gets wrong."""
 
     def total(self, set_name: str) -> Tally:
         """The set's tally over every family."""
@@ -270,7 +271,11 @@ def _run(result: ModelResult, planner: LMPlanner | None, sets: dict[str, list[Sc
             try:
                 for scene in group:
                     tally = tallies.setdefault(family_name, Tally())
-                    tally.add(_attempt(result, planner, env, scene, library))
+                    outcome, record = _attempt(planner, env, scene, library)
+                    tally.add(outcome)
+                    result.plans.append({"set": set_name, **record})
+                    if "latency_ms" in record:
+                        result.latency_ms.append(float(record.pop("latency_ms")))
             finally:
                 env.close()
 
@@ -282,37 +287,33 @@ def _by_family(scenes: Sequence[Scene]) -> Iterator[tuple[str, list[Scene]]]:
     yield from order.items()
 
 
-def _attempt(result: ModelResult, planner: LMPlanner | None, env: TabletopEnv, scene: Scene,
-             library: SkillLibrary) -> Tally:
-    """Plan one scene, compare the plan with the right one, run it; one scene's tally."""
+def _attempt(planner: LMPlanner | None, env: TabletopEnv, scene: Scene,
+             library: SkillLibrary) -> tuple[Tally, dict[str, object]]:
+    """Plan one scene, compare the plan with the right one, run it: its tally and record."""
     env.reset(seed=scene.seed)
     task = env.task
+    instruction = scene.instruction or task.instruction
     right = list(scene.plan) if scene.plan is not None else [str(c) for c in task.oracle]
     tally = Tally(scenes=1)
-    plan: list[Call]
-    if planner is None:
-        plan = list(task.oracle)
-    else:
+    record: dict[str, object] = {"family": scene.family, "seed": scene.seed,
+                                 "instruction": instruction, "plan": [], "error": None}
+    plan: list[Call] = list(task.oracle)
+    if planner is not None:
         start = time.perf_counter()
         try:
-            plan = planner.plan_instruction(scene.instruction or task.instruction, task.objects)
+            plan = planner.plan_instruction(instruction, task.objects)
         except PlanningError as error:
-            tally.parse_failures = 1
-            _note(result, f"{scene.family} seed {scene.seed}: {error}")
-            return tally
-        finally:
-            result.latency_ms.append(1000 * (time.perf_counter() - start))
-    try:
-        atomic = [str(c) for calls in validate_plan(plan, env, library) for c in calls]
-        tally.exact = int(atomic == right)
-        execute_plan(env, plan, library=library)
-    except PlanValidationError as error:
-        tally.invalid = 1
-        _note(result, f"{scene.family} seed {scene.seed}: {error}")
-    tally.successes = int(task.succeeded(env.world))
-    return tally
-
-
-def _note(result: ModelResult, message: str) -> None:
-    if len(result.errors) < 10:
-        result.errors.append(message)
+            tally.parse_failures, record["error"] = 1, str(error)
+            plan = []
+        record["latency_ms"] = 1000 * (time.perf_counter() - start)
+    record["plan"] = [str(c) for c in plan]
+    if plan:
+        try:
+            atomic = [str(c) for calls in validate_plan(plan, env, library) for c in calls]
+            tally.exact = int(atomic == right)
+            execute_plan(env, plan, library=library)
+        except PlanValidationError as error:
+            tally.invalid, record["error"] = 1, str(error)
+        tally.successes = int(task.succeeded(env.world))
+    record.update(exact=bool(tally.exact), success=bool(tally.successes))
+    return tally, record
