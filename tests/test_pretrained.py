@@ -119,19 +119,32 @@ def test_a_conversion_cut_short_leaves_nothing_that_passes(converted, tiny_gguf,
     assert list((cache / "models").iterdir()) == []
 
 
-def test_the_converted_folder_plans_as_a_chat_model_and_every_plan_parses(converted):
+def test_the_converted_folder_plans_as_a_chat_model_with_the_examples_it_is_given(converted):
     from robolearn.planner.lm import LMPlanner
     from robolearn.planner.prompt import ChatFormat
     from robolearn.skills.library import SkillLibrary
     from robolearn.tasks.sampler import sample_task
     from robolearn.tasks.spec import get_family
 
-    planner = LMPlanner(converted[1], SkillLibrary.seed())
+    class Memory:  # a correction memory's stand-in, empty (and falsy) so far
+        def __init__(self):
+            self.asked = []
+
+        def __len__(self):
+            return 0
+
+        def demonstrations(self, instruction, object_names, k):
+            self.asked.append(k)
+            return []
+
+    memory = Memory()
+    planner = LMPlanner(converted[1], SkillLibrary.seed(), demonstrations=memory)
     assert isinstance(planner.format, ChatFormat)
     assert planner.format.end_token_id == planner.tokenizer.convert_tokens_to_ids("<|im_end|>")
     task = sample_task(get_family("stack"), 1)
     plan = planner.plan(task)
     assert plan and all(a in task.roles.values() for call in plan for a in call.args)
+    assert memory.asked == [3], "the examples come from the source given"
 
 
 def test_a_missing_extra_says_exactly_what_to_install(monkeypatch):

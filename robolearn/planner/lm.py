@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from robolearn.skills.library import SkillLibrary
     from robolearn.tasks.sampler import TaskInstance
 
+
 class ModelNotFoundError(UserError, FileNotFoundError):
     """No usable model folder where one was expected; says how to get one."""
 
@@ -50,7 +51,8 @@ class LMPlanner:
         if not (Path(model_dir) / "config.json").is_file():
             raise ModelNotFoundError(
                 f"no model at {model_dir} (config.json missing); run 'robolearn bootstrap' to "
-                "build the default one, or pass --model with a local Hugging Face folder")
+                "build the default one, or pass --model with a preset (smollm2) or a local "
+                "Hugging Face folder")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -65,11 +67,11 @@ class LMPlanner:
         self.adapter: Path | None = None
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.format: PlainFormat | ChatFormat = (
-            ChatFormat(self.tokenizer, library, demonstrations or LibraryDemonstrations(library),
-                       shots)
-            if getattr(self.tokenizer, "chat_template", None) else PlainFormat(self.tokenizer))
+        self.format: PlainFormat | ChatFormat = PlainFormat(self.tokenizer)
         """How prompts are written and answers end, by what the tokenizer offers."""
+        if getattr(self.tokenizer, "chat_template", None):
+            source = LibraryDemonstrations(library) if demonstrations is None else demonstrations
+            self.format = ChatFormat(self.tokenizer, library, source, shots)
         self._vocabulary: list[str] | None = None
 
     def use_adapter(self, adapter_dir: Path | None) -> None:
