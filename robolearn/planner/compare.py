@@ -101,10 +101,9 @@ class ModelResult:
     load_seconds: float = 0.0
     tallies: dict[str, dict[str, Tally]] = field(default_factory=dict)
     """Set name → family → tally."""
-    latency_ms: list[float] = field(default_factory=list)
     plans: list[dict[str, object]] = field(default_factory=list)
     """Every scene's plan and outcome (set, family, seed, instruction, plan, exact, success,
-    error), to see which instructions a model gets wrong."""
+    error, latency_ms), to see which instructions a model gets wrong."""
 
     def total(self, set_name: str) -> Tally:
         """The set's tally over every family."""
@@ -112,6 +111,15 @@ class ModelResult:
         for tally in self.tallies.get(set_name, {}).values():
             total.add(tally)
         return total
+
+    def latency(self, set_name: str) -> dict[str, float]:
+        """Median and 95th percentile of the plan latency over a set, ms (0 for the oracle)."""
+        values = sorted(float(p["latency_ms"]) for p in self.plans
+                        if p["set"] == set_name and "latency_ms" in p)
+        if not values:
+            return {"median": 0.0, "p95": 0.0}
+        return {"median": statistics.median(values),
+                "p95": values[int(0.95 * (len(values) - 1))]}
 
     def success(self, set_name: str) -> float:
         """Execution success over a set."""
@@ -132,9 +140,9 @@ class Comparison:
         """The JSON-ready results."""
         def one(result: ModelResult) -> dict[str, object]:
             data = asdict(result)
-            data["summary"] = {s: asdict(result.total(s)) | {"success": result.success(s)}
+            data["summary"] = {s: asdict(result.total(s)) | {"success": result.success(s),
+                                                             "latency_ms": result.latency(s)}
                                for s in SETS}
-            data["latency"] = _latency(result.latency_ms)
             return data
 
         return {"models": [one(r) for r in self.results], "oracle": one(self.oracle),
@@ -161,7 +169,7 @@ class Comparison:
                 total = result.total(set_name)
                 if not total.scenes:
                     continue
-                latency = _latency(result.latency_ms) if result is not self.oracle else None
+                latency = result.latency(set_name) if result is not self.oracle else None
                 rows.append([result.name, set_name, str(total.scenes),
                              f"{total.exact}/{total.scenes}",
                              f"{total.successes}/{total.scenes} ({result.success(set_name):.0%})",
@@ -188,13 +196,6 @@ class Comparison:
 
 def _cell(tally: Tally | None) -> str:
     return f"{tally.successes}/{tally.scenes}" if tally else "-"
-
-
-def _latency(values: Sequence[float]) -> dict[str, float]:
-    if not values:
-        return {"median": 0.0, "p95": 0.0}
-    ordered = sorted(values)
-    return {"median": statistics.median(ordered), "p95": ordered[int(0.95 * (len(ordered) - 1))]}
 
 
 def read_paraphrases(path: Path) -> list[Scene]:
@@ -274,8 +275,6 @@ def _run(result: ModelResult, planner: LMPlanner | None, sets: dict[str, list[Sc
                     outcome, record = _attempt(planner, env, scene, library)
                     tally.add(outcome)
                     result.plans.append({"set": set_name, **record})
-                    if "latency_ms" in record:
-                        result.latency_ms.append(float(record.pop("latency_ms")))
             finally:
                 env.close()
 
