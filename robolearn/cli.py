@@ -645,7 +645,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_bootstrap(workspace, args.epochs, args.scenes)
     if args.verb == "plan":
         return cmd_plan(workspace, args.instruction, args.family, args.seed, args.model)
-    if args.verb == "bench":
+    if args.verb == "bench" and args.action == "planners":
         return cmd_bench_planners(BenchPlannersConfig(
             models=args.models or list(BENCH_MODELS),
             per_family=args.per_family if args.per_family is not None else

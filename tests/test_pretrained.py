@@ -172,7 +172,7 @@ def test_the_model_cache_is_robolearn_cache_or_the_home_cache(monkeypatch, tmp_p
     assert cache_dir().parts[-2:] == (".cache", "robolearn")
 
 
-def test_a_model_identity_is_stable_and_follows_the_weights(tmp_path, converted):
+def test_a_model_identity_is_stable_and_follows_the_weights(tmp_path):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     folder = tmp_path / "model"
@@ -187,5 +187,7 @@ def test_a_model_identity_is_stable_and_follows_the_weights(tmp_path, converted)
     model.save_pretrained(folder)
     assert model_identity(folder) != first
 
+
+def test_a_converted_presets_identity_is_its_ggufs(converted):
     digest = json.loads((converted[1] / MANIFEST).read_text())["gguf_sha256"]
     assert model_identity(converted[1]) == f"tiny:gguf-{digest[:16]}-v1"
