@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robolearn.tables import format_table
+
+__all__ = ["Bar", "benchmark_main", "format_table"]
+
 
 @dataclass
 class Bar:
@@ -40,19 +44,6 @@ class Bar:
         if not self.yes_no:
             required = f"{'>=' if self.at_least else '<='} {required}"
         return [self.name, self._show(self.value), required, "PASS" if self.passed else "FAIL"]
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned first column, right-aligned others, a rule under the header."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join([first, *rest]).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
 
 
 def benchmark_main(argv: Sequence[str] | None, *, prog: str, doc: str, quick_help: str,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from robolearn.errors import UserError
 from robolearn.paths import workspace_dir
+from robolearn.planner import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from robolearn.agent import SkillLearner
@@ -25,12 +26,19 @@ EXAMPLES = """examples:
   robolearn run --family stack --episodes 20 --planner oracle --seed 0
   robolearn run --episodes 5 --json
   robolearn plan "stack the red block on the blue one" --family stack
+  robolearn run --family stack --episodes 10 --model smollm2
+  robolearn bench planners --quick
   robolearn bootstrap
   robolearn train --every 20
   robolearn adapters list
   robolearn dashboard
   robolearn tasks
   robolearn skills search "put the red cube into the bowl"
+"""
+BENCH_EXAMPLES = """examples:
+  robolearn bench planners
+  robolearn bench planners --quick
+  robolearn bench planners --model default --model smollm2 --model ~/models/my-qwen
 """
 SKILLS_EXAMPLES = """examples:
   robolearn skills list
@@ -77,9 +85,10 @@ class RunConfig:
     planner: str = "lm"
     """Who writes the plans: ``lm`` (the language-model planner) or ``oracle`` (the family's
     scripted expert)."""
-    model: Path | None = None
-    """A local Hugging Face causal-LM folder for the lm planner; default: the workspace's
-    own model, built by ``robolearn bootstrap`` (or by the first run that needs it)."""
+    model: str | None = None
+    """The lm planner's model: a preset name (``smollm2``, converted into the model cache on
+    first use) or a local Hugging Face causal-LM folder; default: the workspace's own model,
+    built by ``robolearn bootstrap`` (or by the first run that needs it)."""
     json: bool = False
     """Print the summary as JSON (for scripts) instead of a table."""
     frames: bool = False
@@ -112,6 +121,13 @@ class RunConfig:
                              f"{', '.join(PLANNERS)}")
         if self.model is not None and self.planner != "lm":
             raise UsageError("--model is for the lm planner; drop --planner oracle")
+
+
+QUICK_PER_FAMILY = 2
+QUICK_PARAPHRASES = 3
+"""``bench planners --quick``: scenes per family."""
+BENCH_MODELS = (DEFAULT_MODEL, "smollm2")
+"""What ``bench planners`` compares unless told otherwise."""
 
 
 def _to_stderr(message: str) -> None:
@@ -209,7 +225,7 @@ def cmd_bootstrap(workspace: Path, epochs: int, scenes: int) -> int:
 
 
 def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
-             model: Path | None) -> int:
+             model: str | None) -> int:
     """Print the plan for an instruction in a sampled scene, without running it.
 
     Without ``--seed`` the first scene of the family that has every colour the instruction
@@ -245,6 +261,69 @@ def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
     print(f"scene ({family}, seed {seed}): {', '.join(o.name for o in task.objects)}")
     print("\n".join(f"  {i + 1}. {call}" for i, call in enumerate(plan)))
     print(f"from: {planner.explanation}")
+    return 0
+
+
+@dataclass
+class BenchPlannersConfig:
+    """Settings of ``robolearn bench planners``."""
+
+    models: list[str] = field(default_factory=lambda: list(BENCH_MODELS))
+    """Models to compare: ``default`` (the workspace's own), a preset (``smollm2``) or a local
+    folder; a preset whose extra is missing is skipped with a note."""
+    per_family: int = 10
+    """Held-out scenes per family (odd seeds)."""
+    paraphrases_per_family: int | None = None
+    """Paraphrases per family; None: every one in the file."""
+    output: Path | None = None
+    """Where the JSON results go; default: <workspace>/bench/planners.json."""
+    workspace: Path = field(default_factory=workspace_dir)
+    """The workspace whose default model and library are used."""
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise UsageError("give at least one --model")
+        self.models = list(dict.fromkeys(self.models))
+        if self.per_family < 0:
+            raise UsageError(f"--per-family must be 0 or more, got {self.per_family}")
+
+    @property
+    def output_path(self) -> Path:
+        """Where the JSON results are written."""
+        return self.output or self.workspace / "bench" / "planners.json"
+
+
+def cmd_bench_planners(config: BenchPlannersConfig) -> int:
+    """Compare planner models on the same held-out scenes and hand-written paraphrases.
+
+    Prints exact match, execution success, parse failures and plan latency per model, and
+    writes them as JSON. Example::
+
+        robolearn bench planners --model default --model smollm2 --model ~/models/my-qwen
+    """
+    from robolearn.learn.planners import model_dir_for
+    from robolearn.paths import paraphrases_path
+    from robolearn.planner.compare import CompareConfig, compare, read_paraphrases
+    from robolearn.planner.lm import ModelNotFoundError
+    from robolearn.planner.pretrained import is_preset
+    from robolearn.skills.library import SkillLibrary
+
+    for spec in config.models:  # a mistyped folder fails now, not after the other models
+        if spec != DEFAULT_MODEL and not is_preset(spec) and not (
+                Path(spec).expanduser() / "config.json").is_file():
+            raise ModelNotFoundError(f"no model at {spec} (config.json missing); --model takes "
+                                     f"{DEFAULT_MODEL!r}, a preset (smollm2) or a local folder")
+    comparison = compare(
+        {spec: (lambda spec=spec: model_dir_for(config.workspace, spec, log=_to_stderr))
+         for spec in config.models},
+        CompareConfig(per_family=config.per_family,
+                      paraphrases_per_family=config.paraphrases_per_family),
+        read_paraphrases(paraphrases_path()), SkillLibrary.open(config.workspace),
+        log=_to_stderr)
+    print(comparison.report())
+    config.output_path.parent.mkdir(parents=True, exist_ok=True)
+    config.output_path.write_text(json.dumps(comparison.to_dict(), indent=1) + "\n")
+    print(f"\nresults written to {config.output_path}")
     return 0
 
 
@@ -296,8 +375,8 @@ class TrainConfig:
     """How often ``--every`` looks for new corrections."""
     max_rounds: int | None = None
     """With ``--every``: stop after this many rounds (default: run until interrupted)."""
-    model: Path | None = None
-    """The base model (default: the workspace's own)."""
+    model: str | None = None
+    """The base model: a preset, a folder, or None for the workspace's own."""
     workspace: Path = field(default_factory=workspace_dir)
 
     def __post_init__(self) -> None:
@@ -344,7 +423,7 @@ def _report(outcome: RoundOutcome) -> None:
           f"adapter {outcome.adapter}")
 
 
-def cmd_adapters_list(workspace: Path, model: Path | None) -> int:
+def cmd_adapters_list(workspace: Path, model: str | None) -> int:
     """List the training rounds of the base model, their outcome, and which adapter is in use.
 
     Example::
@@ -375,7 +454,7 @@ def cmd_adapters_list(workspace: Path, model: Path | None) -> int:
     return 0
 
 
-def cmd_adapters_use(workspace: Path, model: Path | None, choice: str, why: str) -> int:
+def cmd_adapters_use(workspace: Path, model: str | None, choice: str, why: str) -> int:
     """Plan with another round's adapter from now on (``base``: none), e.g. to roll back.
 
     Example::
@@ -398,7 +477,7 @@ def cmd_adapters_use(workspace: Path, model: Path | None, choice: str, why: str)
     return 0
 
 
-def cmd_bench_learning(workspace: Path, model: Path | None, out: Path, quick: bool,
+def cmd_bench_learning(workspace: Path, model: str | None, out: Path, quick: bool,
                        conditions: list[str], threads: int) -> int:
     """Run the continual-learning benchmark headless; write report.json, report.md and a plot.
 
@@ -595,6 +674,7 @@ def _parser() -> argparse.ArgumentParser:
     run = verbs.add_parser("run", help="run seeded episodes headless", epilog=(
         "examples:\n  robolearn run --family stack --episodes 20 --planner oracle --seed 0\n"
         "  robolearn run --family stack --family tower --episodes 5 --json\n"
+        "  robolearn run --family stack --episodes 10 --model smollm2\n"
         "  robolearn run --episodes 3 --frames --workspace /tmp/ws"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--family", action="append", default=[], dest="families",
@@ -605,9 +685,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="first task seed (default: %(default)s)")
     run.add_argument("--planner", default=RunConfig.planner,
                      help="lm (default: the language-model planner) or oracle")
-    run.add_argument("--model", type=Path, default=None,
-                     help="local Hugging Face causal-LM folder for the lm planner (default: "
-                     "the workspace's own model, built on first use)")
+    run.add_argument("--model", default=None,
+                     help="the lm planner's model: a preset (smollm2) or a local Hugging Face "
+                     "causal-LM folder (default: the workspace's own model, built on first use)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.add_argument("--no-memory", action="store_false", dest="memory",
                      help="do not plan corrected situations from their corrections")
@@ -635,8 +715,9 @@ def _parser() -> argparse.ArgumentParser:
                       "(default: %(default)s)")
     plan.add_argument("--seed", type=int, default=None,
                       help="scene seed (default: the first scene with the colours named)")
-    plan.add_argument("--model", type=Path, default=None,
-                      help="local Hugging Face causal-LM folder (default: the workspace's)")
+    plan.add_argument("--model", default=None,
+                      help="a preset (smollm2) or a local Hugging Face causal-LM folder "
+                      "(default: the workspace's own model)")
     plan.add_argument("--workspace", type=Path, default=None, help="workspace folder")
     dash = verbs.add_parser("dashboard", help="serve the Streamlit dashboard", epilog=(
         "examples:\n  robolearn dashboard\n  robolearn dashboard --port 8600 --workspace lab"),
@@ -654,8 +735,9 @@ def _parser() -> argparse.ArgumentParser:
                              ("use", "plan with a round's adapter (or 'base')")):
         sub = choices.add_parser(action, help=helptext, epilog=ADAPTERS_EXAMPLES,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-        sub.add_argument("--model", type=Path, default=None,
-                         help="base model folder (default: the workspace's own)")
+        sub.add_argument("--model", default=None,
+                         help="base model: a preset (smollm2) or a folder (default: the "
+                         "workspace's own)")
         sub.add_argument("--workspace", type=Path, default=None, help="workspace folder")
         if action == "use":
             sub.add_argument("round", help="round number, or 'base' for no adapter")
@@ -677,13 +759,30 @@ def _parser() -> argparse.ArgumentParser:
     learning.add_argument("--threads", type=int, default=2,
                           help="CPU threads for training (default: %(default)s; 1 when the "
                           "machine is busy)")
-    learning.add_argument("--model", type=Path, default=None,
-                          help="base model folder (default: the workspace's own)")
+    learning.add_argument("--model", default=None,
+                          help="base model: a preset (smollm2) or a folder (default: the "
+                          "workspace's own)")
     learning.add_argument("--workspace", type=Path, default=None,
                           help="workspace whose default model to use")
     verbs.add_parser("tasks", help="list the task families",
                      epilog="example:\n  robolearn tasks",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench = verbs.add_parser("bench", help="measure and compare", epilog=BENCH_EXAMPLES,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    measures = bench.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    planners = measures.add_parser(
+        "planners", help="compare planner models on held-out scenes and paraphrases",
+        epilog=BENCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    planners.add_argument("--model", action="append", default=None, dest="models",
+                          help="model to compare (repeatable): default, a preset (smollm2) or "
+                          "a local folder; without it: default and smollm2")
+    planners.add_argument("--per-family", type=int, default=None,
+                          help="held-out scenes per family (default: 10; --quick: 2)")
+    planners.add_argument("--quick", action="store_true",
+                          help="2 held-out scenes and 3 paraphrases per family")
+    planners.add_argument("--output", type=Path, default=None,
+                          help="JSON results file (default: <workspace>/bench/planners.json)")
+    planners.add_argument("--workspace", type=Path, default=None, help="workspace folder")
     skills = verbs.add_parser("skills", help="browse, search, add, export and import skills",
                               epilog=SKILLS_EXAMPLES,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -728,8 +827,9 @@ def _train_parser(verbs: argparse._SubParsersAction) -> None:
                        help="with --every: seconds between looks (default: %(default)s)")
     train.add_argument("--rounds", type=int, default=None,
                        help="with --every: stop after this many rounds")
-    train.add_argument("--model", type=Path, default=None,
-                       help="base model folder (default: the workspace's own)")
+    train.add_argument("--model", default=None,
+                       help="base model: a preset (smollm2) or a folder (default: the "
+                       "workspace's own)")
     train.add_argument("--replay", default=DataConfig.replay,
                        help="balanced (default), reservoir, or none (naive fine-tuning)")
     train.add_argument("--replay-ratio", type=float, default=DataConfig.replay_ratio,
@@ -805,7 +905,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.action == "list":
             return cmd_adapters_list(workspace, args.model)
         return cmd_adapters_use(workspace, args.model, args.round, args.why)
-    if args.verb == "bench":
+    if args.verb == "bench" and args.action == "planners":
+        return cmd_bench_planners(BenchPlannersConfig(
+            models=args.models or list(BENCH_MODELS),
+            per_family=args.per_family if args.per_family is not None else
+            QUICK_PER_FAMILY if args.quick else BenchPlannersConfig.per_family,
+            paraphrases_per_family=QUICK_PARAPHRASES if args.quick else None,
+            output=args.output, workspace=workspace))
+    if args.verb == "bench" and args.action == "learning":
         return cmd_bench_learning(workspace, args.model, args.out, args.quick, args.conditions,
                                   args.threads)
     action = args.action

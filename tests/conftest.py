@@ -1,4 +1,5 @@
-"""Shared helpers for the tests: a family file writer for the bad-input stories."""
+"""Shared helpers for the tests: a family file writer for the bad-input stories, and a tiny
+default planner model trained once per test session."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from robolearn.planner.bootstrap import BootstrapConfig, build_default_model
 
 VALID_FAMILY = """
 name = "demo"
@@ -42,6 +45,18 @@ def modules_loaded_by(statement: str, candidates: tuple[str, ...]) -> list[str]:
             f"print(json.dumps([m for m in {candidates!r} if m in sys.modules]))")
     return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
                                      text=True, check=True).stdout)
+
+
+TINY = BootstrapConfig(scenes_per_family=8, phrasings_per_scene=1, epochs=1, width=32,
+                       heads=2, layers=1, vocab_size=400, heldout_per_family=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A default-model folder from a seconds-long bootstrap: (folder, report)."""
+    out = tmp_path_factory.mktemp("models") / "default"
+    report = build_default_model(out, TINY, progress=False, log=lambda _: None)
+    return out, report
 
 
 PUSH_ONLY = dict(scenes_per_family=30, phrasings_per_scene=2, epochs=4, width=128, heads=4,

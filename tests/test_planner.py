@@ -8,23 +8,13 @@ import pytest
 
 from robolearn.agent import run_episode
 from robolearn.calls import Call
-from robolearn.planner.bootstrap import BootstrapConfig, bootstrap_families, build_default_model
+from robolearn.planner.bootstrap import bootstrap_families
 from robolearn.planner.lm import LMPlanner, ModelNotFoundError
 from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import get_family, load_families
 from tests.test_benchmarks import run_benchmark
-
-TINY = BootstrapConfig(scenes_per_family=8, phrasings_per_scene=1, epochs=1, width=32,
-                       heads=2, layers=1, vocab_size=400, heldout_per_family=1)
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    out = tmp_path_factory.mktemp("models") / "default"
-    report = build_default_model(out, TINY, progress=False, log=lambda _: None)
-    return out, report
 
 
 def test_a_tiny_bootstrap_saves_a_hugging_face_folder_with_its_report(tiny_model):

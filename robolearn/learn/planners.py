@@ -13,24 +13,32 @@ from robolearn.agent import Planner
 from robolearn.errors import UserError
 from robolearn.learn.adapters import plan_with_active_adapter
 from robolearn.learn.memory import CorrectionMemory, MemoryPlanner
+from robolearn.planner import DEFAULT_MODEL
 from robolearn.skills.library import SkillLibrary
 from robolearn.store import Store
 
 PLANNERS = ("lm", "oracle")
 
 
-def model_dir_for(workspace: Path, model: Path | None, build: bool = True,
+def model_dir_for(workspace: Path, model: str | Path | None, build: bool = True,
                   log: Callable[[str], None] = print) -> Path:
-    """``model``, else the workspace's default model (built first if ``build`` and missing)."""
-    from robolearn.planner.bootstrap import default_model_dir, ensure_default_model
+    """The folder of a model named on the command line.
 
-    if model is not None:
-        return model
-    return ensure_default_model(workspace, log=log) if build else default_model_dir(workspace)
+    None or ``default``: the workspace's own model (built first if ``build`` and missing); a
+    preset name (``smollm2``): the converted pretrained model (converted on first use);
+    anything else: a local folder.
+    """
+    from robolearn.planner.bootstrap import default_model_dir, ensure_default_model
+    from robolearn.planner.pretrained import resolve_model
+
+    if model is None or str(model) == DEFAULT_MODEL:
+        return ensure_default_model(workspace, log=log) if build else default_model_dir(workspace)
+    return resolve_model(str(model), log=log)
 
 
 def workspace_planner(name: str, workspace: Path, library: SkillLibrary, store: Store, *,
-                      model: Path | None = None, memory: bool = True, build_model: bool = True,
+                      model: str | Path | None = None, memory: bool = True,
+                      build_model: bool = True,
                       log: Callable[[str], None] = print) -> Planner:
     """The planner called ``name`` as this workspace has taught it so far."""
     if name == "oracle":

@@ -1,8 +1,4 @@
-"""Which base model a folder holds, so an adapter is never put on a model it was not trained on.
-
-The identity hashes what decides the model's behaviour: its config, tokenizer and weights. Two
-bootstraps with the same settings but other weights get different identities.
-"""
+"""Which base model a folder holds, so an adapter is never put on a model it was not trained on."""
 
 from __future__ import annotations
 
@@ -12,28 +8,34 @@ import warnings
 from pathlib import Path
 
 from robolearn.errors import UserError
+from robolearn.planner.convert import MANIFEST, file_sha256
 
 _IDENTITY_FILES = ("config.json", "tokenizer.json")
-_CHUNK = 1 << 20
 
 
 def model_identity(model_dir: Path) -> str:
-    """A stable id for the model in ``model_dir``: its folder name and a content hash.
+    """A stable id of the base model in a folder, for adapters to check what they were made on.
 
-    Hashing reads the weights once (about half a second for a 500 MB model).
+    A converted preset is ``<preset>:gguf-<sha256 of its GGUF, 16 hex>-v<format>`` (read from
+    its manifest, no hashing); any other folder (the default model, a user's) is
+    ``sha256-<16 hex>`` over its ``config.json``, ``tokenizer.json`` and safetensors files, so
+    two bootstraps with the same settings but other weights differ.
     """
-    model_dir = Path(model_dir)
+    folder = Path(model_dir)
+    manifest = folder / MANIFEST
+    if manifest.is_file():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        return f"{data['preset']}:gguf-{data['gguf_sha256'][:16]}-v{data['format_version']}"
+    names = [n for n in _IDENTITY_FILES if (folder / n).is_file()]
+    names += sorted(p.name for p in folder.glob("*.safetensors"))
+    if "config.json" not in names:
+        from robolearn.planner.lm import ModelNotFoundError
+
+        raise ModelNotFoundError(f"no model at {folder} (config.json missing)")
     digest = hashlib.sha256()
-    files = [model_dir / name for name in _IDENTITY_FILES if (model_dir / name).is_file()]
-    files += sorted(model_dir.glob("*.safetensors"))
-    if not any(f.suffix == ".safetensors" for f in files):
-        raise FileNotFoundError(f"no *.safetensors weights in {model_dir}")
-    for path in files:
-        digest.update(path.name.encode() + b"\0")
-        with path.open("rb") as stream:
-            while chunk := stream.read(_CHUNK):
-                digest.update(chunk)
-    return f"{model_dir.name}-{digest.hexdigest()[:16]}"
+    for name in names:
+        digest.update(f"{name}\0{file_sha256(folder / name)}\n".encode())
+    return f"sha256-{digest.hexdigest()[:16]}"
 
 
 ADAPTER_INFO = "robolearn_adapter.json"

@@ -1,9 +1,11 @@
 """The language-model planner: a Hugging Face causal LM writes the plan, constrained to the DSL.
 
-Any local causal-LM folder works (the default one ``robolearn bootstrap`` trains, or a Qwen or
-Llama checkpoint a user has): the prompt is the same file, decoding is constrained to calls of
-skills that exist with objects of the scene, and the answer goes through the same parser.
-Nothing is ever downloaded: models load with ``local_files_only``.
+Any local causal-LM folder works (the default one ``robolearn bootstrap`` trains, SmolLM2
+converted from its GGUF, or a Qwen or Llama checkpoint a user has). A model whose tokenizer has
+a chat template is prompted as a chat, with worked examples (``prompt.ChatFormat``); any other
+with the plain prompt it was trained on (``prompt.PlainFormat``). Either way decoding is
+constrained to calls of skills that exist with objects of the scene, and the answer goes
+through the same parser. Nothing is ever downloaded: models load with ``local_files_only``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from robolearn.calls import Call, CallSyntaxError, parse_calls
 from robolearn.errors import UserError
 from robolearn.hf import offline_loading
 from robolearn.planner import PlanningError
+from robolearn.planner.demonstrations import LibraryDemonstrations
 from robolearn.planner.identity import check_adapter_fits
-from robolearn.planner.prompt import SEPARATOR, build_prompt, task_prompt
+from robolearn.planner.prompt import SEPARATOR, ChatFormat, DemonstrationSource, PlainFormat
 from robolearn.skills.executor import MAX_PLAN_STEPS
 
 if TYPE_CHECKING:
@@ -25,9 +28,6 @@ if TYPE_CHECKING:
     from robolearn.sim.scene import SceneObject
     from robolearn.skills.library import SkillLibrary
     from robolearn.tasks.sampler import TaskInstance
-
-LEAD = " "
-"""The answer starts with a space after "plan:" (see prompt.plan_text)."""
 
 
 class ModelNotFoundError(UserError, FileNotFoundError):
@@ -39,15 +39,21 @@ class PlanParseError(PlanningError, ValueError):
 
 
 class LMPlanner:
-    """Plans with a causal LM from a local folder, one task at a time, greedily."""
+    """Plans with a causal LM from a local folder, one task at a time, greedily.
+
+    ``demonstrations`` gives a chat model its worked examples (default: the library's
+    families, ``LibraryDemonstrations``), ``shots`` of them per prompt; a plain model has none.
+    """
 
     name = "lm"
 
-    def __init__(self, model_dir: Path, library: SkillLibrary, threads: int = 1) -> None:
+    def __init__(self, model_dir: Path, library: SkillLibrary, threads: int = 1,
+                 demonstrations: DemonstrationSource | None = None, shots: int = 3) -> None:
         if not (Path(model_dir) / "config.json").is_file():
             raise ModelNotFoundError(
                 f"no model at {model_dir} (config.json missing); run 'robolearn bootstrap' to "
-                "build the default one, or pass --model with a local Hugging Face folder")
+                "build the default one, or pass --model with a preset (smollm2) or a local "
+                "Hugging Face folder")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -63,6 +69,12 @@ class LMPlanner:
         self.explanation = ""
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.format: PlainFormat | ChatFormat = PlainFormat(self.tokenizer)
+        """How prompts are written and answers end, by what the tokenizer offers."""
+        if getattr(self.tokenizer, "chat_template", None):
+            source = LibraryDemonstrations(library) if demonstrations is None else demonstrations
+            self.format = ChatFormat(self.tokenizer, library, source, shots)
+        self._vocabulary: list[str] | None = None
 
     def use_adapter(self, adapter_dir: Path | None) -> None:
         """Plan with a peft LoRA adapter on the base model from now on (None: the base alone).
@@ -88,37 +100,51 @@ class LMPlanner:
 
     def plan(self, task: TaskInstance) -> list[Call]:
         """The plan for ``task``: calls of library skills on the task's objects."""
-        return self.plan_text(task_prompt(task), task.objects)
+        return self.plan_instruction(task.instruction, task.objects)
 
     def plan_instruction(self, instruction: str, objects: tuple[SceneObject, ...]) -> list[Call]:
         """The plan for any instruction in a scene with these objects."""
         if not instruction.strip():
             raise PlanParseError("the instruction is empty; say what the robot should do")
-        return self.plan_text(build_prompt(instruction, [o.name for o in objects]), objects)
+        return self.plan_text(self.format.prompt(instruction, [o.name for o in objects]),
+                              objects)
+
+    def encode(self, prompt: str) -> torch.Tensor:
+        """The prompt's token ids (a 1 x n tensor), as the model is given them."""
+        return self.tokenizer(prompt, return_tensors="pt",
+                              add_special_tokens=self.format.add_special_tokens)["input_ids"]
 
     def plan_text(self, prompt: str, objects: tuple[SceneObject, ...]) -> list[Call]:
         """Generate after ``prompt`` under the grammar of this scene, then parse."""
-        from robolearn.planner.grammar import ConstrainedPlanProcessor, PlanGrammar, call_vocabulary
+        from robolearn.planner.grammar import (
+            ConstrainedPlanProcessor,
+            PlanGrammar,
+            call_vocabulary,
+            decode_vocabulary,
+        )
 
         calls = call_vocabulary(self.library, {o.name: o for o in objects})
-        encoded = self.tokenizer(prompt, return_tensors="pt")
-        length = encoded["input_ids"].shape[1]
-        eos = self.tokenizer.eos_token_id
+        input_ids = self.encode(prompt)
+        length = input_ids.shape[1]
+        eos, lead = self.format.end_token_id, self.format.lead
         # Every allowed token adds at least a character, so a plan of at most `room`
         # characters always ends (with EOS) inside the model's context window: the grammar
         # takes as many calls as surely fit.
         window = getattr(self.model.config, "max_position_embeddings", None) or getattr(
             self.model.config, "n_positions", 2048)
         room, longest = window - length - 1, max(len(call) for call in calls) + len(SEPARATOR)
-        max_calls = min(MAX_PLAN_STEPS, (room - len(LEAD) + len(SEPARATOR)) // longest)
+        max_calls = min(MAX_PLAN_STEPS, (room - len(lead) + len(SEPARATOR)) // longest)
         if max_calls < 1:
             raise PlanParseError(f"the prompt ({length} tokens) leaves no room for a plan in "
                                  f"the model's context window of {window} tokens; use a model "
                                  "with a longer one")
         grammar = PlanGrammar(calls, max_calls=max_calls)
-        processor = ConstrainedPlanProcessor(grammar, self.tokenizer, length, eos, lead=LEAD)
-        budget = grammar.longest_plan + 2
-        ids = self._greedy(encoded["input_ids"], processor, budget, eos)
+        if self._vocabulary is None:
+            self._vocabulary = decode_vocabulary(self.tokenizer)
+        processor = ConstrainedPlanProcessor(grammar, self.tokenizer, length, eos, lead=lead,
+                                             vocabulary=self._vocabulary)
+        budget = len(lead) + grammar.longest_plan + 1
+        ids = self._greedy(input_ids, processor, budget, eos)
         answer = self.tokenizer.decode(ids[0, length:], skip_special_tokens=True)
         try:
             calls = parse_calls(answer.replace(SEPARATOR, "\n"))

@@ -1,0 +1,141 @@
+"""GGUF files into plain Hugging Face folders, converted once and cached by content hash.
+
+transformers can read a GGUF file, but what it loads can be neither saved nor trained (it
+stays marked as quantized) and reading it takes ~40 s. So it is converted once into a plain
+folder (config, fp32 safetensors, the tokenizer with its chat template) that loads in under a
+second, and kept in the model cache (``robolearn.paths.cache_dir``) under the GGUF's SHA-256::
+
+    <cache>/models/<preset>-<first 16 hex digits of the GGUF's sha256>/
+        config.json  generation_config.json  model.safetensors
+        tokenizer.json  tokenizer_config.json  chat_template.jinja
+        robolearn_model.json   preset, gguf_sha256, format_version, every file's size and hash
+
+The folder is written beside its place and renamed into it, and ``robolearn_model.json`` is
+written last, so a conversion cut short leaves no folder that passes :func:`verify`; every load
+checks each file's size and hash against it, and anything that does not match is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from robolearn.errors import UserError
+from robolearn.hf import offline_loading
+
+FORMAT_VERSION = 1
+"""Of the converted folder; a folder of another version is converted again."""
+MANIFEST = "robolearn_model.json"
+REQUIRED = ("config.json", "model.safetensors", "tokenizer.json")
+
+
+class ConversionError(UserError, RuntimeError):
+    """A GGUF file that cannot be turned into a plain Hugging Face folder."""
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, hex (~1 GB/s)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def cached_folder(cache: Path, preset: str, gguf_sha256: str) -> Path:
+    """Where the conversion of a GGUF with this hash lives in the cache."""
+    return cache / "models" / f"{preset}-{gguf_sha256[:16]}"
+
+
+def verify(folder: Path, gguf_sha256: str) -> str | None:
+    """What is wrong with a converted folder, or None if it is whole and of this GGUF."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"no {MANIFEST} (a conversion that did not finish)"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return f"unreadable {MANIFEST}: {error}"
+    if not isinstance(manifest, dict):
+        return f"{MANIFEST} is not a JSON object"
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return f"format version {manifest.get('format_version')!r}, not {FORMAT_VERSION}"
+    if manifest.get("gguf_sha256") != gguf_sha256:
+        return "converted from another GGUF file"
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not set(REQUIRED) <= set(files):
+        return f"{MANIFEST} does not list {', '.join(REQUIRED)}"
+    for name, expected in files.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if not isinstance(expected, dict) or path.stat().st_size != expected.get("size"):
+            return f"{name} has the wrong size"
+        if file_sha256(path) != expected.get("sha256"):
+            return f"{name} does not match its checksum"
+    return None
+
+
+def ensure_converted(gguf: Path, cache: Path, preset: str,
+                     log: Callable[[str], None] = print) -> Path:
+    """The plain folder converted from ``gguf``: the cached one if it verifies, else a new one."""
+    digest = file_sha256(gguf)
+    folder = cached_folder(cache, preset, digest)
+    problem = verify(folder, digest)
+    if problem is None:
+        return folder
+    if folder.exists():
+        log(f"the cached {preset} model in {folder} is unusable ({problem}); converting again")
+    log(f"converting {gguf.name} into a Hugging Face folder in {folder} (once, about a minute)")
+    start = time.perf_counter()
+    staging = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        convert(gguf, staging)
+        _write_manifest(staging, preset, gguf.name, digest)
+        shutil.rmtree(folder, ignore_errors=True)
+        staging.rename(folder)
+    except OSError:
+        # Another process may have put a whole folder there first: use it if it verifies.
+        if verify(folder, digest) is not None:
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log(f"converted {preset} in {time.perf_counter() - start:.0f} s")
+    return folder
+
+
+def convert(gguf: Path, out: Path) -> None:
+    """Write the model in ``gguf`` to ``out`` as a plain (unquantized, fp32) HF folder."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        with offline_loading():
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
+                                                          dtype=torch.float32)
+    except (ValueError, OSError, KeyError) as error:
+        raise ConversionError(f"cannot read {gguf} as a GGUF causal LM: {error}") from error
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    # A fresh model of the same class holds the dequantized weights without the GGUF
+    # quantizer that transformers attached to `loaded`, so it saves and trains like any other.
+    plain = type(loaded)(config)
+    plain.load_state_dict(loaded.state_dict(), strict=True)
+    plain.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+def _write_manifest(folder: Path, preset: str, source: str, gguf_sha256: str) -> None:
+    files = {path.name: {"size": path.stat().st_size, "sha256": file_sha256(path)}
+             for path in sorted(folder.iterdir()) if path.is_file()}
+    missing = [name for name in REQUIRED if name not in files]
+    if missing:
+        raise ConversionError(f"the conversion of {source} wrote no {', '.join(missing)}")
+    manifest = {"format_version": FORMAT_VERSION, "preset": preset, "source": source,
+                "gguf_sha256": gguf_sha256, "files": files}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

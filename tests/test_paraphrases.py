@@ -1,0 +1,70 @@
+"""The paraphrase fixture: instructions nobody templated, each with a checkable plan."""
+
+import re
+
+import pytest
+
+from robolearn.paths import paraphrases_path
+from robolearn.planner.compare import ParaphraseFileError, read_paraphrases
+from robolearn.sim.scene import COLOURS, OBJECT_KINDS
+from robolearn.tasks.sampler import sample_task
+from robolearn.tasks.spec import load_families
+
+FAMILIES = load_families()
+PARAPHRASES = read_paraphrases(paraphrases_path())
+BOOTSTRAP = {"stack", "place_in_zone", "push_to_zone", "sort_into_bowls", "tower", "line_up"}
+
+
+def template_pattern(template):
+    """A regex for every rendering of a template, whatever the colours: ``{top}`` is any
+    "colour kind", ``{top.colour}`` any colour."""
+    colour = "(?:" + "|".join(COLOURS) + ")"
+    pattern, last = "", 0
+    for match in re.finditer(r"\{(\w+)(\.colour)?\}", template):
+        pattern += re.escape(template[last:match.start()])
+        pattern += colour if match.group(2) else f"{colour} (?:{'|'.join(OBJECT_KINDS)})"
+        last = match.end()
+    return re.compile(pattern + re.escape(template[last:]), re.IGNORECASE)
+
+
+PATTERNS = [template_pattern(t) for f in FAMILIES.values() for t in f.instructions]
+
+
+def test_there_are_at_least_100_covering_every_bootstrap_family():
+    assert len(PARAPHRASES) >= 100
+    counts = {name: sum(p.family == name for p in PARAPHRASES) for name in BOOTSTRAP}
+    assert min(counts.values()) >= 15, counts
+    assert {p.family for p in PARAPHRASES} == BOOTSTRAP
+
+
+def test_no_paraphrase_is_a_rendering_of_any_template_of_any_family():
+    for family in FAMILIES.values():  # the patterns do catch renderings
+        for seed in range(5):
+            assert any(p.fullmatch(sample_task(family, seed).instruction) for p in PATTERNS)
+    for paraphrase in PARAPHRASES:
+        text = " ".join(paraphrase.instruction.split())
+        assert not any(p.fullmatch(text) for p in PATTERNS), text
+
+
+def test_every_plan_is_the_oracle_plan_of_its_scene_and_scenes_are_held_out():
+    for paraphrase in PARAPHRASES:
+        task = sample_task(FAMILIES[paraphrase.family], paraphrase.seed)
+        assert paraphrase.plan == tuple(map(str, task.oracle)), paraphrase
+        assert paraphrase.seed % 2 == 1, "odd seeds: no model trained on the scene"
+        assert paraphrase.instruction != task.instruction
+
+
+def test_instructions_are_distinct_and_plain_text():
+    texts = [p.instruction for p in PARAPHRASES]
+    assert len(set(texts)) == len(texts)
+    assert all(t == " ".join(t.split()) and t.isascii() for t in texts)
+
+
+@pytest.mark.parametrize("content", ["not json", '{"paraphrases": [{"family": "stack"}]}',
+                                     '{"paraphrases": [{"family": "stack", "seed": 1, '
+                                     '"instruction": "x", "plan": ["pick("]}]}', "[]"])
+def test_a_bad_paraphrase_file_says_what_is_wrong(tmp_path, content):
+    path = tmp_path / "p.json"
+    path.write_text(content)
+    with pytest.raises(ParaphraseFileError, match=r"p\.json"):
+        read_paraphrases(path)
