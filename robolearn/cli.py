@@ -39,6 +39,9 @@ BENCH_EXAMPLES = """examples:
   robolearn bench planners
   robolearn bench planners --quick
   robolearn bench planners --model default --model smollm2 --model ~/models/my-qwen
+  robolearn bench learning
+  robolearn bench learning --quick --out /tmp/learning
+  robolearn bench learning --condition memory --condition naive
 """
 SKILLS_EXAMPLES = """examples:
   robolearn skills list
@@ -55,11 +58,6 @@ TRAIN_EXAMPLES = """examples:
   robolearn train --every 20
   robolearn train --replay reservoir --replay-ratio 2 --epochs 10
   robolearn train --max-regression 0.1 --eval-scenes 30
-"""
-BENCH_EXAMPLES = """examples:
-  robolearn bench learning
-  robolearn bench learning --quick --out /tmp/learning
-  robolearn bench learning --condition memory --condition naive
 """
 ADAPTERS_EXAMPLES = """examples:
   robolearn adapters list
@@ -742,10 +740,10 @@ def _parser() -> argparse.ArgumentParser:
         if action == "use":
             sub.add_argument("round", help="round number, or 'base' for no adapter")
             sub.add_argument("--why", default="", help="why (kept in the adapter log)")
-    bench = verbs.add_parser("bench", help="run a benchmark headless", epilog=BENCH_EXAMPLES,
+    bench = verbs.add_parser("bench", help="measure and compare", epilog=BENCH_EXAMPLES,
                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    benches = bench.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    learning = benches.add_parser("learning", help="the continual-learning benchmark",
+    measures = bench.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    learning = measures.add_parser("learning", help="the continual-learning benchmark",
                                   epilog=BENCH_EXAMPLES,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     learning.add_argument("--out", type=Path, default=Path("learning-report"),
@@ -767,9 +765,6 @@ def _parser() -> argparse.ArgumentParser:
     verbs.add_parser("tasks", help="list the task families",
                      epilog="example:\n  robolearn tasks",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    bench = verbs.add_parser("bench", help="measure and compare", epilog=BENCH_EXAMPLES,
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    measures = bench.add_subparsers(dest="action", required=True, parser_class=_Parser)
     planners = measures.add_parser(
         "planners", help="compare planner models on held-out scenes and paraphrases",
         epilog=BENCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)

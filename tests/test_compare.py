@@ -5,9 +5,8 @@ import shutil
 import pytest
 
 from robolearn.cli import main
-from robolearn.planner.bootstrap import default_model_dir
+from robolearn.planner.bootstrap import bootstrap_families, default_model_dir
 from robolearn.planner.compare import CompareConfig, Scene, scene_sets
-from robolearn.tasks.spec import load_families
 from tests.test_benchmarks import run_benchmark
 
 
@@ -26,18 +25,18 @@ def test_the_planner_comparison_reports_every_measure(workspace, tmp_path):
     assert "default: parse failures" in stdout
     (model,) = results["models"]
     assert model["name"] == "default" and model["identity"].startswith("sha256-")
-    assert model["summary"]["held-out"]["scenes"] == len(load_families())
-    assert model["summary"]["paraphrases"]["scenes"] == 3 * len(load_families())
+    assert model["summary"]["held-out"]["scenes"] == len(bootstrap_families())
+    assert model["summary"]["paraphrases"]["scenes"] == 3 * len(bootstrap_families())
     assert all(model["summary"][s]["parse_failures"] == 0 for s in model["summary"])
     assert model["summary"]["paraphrases"]["latency_ms"]["median"] > 0
-    assert len(model["plans"]) == 4 * len(load_families())
+    assert len(model["plans"]) == 4 * len(bootstrap_families())
     assert {p["set"] for p in model["plans"]} == {"held-out", "paraphrases"}
     assert all(p["plan"] and isinstance(p["success"], bool) for p in model["plans"])
     assert results["oracle"]["summary"]["paraphrases"]["success"] == 1.0
 
 
 def test_scene_sets_take_odd_seeds_and_the_paraphrases_asked_for():
-    families = list(load_families().values())
+    families = bootstrap_families()
     paraphrases = [Scene("stack", seed, "x") for seed in (1, 3, 5)]
     sets = scene_sets(CompareConfig(per_family=2, paraphrases_per_family=2), paraphrases,
                       families)

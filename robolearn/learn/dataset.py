@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from robolearn.learn.examples import Lesson, lessons
+from robolearn.learn.examples import Lesson, PromptStyle, lessons
 from robolearn.learn.replay import REPLAY_STRATEGIES, replay_sample
 from robolearn.planner.training import Example
 from robolearn.store import RoundExampleRow, Store
@@ -85,15 +85,19 @@ def learned_examples(store: Store, lineage: list[int]) -> list[Example]:
 
 
 def build_dataset(store: Store, base_pool: list[Example], lineage: list[int],
-                  config: DataConfig, rng: random.Random) -> RoundDataset:
-    """The next round's data, given the base model's demonstrations and the adapter lineage."""
+                  config: DataConfig, rng: random.Random,
+                  style: PromptStyle | None = None) -> RoundDataset:
+    """The next round's data, given the base model's demonstrations and the adapter lineage.
+
+    New examples are written in ``style``, the prompt format of the model being trained.
+    """
     learned = learned_examples(store, lineage)
     done: dict[str, set[int]] = {}
     for example in learned:
         if example.source_id is not None:
             done.setdefault(example.source, set()).add(example.source_id)
     todo = lessons(store, done)
-    new = _dedupe(e for lesson in todo for e in lesson.examples(config.augment, rng))
+    new = _dedupe(e for lesson in todo for e in lesson.examples(config.augment, rng, style))
     new = new[:config.max_new]
     if config.replay == "none":
         return RoundDataset(new, [], todo)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from robolearn.calls import Call, parse_calls
 from robolearn.planner.prompt import build_prompt, plan_text
@@ -23,6 +24,19 @@ from robolearn.sim.scene import COLOURS
 from robolearn.store import CorrectionRow, EpisodeRow, Store
 from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import UnknownFamilyError, get_family
+
+
+class PromptStyle(Protocol):
+    """How a planner writes a prompt and its answer (``PlainFormat``, ``ChatFormat``)."""
+
+    def prompt(self, instruction: str, object_names: Sequence[str]) -> str:
+        """The text the model continues with a plan."""
+        ...
+
+    def answer(self, plan: Sequence[Call]) -> str:
+        """What the model writes after the prompt."""
+        ...
+
 
 _COLOUR_WORD = re.compile(r"(?<![a-z])(" + "|".join(COLOURS) + r")(?![a-z])")
 """A colour name as a word of an instruction or the first part of an object's name."""
@@ -41,10 +55,17 @@ class Situation:
         return " ".join(self.instruction.lower().split()), tuple(sorted(self.objects))
 
     def example(self, plan: list[Call], family: str, source: str, source_id: int | None,
-                augmented: bool = False) -> Example:
-        """The training example that answers this situation with ``plan``."""
-        return Example(build_prompt(self.instruction, list(self.objects)), plan_text(plan),
-                       family, source, source_id, augmented)
+                augmented: bool = False, style: PromptStyle | None = None) -> Example:
+        """The training example that answers this situation with ``plan``.
+
+        ``style`` is the planner's prompt format (``LMPlanner.format``); default: the plain
+        format of robolearn's own default model.
+        """
+        if style is None:
+            prompt, answer = build_prompt(self.instruction, list(self.objects)), plan_text(plan)
+        else:
+            prompt, answer = style.prompt(self.instruction, self.objects), style.answer(plan)
+        return Example(prompt, answer, family, source, source_id, augmented)
 
     def recoloured(self, mapping: dict[str, str]) -> Situation:
         """The same situation with every colour renamed by ``mapping`` (a permutation)."""
@@ -108,16 +129,17 @@ class Lesson:
     source: str
     source_id: int
 
-    def examples(self, copies: int, rng: random.Random) -> list[Example]:
+    def examples(self, copies: int, rng: random.Random,
+                 style: PromptStyle | None = None) -> list[Example]:
         """The lesson as an example, plus ``copies`` with the colours renamed at random."""
         examples = [self.situation.example(list(self.plan), self.family, self.source,
-                                           self.source_id)]
+                                           self.source_id, style=style)]
         seen = {examples[0].prompt}
         for _ in range(copies):
             mapping = _colour_permutation(rng)
             situation = self.situation.recoloured(mapping)
             example = situation.example(recolour_plan(self.plan, mapping), self.family,
-                                        self.source, self.source_id, True)
+                                        self.source, self.source_id, True, style)
             if example.prompt not in seen:
                 seen.add(example.prompt)
                 examples.append(example)

@@ -57,8 +57,13 @@ class LoraSettings:
 
 def train_adapter(model_dir: Path, parent: Path | None, examples: Sequence[Example],
                   settings: LoraSettings, out: Path, base_model: str, rng: random.Random,
-                  progress: bool = True) -> TrainingResult:
-    """Train an adapter for the model in ``model_dir`` (continuing ``parent``) and save it."""
+                  progress: bool = True, end_token_id: int | None = None,
+                  add_special_tokens: bool = True) -> TrainingResult:
+    """Train an adapter for the model in ``model_dir`` (continuing ``parent``) and save it.
+
+    ``end_token_id`` and ``add_special_tokens`` come from the planner's prompt format (a chat
+    model's answer ends at its end-of-turn token); the defaults suit a plain prompt.
+    """
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -80,7 +85,8 @@ def train_adapter(model_dir: Path, parent: Path | None, examples: Sequence[Examp
                 target_modules=targets, fan_in_fan_out=transposed, task_type="CAUSAL_LM"))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (
         tokenizer.eos_token_id)
-    result = train(model, encode(tokenizer, examples), pad,
+    rows = encode(tokenizer, examples, end_token_id, add_special_tokens)
+    result = train(model, rows, pad,
                    Schedule(settings.epochs, settings.batch_size, settings.learning_rate),
                    rng, f"LoRA round -> {out.name}", progress)
     staging = out.with_name(out.name + ".partial")

@@ -115,8 +115,10 @@ def run_round(workspace: Path, model_dir: Path, config: RoundConfig | None = Non
         current = active(store, workspace, base)
         if base_pool is None:
             base_pool = base_demonstrations(model_dir)
+        planner = LMPlanner(model_dir, library, threads=config.lora.threads)
+        style = planner.format  # examples are written as this model reads its prompts
         dataset = build_dataset(store, base_pool, lineage(store, current.round_id),
-                                config.data, rng)
+                                config.data, rng, style)
         if not dataset.new:
             raise NothingToLearnError(
                 "nothing new to learn: no correction whose re-run succeeded, and no "
@@ -136,9 +138,10 @@ def run_round(workspace: Path, model_dir: Path, config: RoundConfig | None = Non
                 f"{'the base model' if current.round_id is None else f'round {current.round_id}'}")
             out = round_dir(workspace, round_id)
             result = train_adapter(model_dir, current.path, dataset.examples, config.lora, out,
-                                   base, rng, progress)
-            outcome = _judge(model_dir, library, evaluator, config, families, current.path,
-                             out, progress)
+                                   base, rng, progress, style.end_token_id,
+                                   style.add_special_tokens)
+            outcome = _judge(planner, evaluator, config, families, current.path, out,
+                             progress)
         except BaseException as error:
             store.finish_round(round_id, "failed", f"{type(error).__name__}: {error}", {})
             raise
@@ -162,14 +165,13 @@ def run_round(workspace: Path, model_dir: Path, config: RoundConfig | None = Non
                         dataset.summary(), time.perf_counter() - start)
 
 
-def _judge(model_dir: Path, library: SkillLibrary, evaluator: SuccessEvaluator | None,
-           config: RoundConfig, families: list[str], incumbent: Path | None, candidate: Path,
+def _judge(planner: LMPlanner, evaluator: SuccessEvaluator | None, config: RoundConfig,
+           families: list[str], incumbent: Path | None, candidate: Path,
            progress: bool) -> tuple[dict[str, float], dict[str, float]]:
     """Held-out success per family of the adapter in use and of the new one."""
     own = evaluator is None
     evaluator = evaluator or SuccessEvaluator(
-        library, heldout_seeds(config.eval_scenes, config.eval_seed_start))
-    planner = LMPlanner(model_dir, library, threads=config.lora.threads)
+        planner.library, heldout_seeds(config.eval_scenes, config.eval_seed_start))
     try:
         planner.use_adapter(incumbent)
         before = evaluator.evaluate(planner, families, progress, "evaluating the adapter in use")

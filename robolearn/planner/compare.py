@@ -21,13 +21,14 @@ from pathlib import Path
 from robolearn.calls import Call, parse_call
 from robolearn.errors import UserError
 from robolearn.planner import PlanningError
+from robolearn.planner.bootstrap import bootstrap_families
 from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
 from robolearn.skills.executor import PlanValidationError, execute_plan, validate_plan
 from robolearn.skills.library import SkillLibrary
 from robolearn.tables import format_table
 from robolearn.tasks.env import TabletopEnv
-from robolearn.tasks.spec import TaskFamily, load_families
+from robolearn.tasks.spec import TaskFamily
 
 SETS = ("held-out", "paraphrases")
 MIN_GAIN = 0.20
@@ -236,7 +237,7 @@ def compare(models: dict[str, Callable[[], Path]], config: CompareConfig,
             log: Callable[[str], None] = print) -> Comparison:
     """Plan and run every scene with every model (``name → how to get its folder``)."""
     library = library or SkillLibrary.seed()
-    families = list(load_families().values())
+    families = bootstrap_families()
     sets = scene_sets(config, paraphrases, families)
     oracle = ModelResult("oracle")
     _run(oracle, None, sets, families, library)

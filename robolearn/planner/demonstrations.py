@@ -14,12 +14,13 @@ import re
 from collections.abc import Iterable, Sequence
 
 from robolearn.calls import Arg, Call
+from robolearn.planner.bootstrap import bootstrap_families
 from robolearn.planner.prompt import Demonstration
 from robolearn.sim.scene import COLOURS, SceneObject
 from robolearn.skills.library import SkillLibrary
 from robolearn.skills.params import OBJECT_TYPES, Param
 from robolearn.tasks.sampler import phrasings, sample_task
-from robolearn.tasks.spec import TaskFamily, load_families
+from robolearn.tasks.spec import TaskFamily
 
 SEEDS = range(0, 20, 2)
 """The scenes each template is rendered on."""
@@ -40,7 +41,7 @@ class LibraryDemonstrations:
     def __init__(self, library: SkillLibrary | None = None,
                  families: Iterable[TaskFamily] | None = None,
                  seeds: Iterable[int] = SEEDS) -> None:
-        chosen = list(load_families().values()) if families is None else list(families)
+        chosen = bootstrap_families() if families is None else list(families)
         self.pool: dict[tuple[str, int], list[Demonstration]] = {}
         """Examples by (family, template number), one per scene."""
         for family in chosen:

@@ -58,13 +58,19 @@ class TrainingResult:
     examples: int
 
 
-def encode(tokenizer: Any, examples: Sequence[Example]) -> list[Row]:
-    """Token ids of each example's prompt and answer, with the answer closed by EOS."""
-    eos = tokenizer.eos_token_id
+def encode(tokenizer: Any, examples: Sequence[Example], end_token_id: int | None = None,
+           add_special_tokens: bool = True) -> list[Row]:
+    """Token ids of each example's prompt and answer, the answer closed by ``end_token_id``.
+
+    The end token defaults to EOS; a chat model's answer ends at its end-of-turn token, and
+    its rendered prompt already holds its special tokens (``add_special_tokens=False``).
+    """
+    end = tokenizer.eos_token_id if end_token_id is None else end_token_id
     rows = []
     for prompt, answer in ((e.prompt, e.answer) for e in examples):
-        prompt_ids = tokenizer(prompt)["input_ids"]
-        rows.append((prompt_ids + tokenizer(answer)["input_ids"] + [eos], len(prompt_ids)))
+        prompt_ids = tokenizer(prompt, add_special_tokens=add_special_tokens)["input_ids"]
+        answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
+        rows.append((prompt_ids + answer_ids + [end], len(prompt_ids)))
     return rows
 
 
