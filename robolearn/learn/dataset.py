@@ -26,9 +26,11 @@ class DataConfig:
     replay: str = "balanced"
     """How older examples are replayed: ``balanced`` (per family), ``reservoir`` (uniform), or
     ``none`` (naive fine-tuning on the new data alone)."""
-    replay_ratio: float = 1.0
-    """Replayed examples per new example."""
-    replay_size: int = 600
+    replay_ratio: float = 3.0
+    """Replayed examples per new example. Teaching put_between, clear_table and flip_stack in
+    turn (10 corrections each, balanced): at 1, put_between fell from 90% to 10% held-out
+    success two rounds later; at 3 it kept 80%, and line_up 80-90%."""
+    replay_size: int = 1000
     """The most examples replayed in one round."""
     augment: int = 15
     """Colour-renamed copies of every lesson (0: none). From 10 corrections of swap_blocks,
