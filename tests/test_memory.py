@@ -1,5 +1,7 @@
 """The correction memory: one correction, and the same situation is planned right at once."""
 
+import pytest
+
 from robolearn.agent import run_episode
 from robolearn.calls import parse_calls
 from robolearn.correction import CorrectionAPI
@@ -22,22 +24,29 @@ class SwappedPlanner:
         return parse_calls(f"pick({base}); place({base}, {top})")
 
 
-def test_after_one_correction_the_same_situation_is_planned_right_with_no_training(tmp_path):
+@pytest.fixture
+def corrected(tmp_path):
+    """Stack seed 4 planned wrong behind the memory, then corrected by the simulated corrector:
+    (library, env, store, recorder, planner, the first episode, the correction's id)."""
     library = SkillLibrary.seed()
     env = TabletopEnv("stack")
     with Store.open(tmp_path) as store:
         planner = MemoryPlanner(SwappedPlanner(), CorrectionMemory(store))
         recorder = RunRecorder(store, store.start_run("swapped", 4), tmp_path)
         first = run_episode(env, planner, 4, library=library)
-        assert not first.success and "no correction of this situation" in first.explanation
         correction_id, rerun = SimulatedCorrector(CorrectionAPI(store, library)).correct(
             recorder.save(first))
         assert rerun.success
-
-        again = run_episode(env, planner, 4, library=library)
-        elsewhere = run_episode(env, planner, 5, library=library)
-        saved = store.episode(recorder.save(again))
+        yield library, env, store, recorder, planner, first, correction_id
     env.close()
+
+
+def test_after_one_correction_the_same_situation_is_planned_right_with_no_training(corrected):
+    library, env, store, recorder, planner, first, correction_id = corrected
+    assert not first.success and "no correction of this situation" in first.explanation
+    again = run_episode(env, planner, 4, library=library)
+    elsewhere = run_episode(env, planner, 5, library=library)
+    saved = store.episode(recorder.save(again))
 
     assert again.success
     assert again.explanation.startswith(f"correction #{correction_id} by simulated")
@@ -102,19 +111,12 @@ def test_an_analogy_the_words_do_not_fix_is_refused():
                             {"red_block"}) is None  # other words: not the same instruction
 
 
-def test_memory_plans_a_like_situation_and_says_the_colours_were_renamed(tmp_path):
-    library = SkillLibrary.seed()
-    env = TabletopEnv("stack")
-    with Store.open(tmp_path) as store:
-        planner = MemoryPlanner(SwappedPlanner(), CorrectionMemory(store))
-        recorder = RunRecorder(store, store.start_run("swapped", 4), tmp_path)
-        first = run_episode(env, planner, 4, library=library)
-        SimulatedCorrector(CorrectionAPI(store, library)).correct(recorder.save(first))
-        template = first.instruction.split()[:2]
-        for seed in range(5, 200):
-            env.reset(seed=seed)
-            if env.task.instruction.split()[:2] == template and env.task.seed != 4:
-                break
-        like = run_episode(env, planner, seed, library=library)
-    env.close()
+def test_memory_plans_a_like_situation_and_says_the_colours_were_renamed(corrected):
+    library, env, _, _, planner, first, _ = corrected
+    template = first.instruction.split()[:2]
+    for seed in range(5, 200):
+        env.reset(seed=seed)
+        if env.task.instruction.split()[:2] == template:
+            break
+    like = run_episode(env, planner, seed, library=library)
     assert like.success and "colours renamed" in like.explanation
