@@ -111,3 +111,12 @@ def test_a_killed_round_leaves_the_adapter_in_use_and_the_next_round_runs(
         assert [r.status for r in store.rounds()][:2] == ["promoted", "interrupted"]
         assert store.training_round(outcome.round_id).status in ("promoted", "refused")
     assert not list((workspace / "adapters").glob("*.partial"))
+
+
+def test_an_adapter_refuses_a_base_model_it_was_not_trained_on(taught, tiny_model):
+    from robolearn.planner.identity import AdapterMismatchError
+
+    planner = LMPlanner(tiny_model[0], SkillLibrary.seed())
+    with pytest.raises(AdapterMismatchError, match="was trained on the base model sha256-"):
+        planner.use_adapter(taught[1].adapter)
+    assert planner.adapter is None  # still planning with its own weights alone
