@@ -84,6 +84,6 @@ def use_round(store: Store, workspace: Path, model_dir: Path, round_id: int | No
 
 def plan_with_active_adapter(planner: LMPlanner, store: Store, workspace: Path) -> ActiveAdapter:
     """Put the adapter the store says is in use on ``planner``; what it is now using."""
-    chosen = active(store, workspace, model_identity(planner.model_dir))
+    chosen = active(store, workspace, planner.identity)
     planner.use_adapter(chosen.path)
     return chosen

@@ -75,7 +75,7 @@ def train_adapter(model_dir: Path, parent: Path | None, examples: Sequence[Examp
         model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True,
                                                      dtype=torch.float32)
         if parent is not None:
-            check_adapter_fits(parent, model_dir)
+            check_adapter_fits(parent, base_model, model_dir)
             model = PeftModel.from_pretrained(model, parent, is_trainable=True)
         else:
             targets, transposed = TARGET_MODULES.get(model.config.model_type,

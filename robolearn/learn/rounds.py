@@ -23,7 +23,6 @@ from robolearn.learn.dataset import DataConfig, RoundDataset, build_dataset
 from robolearn.learn.evaluation import EVAL_SEED_START, SuccessEvaluator, heldout_seeds
 from robolearn.learn.lora import LoraSettings, train_adapter
 from robolearn.planner.bootstrap import bootstrap_demonstrations, recorded_config
-from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
 from robolearn.planner.training import Example
 from robolearn.skills.library import SkillLibrary
@@ -111,11 +110,11 @@ def run_round(workspace: Path, model_dir: Path, config: RoundConfig | None = Non
             log(f"round {stale} had been interrupted (its process stopped); its adapter, if "
                 "any, was never used")
         _remove_partial_folders(workspace)
-        base = model_identity(model_dir)
+        planner = LMPlanner(model_dir, library, threads=config.lora.threads)
+        base = planner.identity
         current = active(store, workspace, base)
         if base_pool is None:
             base_pool = base_demonstrations(model_dir)
-        planner = LMPlanner(model_dir, library, threads=config.lora.threads)
         style = planner.format  # examples are written as this model reads its prompts
         dataset = build_dataset(store, base_pool, lineage(store, current.round_id),
                                 config.data, rng, style)

@@ -64,11 +64,15 @@ def adapter_base_model(adapter_dir: Path) -> str | None:
     return data.get("base_model")
 
 
-def check_adapter_fits(adapter_dir: Path, model_dir: Path) -> None:
-    """Refuse, saying which is which, an adapter trained on another base model."""
+def check_adapter_fits(adapter_dir: Path, base_model: str, model_dir: Path) -> None:
+    """Refuse, saying which is which, an adapter trained on another base model.
+
+    ``base_model`` is ``model_identity(model_dir)``, which the caller already holds (it hashes
+    the weights, so it is computed once per loaded model, not once per adapter).
+    """
     base = adapter_base_model(adapter_dir)
-    if base is not None and base != model_identity(model_dir):
+    if base is not None and base != base_model:
         raise AdapterMismatchError(
             f"the adapter {adapter_dir} was trained on the base model {base}, not on "
-            f"{model_identity(model_dir)} ({model_dir}); plan with that model (--model), or "
+            f"{base_model} ({model_dir}); plan with that model (--model), or "
             "train an adapter for this one with 'robolearn train'")

@@ -18,7 +18,7 @@ from robolearn.errors import UserError
 from robolearn.hf import offline_loading
 from robolearn.planner import PlanningError
 from robolearn.planner.demonstrations import LibraryDemonstrations
-from robolearn.planner.identity import check_adapter_fits
+from robolearn.planner.identity import check_adapter_fits, model_identity
 from robolearn.planner.prompt import SEPARATOR, ChatFormat, DemonstrationSource, PlainFormat
 from robolearn.skills.executor import MAX_PLAN_STEPS
 
@@ -75,6 +75,9 @@ class LMPlanner:
             source = LibraryDemonstrations(library) if demonstrations is None else demonstrations
             self.format = ChatFormat(self.tokenizer, library, source, shots)
         self._vocabulary: list[str] | None = None
+        self.identity = model_identity(self.model_dir)
+        """Which base model this is (``identity.model_identity``): adapters are checked
+        against it."""
 
     def use_adapter(self, adapter_dir: Path | None) -> None:
         """Plan with a peft LoRA adapter on the base model from now on (None: the base alone).
@@ -85,7 +88,7 @@ class LMPlanner:
             if not (Path(adapter_dir) / "adapter_config.json").is_file():
                 raise ModelNotFoundError(f"no LoRA adapter at {adapter_dir} "
                                          "(adapter_config.json missing)")
-            check_adapter_fits(Path(adapter_dir), self.model_dir)
+            check_adapter_fits(Path(adapter_dir), self.identity, self.model_dir)
         if self.adapter is not None:
             # peft wraps the base model's layers in place; unload() takes the LoRA layers out
             # again without merging, so the base weights are exactly as loaded.
