@@ -71,7 +71,6 @@ def test_a_correction_whose_rerun_failed_is_not_remembered(tmp_path):
 
 def test_a_like_instruction_with_other_colours_gets_the_correction_renamed():
     from robolearn.learn.examples import Situation
-    from robolearn.learn.memory import Remembered
     from robolearn.tasks.sampler import sample_task
     from robolearn.tasks.spec import get_family
 
@@ -86,8 +85,7 @@ def test_a_like_instruction_with_other_colours_gets_the_correction_renamed():
     def situation(task):
         return Situation(task.instruction, tuple(o.name for o in task.objects))
 
-    remembered = Remembered(situation(corrected), corrected.oracle, 7, "ada", "")
-    mapping = remembered.situation.colours_to(situation(later), {
+    mapping = situation(corrected).colours_to(situation(later), {
         a for c in corrected.oracle for a in c.args})
     assert mapping is not None
     from robolearn.learn.examples import recolour_plan

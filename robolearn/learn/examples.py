@@ -160,7 +160,7 @@ def lessons(store: Store, since: dict[str, set[int]] | None = None) -> list[Less
             continue
         episode = episodes.get(correction.episode_id) or store.episode(correction.episode_id)
         episodes[correction.episode_id] = episode
-        lesson = _correction_lesson(correction, episode)
+        lesson = correction_lesson(correction, episode)
         if lesson is not None:
             by_situation[lesson.situation.key] = lesson  # later corrections replace earlier
     for episode in store.episodes(success=True, limit=None):
@@ -173,10 +173,15 @@ def lessons(store: Store, since: dict[str, set[int]] | None = None) -> list[Less
     return list(by_situation.values())
 
 
-def _correction_lesson(correction: CorrectionRow, episode: EpisodeRow) -> Lesson | None:
+def correction_lesson(correction: CorrectionRow, episode: EpisodeRow) -> Lesson | None:
+    """What a correction of ``episode`` teaches (None unless its re-run succeeded).
+
+    None too when the episode's scene cannot be rebuilt or the correction holds no plan.
+    """
     situation = episode_situation(episode)
     corrected = correction.corrected
-    if situation is None or not isinstance(corrected, list) or not corrected:
+    if (not correction.rerun_success or situation is None or not isinstance(corrected, list)
+            or not corrected):
         return None
     return Lesson(situation, tuple(parse_calls("\n".join(map(str, corrected)))),
                   episode.family, "correction", int(correction.id))

@@ -15,19 +15,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from robolearn.agent import Planner
-from robolearn.calls import Call, parse_calls
-from robolearn.learn.examples import Situation, episode_situation, plan_objects, recolour_plan
+from robolearn.calls import Call
+from robolearn.learn.examples import (
+    Lesson,
+    Situation,
+    correction_lesson,
+    plan_objects,
+    recolour_plan,
+)
 from robolearn.store import Store
 from robolearn.tasks.sampler import TaskInstance
 
 
 @dataclass(frozen=True)
 class Remembered:
-    """A corrected situation and plan, and who corrected it and why."""
+    """A correction's lesson (situation and plan), and who corrected it and why."""
 
-    situation: Situation
-    plan: tuple[Call, ...]
-    correction_id: int
+    lesson: Lesson
     who: str
     why: str
 
@@ -44,13 +48,12 @@ class Recall:
     def explain(self) -> str:
         """The line shown beside the plan."""
         source = self.source
+        who = f"correction #{source.lesson.source_id} by {source.who}"
         why = f" ({source.why})" if source.why else ""
         if not self.renamed:
-            return (f"correction #{source.correction_id} by {source.who} of this instruction "
-                    f"in this scene{why}")
+            return f"{who} of this instruction in this scene{why}"
         renames = ", ".join(f"{a}->{b}" for a, b in sorted(self.renamed.items()) if a != b)
-        return (f"correction #{source.correction_id} by {source.who} of a like instruction, "
-                f"colours renamed ({renames or 'none'}){why}")
+        return f"{who} of a like instruction, colours renamed ({renames or 'none'}){why}"
 
 
 class CorrectionMemory:
@@ -67,28 +70,26 @@ class CorrectionMemory:
         fresh = self.store.corrections(since_id=self._last_id)
         for correction in fresh:
             self._last_id = max(self._last_id, int(correction.id or 0))
-            corrected = correction.corrected
-            if not correction.rerun_success or not isinstance(corrected, list):
+            if not correction.rerun_success:
                 continue
-            situation = episode_situation(self.store.episode(correction.episode_id))
-            if situation is not None:
-                remembered = Remembered(situation, tuple(parse_calls("\n".join(
-                    map(str, corrected)))), int(correction.id or 0), correction.who,
-                    correction.why)
-                self._by_situation[situation.key] = remembered
-                self._by_template.setdefault(situation.template, []).insert(0, remembered)
+            lesson = correction_lesson(correction, self.store.episode(correction.episode_id))
+            if lesson is not None:
+                remembered = Remembered(lesson, correction.who, correction.why)
+                self._by_situation[lesson.situation.key] = remembered
+                self._by_template.setdefault(lesson.situation.template, []).insert(0, remembered)
         return len(fresh)
 
     def recall(self, situation: Situation) -> Recall | None:
         """The correction of this situation, else the newest like one with colours renamed."""
         exact = self._by_situation.get(situation.key)
         if exact is not None:
-            return Recall(list(exact.plan), exact, {})
+            return Recall(list(exact.lesson.plan), exact, {})
         for remembered in self._by_template.get(situation.template, []):
-            needed = plan_objects(remembered.plan, remembered.situation)
-            mapping = remembered.situation.colours_to(situation, needed)
+            lesson = remembered.lesson
+            mapping = lesson.situation.colours_to(situation,
+                                                  plan_objects(lesson.plan, lesson.situation))
             if mapping is not None:
-                return Recall(recolour_plan(remembered.plan, mapping), remembered, mapping)
+                return Recall(recolour_plan(lesson.plan, mapping), remembered, mapping)
         return None
 
     def __len__(self) -> int:
