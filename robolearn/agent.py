@@ -92,7 +92,8 @@ def run_episode(env: TabletopEnv, planner: Planner, seed: int, frames: bool = Fa
 
     A plan the planner cannot write, or one that fails validation, is reported in the record
     (``error``), not raised: one bad plan must not stop a run of many episodes. ``library``
-    resolves composite skills.
+    resolves composite skills; nothing is written (a :class:`RunRecorder` stores the record
+    and counts the skills' runs), so workers in other processes can run episodes too.
     """
     env.reset(seed=seed)
     task = env.task
@@ -108,10 +109,6 @@ def run_episode(env: TabletopEnv, planner: Planner, seed: int, frames: bool = Fa
         record.steps = execute_plan(env, plan, frames=frames, library=library)
     except (PlanValidationError, PlanningError) as error:
         record.error = str(error)
-    if library is not None:  # each composite's record in episodes: did its call run through?
-        for call, step in zip(plan, record.steps, strict=False):
-            if call.name in library.composites:
-                library.record(call.name, succeeded=step.ok)
     record.success = task.succeeded(env.world)
     record.control_steps = env.elapsed_steps
     return record

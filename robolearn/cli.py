@@ -18,13 +18,12 @@ from robolearn.paths import workspace_dir
 from robolearn.planner import DEFAULT_MODEL
 
 if TYPE_CHECKING:
-    from robolearn.agent import SkillLearner
     from robolearn.learn.rounds import RoundConfig, RoundOutcome
-    from robolearn.skills.library import SkillLibrary
 
 EXAMPLES = """examples:
   robolearn run --family stack --episodes 20 --planner oracle --seed 0
   robolearn run --episodes 5 --json
+  robolearn run --family stack --episodes 200 --workers 2
   robolearn plan "stack the red block on the blue one" --family stack
   robolearn run --family stack --episodes 10 --model smollm2
   robolearn bench planners --quick
@@ -96,12 +95,29 @@ class RunConfig:
     each before the library keeps it (loads the embedding model)."""
     memory: bool = True
     """Plan a situation someone corrected with its correction (the lm planner only)."""
+    workers: int = 1
+    """Worker processes that run episodes side by side (one env each); 1 runs them here."""
+    backend: str = "local"
+    """Where the workers run: ``local`` (processes on this machine) or ``ray`` (a Ray
+    cluster; ``pip install 'robolearn[ray]'``)."""
+    ray_address: str | None = None
+    """With ``--backend ray``: the cluster to join (default: start a local one)."""
     workspace: Path = field(default_factory=workspace_dir)
     """The workspace (DESIGN.md); episodes are stored in its robolearn.db."""
 
     def __post_init__(self) -> None:
+        from robolearn.rollout import BACKENDS
         from robolearn.tasks.spec import load_families
 
+        if self.workers < 1:
+            raise UsageError(f"--workers must be at least 1, got {self.workers}")
+        if self.backend not in BACKENDS:
+            raise UsageError(f"unknown --backend {self.backend!r}; known: {', '.join(BACKENDS)}")
+        if self.ray_address is not None and self.backend != "ray":
+            raise UsageError("--ray-address is for --backend ray")
+        if self.learn_skills and (self.workers > 1 or self.backend == "ray"):
+            raise UsageError("--learn-skills grows one library episode after episode; run it "
+                             "with --workers 1 (the local backend)")
         if self.episodes < 1:
             raise UsageError(f"--episodes must be at least 1, got {self.episodes}")
         if self.seed < 0:
@@ -140,49 +156,44 @@ def cmd_run(config: RunConfig) -> int:
 
         robolearn run --family stack --episodes 20 --planner oracle --seed 0
     """
-    from robolearn.learn.planners import workspace_planner
+    from robolearn.learn.planners import WorkspaceRollout
     from robolearn.rollout import RunRecorder, run_episodes
     from robolearn.skills.library import SkillLibrary
     from robolearn.store import Store
 
-    library = SkillLibrary.open(config.workspace)
-    learner = _learner(library, config.workspace) if config.learn_skills else None
+    setup = WorkspaceRollout(config.workspace, config.planner, config.model, config.memory,
+                             config.learn_skills).prepare(log=_to_stderr)
     with Store.open(config.workspace) as store:
-        planner = workspace_planner(config.planner, config.workspace, library, store,
-                                    model=config.model, memory=config.memory, log=_to_stderr)
-        run_id = store.start_run(planner.name, config.seed, {
+        run_id = store.start_run(setup.name, config.seed, {
             "families": config.families, "episodes": config.episodes,
             "model": str(config.model) if config.model else None,
-            "learn_skills": config.learn_skills, "memory": config.memory})
-        recorder = RunRecorder(store, run_id, config.workspace, frames=config.frames)
-        summary, records = run_episodes(config.families, config.episodes, config.seed,
-                                        planner, recorder=recorder, library=library,
-                                        learner=learner)
+            "learn_skills": config.learn_skills, "memory": config.memory,
+            "workers": config.workers, "backend": config.backend})
+        recorder = RunRecorder(store, run_id, config.workspace, frames=config.frames,
+                               library=SkillLibrary.open(config.workspace))
+        summary, records = run_episodes(config.families, config.episodes, config.seed, setup,
+                                        recorder=recorder, workers=config.workers,
+                                        backend=config.backend,
+                                        ray_address=config.ray_address, log=_to_stderr)
+    for lost in summary.lost:
+        print(f"error: {lost.job} was not run: {lost.reason}", file=sys.stderr)
     if config.json:
         print(json.dumps(summary.to_dict(), indent=2))
-        return 0
+        return 1 if summary.lost else 0
     print(summary.table())
     rate = summary.episodes / summary.wall_seconds * 60 if summary.wall_seconds else 0.0
+    spread = f" on {config.workers} {config.backend} workers" if config.workers > 1 else ""
     print(f"\n{summary.episodes} episodes in {summary.wall_seconds:.1f} s "
-          f"({rate:.0f} episodes/min); stored as run {run_id} in {store.path}")
+          f"({rate:.0f} episodes/min){spread}; stored as run {run_id} in {store.path}")
+    if summary.crashes:
+        print(f"{summary.crashes} worker(s) died during the run; their episodes ran again",
+              file=sys.stderr)
     if config.frames:
         print(f"frames in {config.workspace / 'frames' / f'run{run_id}'}")
     for record in records:
         if record.proposal is not None:
             print(f"new skill from {record.family} seed {record.seed}: {record.proposal}")
-    return 0
-
-
-def _learner(library: SkillLibrary, workspace: Path) -> SkillLearner:
-    """A SkillLearner over the workspace's library, with its embedding cache."""
-    from robolearn.agent import SkillLearner
-    from robolearn.skills.embeddings import Embedder, EmbeddingCache
-    from robolearn.skills.evaluator import Evaluator
-    from robolearn.skills.searcher import Searcher
-
-    searcher = Searcher(library, Embedder(),
-                        cache=EmbeddingCache(workspace / "cache" / "embeddings"))
-    return SkillLearner(library, searcher, Evaluator(library))
+    return 1 if summary.lost else 0
 
 
 def cmd_tasks() -> int:
@@ -693,6 +704,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="compose new skills from plans no skill covers (Evaluator-proven)")
     run.add_argument("--frames", action="store_true",
                      help="save a camera image after every step")
+    run.add_argument("--workers", type=int, default=RunConfig.workers,
+                     help="worker processes running episodes side by side (default: "
+                     "%(default)s; the results do not depend on it)")
+    run.add_argument("--backend", default=RunConfig.backend,
+                     help="where workers run: local (default) or ray "
+                     "(pip install 'robolearn[ray]')")
+    run.add_argument("--ray-address", default=None,
+                     help="with --backend ray: the cluster to join (default: a local one)")
     run.add_argument("--workspace", type=Path, default=None,
                      help="workspace folder (default: $ROBOLEARN_WORKSPACE or "
                      "./robolearn-workspace)")
@@ -887,7 +906,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_run(RunConfig(families=args.families, episodes=args.episodes, seed=args.seed,
                                  planner=args.planner, model=args.model, json=args.json,
                                  frames=args.frames, learn_skills=args.learn_skills,
-                                 memory=args.memory, workspace=workspace))
+                                 memory=args.memory, workers=args.workers,
+                                 backend=args.backend, ray_address=args.ray_address,
+                                 workspace=workspace))
     if args.verb == "dashboard":
         return cmd_dashboard(workspace, args.address, args.port)
     if args.verb == "bootstrap":

@@ -76,7 +76,7 @@ def run_one(store: Store, workspace: Path, family: str, seed: int, planner_name:
         env.close()
     run_id = store.start_run(planner.name, seed, {"families": [family], "episodes": 1,
                                                   "source": "dashboard"})
-    return RunRecorder(store, run_id, workspace, frames=True).save(record)
+    return RunRecorder(store, run_id, workspace, frames=True, library=library).save(record)
 
 
 # ----- Streamlit view ----------------------------------------------------------------------

@@ -1,0 +1,178 @@
+"""A local pool of rollout worker processes: episodes in parallel, records back in order.
+
+Each worker is a spawned process that builds its rollout (planner, library) once from a
+picklable setup and keeps one env per family. It runs one episode at a time and sends the
+record back; it writes nothing, so the driver alone persists records. A worker that dies
+(a crash, a kill, the kernel's OOM killer) is reported, replaced, and its episode run once
+more before it is given up as lost; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import traceback
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+
+from robolearn.agent import EpisodeRecord
+from robolearn.errors import UserError
+from robolearn.rollout.jobs import EpisodeJob, EpisodeRunner, RolloutSetup
+
+RETRIES = 1
+"""How many more times an episode runs after the worker running it died."""
+AHEAD_PER_WORKER = 4
+"""How far past the next record to store the pool may run, per worker: a bound on the
+records held back to keep the order."""
+
+
+class WorkerSetupError(UserError, RuntimeError):
+    """A worker could not do its work because of bad input (a missing model, a bad store)."""
+
+
+class WorkerError(RuntimeError):
+    """A worker raised an unexpected exception (a bug); the message holds its traceback."""
+
+
+@dataclass(frozen=True)
+class LostEpisode:
+    """An episode given up after the workers running it died ``RETRIES + 1`` times."""
+
+    job: EpisodeJob
+    reason: str
+
+
+def _serve(setup: RolloutSetup, frames: bool, conn: Connection) -> None:
+    """A worker's life: build the rollout, then run the jobs the driver sends until None."""
+    runner = None
+    try:
+        runner = EpisodeRunner(setup.build(), frames)
+        while (job := conn.recv()) is not None:
+            conn.send(("record", runner.run(job)))
+    except UserError as error:
+        conn.send(("user", str(error)))
+    except Exception:
+        conn.send(("bug", traceback.format_exc()))
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+@dataclass
+class _Worker:
+    number: int
+    process: BaseProcess
+    conn: Connection
+    job: EpisodeJob | None = None
+
+
+def describe_exit(code: int | None) -> str:
+    """A dead process's exit code in words: ``signal 9 (SIGKILL)`` or ``exit code 3``."""
+    if code is not None and code < 0:
+        import signal
+
+        try:
+            return f"signal {-code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+class LocalPool:
+    """``workers`` spawned processes that run a run's episodes, yielding records in order."""
+
+    def __init__(self, setup: RolloutSetup, workers: int, frames: bool = False,
+                 log: Callable[[str], None] = print) -> None:
+        if workers < 1:
+            raise ValueError(f"a pool needs at least 1 worker, got {workers}")
+        self.setup, self.workers, self.frames, self.log = setup, workers, frames, log
+        self.crashes = 0
+        """Workers that died during the last :meth:`run`."""
+        self._context = multiprocessing.get_context("spawn")
+
+    def _start(self, number: int) -> _Worker:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(self.setup, self.frames, theirs),
+                                        name=f"robolearn-worker-{number}", daemon=True)
+        process.start()
+        theirs.close()  # the worker's end: a dead worker then reads as EOF here
+        return _Worker(number, process, ours)
+
+    def run(self, jobs: Sequence[EpisodeJob]) -> Iterator[EpisodeRecord | LostEpisode]:
+        """Each job's record (or its loss), in the order of ``jobs`` (indexes 0, 1, ...)."""
+        queue = deque(jobs)
+        attempts: Counter[int] = Counter()
+        finished: dict[int, EpisodeRecord | LostEpisode] = {}
+        next_index = 0
+        ahead = AHEAD_PER_WORKER * self.workers
+        pool = [self._start(n) for n in range(min(self.workers, len(jobs)))]
+        self.crashes = 0
+        try:
+            while next_index < len(jobs):
+                for position, worker in enumerate(pool):
+                    if worker.job is None and queue and queue[0].index < next_index + ahead:
+                        worker.job = queue.popleft()
+                        try:
+                            worker.conn.send(worker.job)
+                        except OSError:  # it died between episodes
+                            pool[position] = self._replace(worker, queue, attempts, finished)
+                busy = [w for w in pool if w.job is not None]
+                wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+                for position, worker in enumerate(pool):
+                    if worker.job is None:
+                        continue
+                    if worker.conn.poll():
+                        try:
+                            kind, payload = worker.conn.recv()
+                        except EOFError:  # it died with nothing more to say
+                            pool[position] = self._replace(worker, queue, attempts, finished)
+                            continue
+                        if kind == "user":
+                            raise WorkerSetupError(payload)
+                        if kind == "bug":
+                            raise WorkerError(f"worker {worker.number} failed running "
+                                              f"{worker.job}:\n{payload}")
+                        finished[worker.job.index], worker.job = payload, None
+                    elif not worker.process.is_alive():
+                        pool[position] = self._replace(worker, queue, attempts, finished)
+                while next_index in finished:
+                    yield finished.pop(next_index)
+                    next_index += 1
+        finally:
+            self._stop(pool)
+
+    def _replace(self, dead: _Worker, queue: deque[EpisodeJob], attempts: Counter[int],
+                 finished: dict[int, EpisodeRecord | LostEpisode]) -> _Worker:
+        """Report a dead worker, requeue (or give up) its episode, and start another."""
+        dead.process.join()
+        job, cause = dead.job, describe_exit(dead.process.exitcode)
+        assert job is not None
+        self.crashes += 1
+        attempts[job.index] += 1
+        if attempts[job.index] > RETRIES:
+            reason = f"the workers running it died {attempts[job.index]} times (last: {cause})"
+            finished[job.index] = LostEpisode(job, reason)
+            self.log(f"worker {dead.number} died ({cause}) running {job} again: giving "
+                     "that episode up; the run goes on")
+        else:
+            queue.appendleft(job)
+            self.log(f"worker {dead.number} (pid {dead.process.pid}) died ({cause}) running "
+                     f"{job}; running it again in a new worker")
+        dead.conn.close()
+        return self._start(dead.number)
+
+    @staticmethod
+    def _stop(pool: list[_Worker]) -> None:
+        """Ask every worker to finish, and end those that do not within a few seconds."""
+        for worker in pool:
+            with contextlib.suppress(OSError):  # a dead worker's pipe is broken
+                worker.conn.send(None)
+        for worker in pool:
+            worker.process.join(timeout=10)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
