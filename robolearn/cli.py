@@ -115,6 +115,10 @@ class RunConfig:
             raise UsageError(f"unknown --backend {self.backend!r}; known: {', '.join(BACKENDS)}")
         if self.ray_address is not None and self.backend != "ray":
             raise UsageError("--ray-address is for --backend ray")
+        if self.backend == "ray":
+            from robolearn.rollout.ray_pool import check_ray_installed
+
+            check_ray_installed()
         if self.learn_skills and (self.workers > 1 or self.backend == "ray"):
             raise UsageError("--learn-skills grows one library episode after episode; run it "
                              "with --workers 1 (the local backend)")

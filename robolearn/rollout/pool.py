@@ -81,6 +81,59 @@ def describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
+class Schedule:
+    """The bookkeeping every pool shares, whatever its workers are.
+
+    It says which episode goes next, hands records out in order, and runs an episode again
+    after its worker died (or gives it up).
+    """
+
+    def __init__(self, jobs: Sequence[EpisodeJob], workers: int,
+                 log: Callable[[str], None]) -> None:
+        self.total = len(jobs)
+        self.log = log
+        self.crashes = 0
+        self._queue = deque(jobs)
+        self._attempts: Counter[int] = Counter()
+        self._finished: dict[int, EpisodeRecord | LostEpisode] = {}
+        self._next = 0
+        self._ahead = AHEAD_PER_WORKER * workers
+
+    @property
+    def running(self) -> bool:
+        """Whether some episode's record has not been handed out yet."""
+        return self._next < self.total
+
+    def take(self) -> EpisodeJob | None:
+        """The next episode to run, unless none is left or the pool is too far ahead."""
+        if self._queue and self._queue[0].index < self._next + self._ahead:
+            return self._queue.popleft()
+        return None
+
+    def done(self, job: EpisodeJob, record: EpisodeRecord) -> None:
+        """``job`` ended with ``record``."""
+        self._finished[job.index] = record
+
+    def died(self, worker: str, job: EpisodeJob, cause: str) -> None:
+        """The worker running ``job`` died of ``cause``: run it again, or give it up."""
+        self.crashes += 1
+        self._attempts[job.index] += 1
+        if self._attempts[job.index] > RETRIES:
+            reason = f"the workers running it died {self._attempts[job.index]} times ({cause})"
+            self._finished[job.index] = LostEpisode(job, reason)
+            self.log(f"{worker} died ({cause}) running {job} again: giving that episode up; "
+                     "the run goes on")
+        else:
+            self._queue.appendleft(job)
+            self.log(f"{worker} died ({cause}) running {job}; running it again in a new worker")
+
+    def ready(self) -> Iterator[EpisodeRecord | LostEpisode]:
+        """The records (or losses) that are next in order, once each."""
+        while self._next in self._finished:
+            yield self._finished.pop(self._next)
+            self._next += 1
+
+
 class LocalPool:
     """``workers`` spawned processes that run a run's episodes, yielding records in order."""
 
@@ -103,22 +156,17 @@ class LocalPool:
 
     def run(self, jobs: Sequence[EpisodeJob]) -> Iterator[EpisodeRecord | LostEpisode]:
         """Each job's record (or its loss), in the order of ``jobs`` (indexes 0, 1, ...)."""
-        queue = deque(jobs)
-        attempts: Counter[int] = Counter()
-        finished: dict[int, EpisodeRecord | LostEpisode] = {}
-        next_index = 0
-        ahead = AHEAD_PER_WORKER * self.workers
+        schedule = Schedule(jobs, self.workers, self.log)
         pool = [self._start(n) for n in range(min(self.workers, len(jobs)))]
-        self.crashes = 0
         try:
-            while next_index < len(jobs):
+            while schedule.running:
                 for position, worker in enumerate(pool):
-                    if worker.job is None and queue and queue[0].index < next_index + ahead:
-                        worker.job = queue.popleft()
+                    if worker.job is None and (job := schedule.take()) is not None:
+                        worker.job = job
                         try:
-                            worker.conn.send(worker.job)
+                            worker.conn.send(job)
                         except OSError:  # it died between episodes
-                            pool[position] = self._replace(worker, queue, attempts, finished)
+                            pool[position] = self._replace(worker, schedule)
                 busy = [w for w in pool if w.job is not None]
                 wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
                 for position, worker in enumerate(pool):
@@ -128,39 +176,28 @@ class LocalPool:
                         try:
                             kind, payload = worker.conn.recv()
                         except EOFError:  # it died with nothing more to say
-                            pool[position] = self._replace(worker, queue, attempts, finished)
+                            pool[position] = self._replace(worker, schedule)
                             continue
                         if kind == "user":
                             raise WorkerSetupError(payload)
                         if kind == "bug":
                             raise WorkerError(f"worker {worker.number} failed running "
                                               f"{worker.job}:\n{payload}")
-                        finished[worker.job.index], worker.job = payload, None
+                        schedule.done(worker.job, payload)
+                        worker.job = None
                     elif not worker.process.is_alive():
-                        pool[position] = self._replace(worker, queue, attempts, finished)
-                while next_index in finished:
-                    yield finished.pop(next_index)
-                    next_index += 1
+                        pool[position] = self._replace(worker, schedule)
+                yield from schedule.ready()
         finally:
+            self.crashes = schedule.crashes
             self._stop(pool)
 
-    def _replace(self, dead: _Worker, queue: deque[EpisodeJob], attempts: Counter[int],
-                 finished: dict[int, EpisodeRecord | LostEpisode]) -> _Worker:
-        """Report a dead worker, requeue (or give up) its episode, and start another."""
+    def _replace(self, dead: _Worker, schedule: Schedule) -> _Worker:
+        """Report a dead worker, hand its episode back to the schedule, and start another."""
         dead.process.join()
-        job, cause = dead.job, describe_exit(dead.process.exitcode)
-        assert job is not None
-        self.crashes += 1
-        attempts[job.index] += 1
-        if attempts[job.index] > RETRIES:
-            reason = f"the workers running it died {attempts[job.index]} times (last: {cause})"
-            finished[job.index] = LostEpisode(job, reason)
-            self.log(f"worker {dead.number} died ({cause}) running {job} again: giving "
-                     "that episode up; the run goes on")
-        else:
-            queue.appendleft(job)
-            self.log(f"worker {dead.number} (pid {dead.process.pid}) died ({cause}) running "
-                     f"{job}; running it again in a new worker")
+        assert dead.job is not None
+        schedule.died(f"worker {dead.number} (pid {dead.process.pid})", dead.job,
+                      describe_exit(dead.process.exitcode))
         dead.conn.close()
         return self._start(dead.number)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -97,13 +98,22 @@ class SkillLibrary:
 
     @classmethod
     def open(cls, workspace: Path) -> SkillLibrary:
-        """The workspace's live library, seeded from the shipped one on first use."""
+        """The workspace's live library, seeded from the shipped one on first use.
+
+        The seed is written beside ``skills/`` and renamed into place, so processes that open
+        a new workspace at once (a run's workers, the dashboard) all find the same library.
+        """
         root = workspace / "skills"
         if not root.exists():
-            library = cls(root=root)
+            staging = workspace / f".skills-seeding-{os.getpid()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            seeding = cls(root=staging)
             for skill in dependency_order(read_flat_folder(data_dir("skills"))):
-                library.save(skill)
-            return library
+                seeding.save(skill)
+            try:
+                staging.rename(root)
+            except OSError:  # another process seeded it first: use that one
+                shutil.rmtree(staging)
         latest = [_read(max(folder.glob("v*.json"))) for folder in sorted(root.iterdir())
                   if folder.is_dir() and any(folder.glob("v*.json"))]
         return cls(latest, root=root)
