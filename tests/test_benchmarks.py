@@ -36,3 +36,11 @@ def test_the_evaluator_benchmark_runs_and_every_seed_skill_passes(tmp_path):
     _, costs = run_benchmark("bench_evaluator", tmp_path)
     assert {c["skill"] for c in costs} >= {"put_in", "build_tower"}
     assert all(c["passed"] == c["verdicts"] for c in costs)
+
+
+def test_the_rollout_benchmark_compares_workers_on_the_same_episodes(tmp_path):
+    stdout, results = run_benchmark("bench_rollout", tmp_path)
+    assert "speed-up, 2 local workers / in process" in stdout
+    assert results["same_records"] is True
+    runs = {t["name"]: t for t in results["timings"]}
+    assert runs["local pool, 2 workers"]["episodes"] == runs["in process"]["episodes"] == 8
