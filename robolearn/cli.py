@@ -19,6 +19,7 @@ from robolearn.planner import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from robolearn.learn.rounds import RoundConfig, RoundOutcome
+    from robolearn.rollout import RolloutSetup
 
 EXAMPLES = """examples:
   robolearn run --family stack --episodes 20 --planner oracle --seed 0
@@ -165,8 +166,13 @@ def cmd_run(config: RunConfig) -> int:
     from robolearn.skills.library import SkillLibrary
     from robolearn.store import Store
 
-    setup = WorkspaceRollout(config.workspace, config.planner, config.model, config.memory,
-                             config.learn_skills).prepare(log=_to_stderr)
+    setup: RolloutSetup = WorkspaceRollout(config.workspace, config.planner, config.model,
+                                           config.memory, config.learn_skills
+                                           ).prepare(log=_to_stderr)
+    if config.backend == "ray":  # Ray workers may have no access to this disk
+        from robolearn.learn.shipped import ShippedRollout
+
+        setup = ShippedRollout.pack(setup)
     with Store.open(config.workspace) as store:
         run_id = store.start_run(setup.name, config.seed, {
             "families": config.families, "episodes": config.episodes,

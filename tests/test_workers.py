@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from typing import ClassVar
 import pytest
 
 from robolearn.learn.planners import WorkspaceRollout
+from robolearn.learn.shipped import ShippedRollout
 from robolearn.rollout import RunRecorder, WorkerSetupError, run_episodes
 from robolearn.store import Store
 
@@ -106,6 +108,19 @@ def test_an_episode_whose_workers_keep_dying_is_reported_not_dropped(tmp_path):
                                             "reason": summary.lost[0].reason}
 
 
+def test_workers_without_the_workspace_disk_plan_from_what_was_shipped(tmp_path, tiny_model):
+    model = str(tiny_model[0])
+    alone = stored_run(tmp_path / "here", WorkspaceRollout(tmp_path / "here", "lm", model),
+                       episodes=2)
+    source = tmp_path / "source"
+    shutil.copytree(tmp_path / "here", source)
+    shipped = ShippedRollout.pack(WorkspaceRollout(source, "lm", model).prepare())
+    shutil.rmtree(source)  # the workers cannot read it: all they have is what was packed
+    spread = stored_run(tmp_path / "there", shipped, episodes=2, workers=2)
+    assert [row["plan"] for row in spread[1]] == [row["plan"] for row in alone[1]]
+    assert spread[0].successes == alone[0].successes
+
+
 def test_a_worker_that_cannot_load_its_model_says_why(tmp_path):
     setup = WorkspaceRollout(tmp_path, "lm", model=str(tmp_path / "no-such-model"))
     with pytest.raises(WorkerSetupError, match="no model at"):
@@ -152,8 +167,8 @@ HAS_RAY = importlib.util.find_spec("ray") is not None
 def test_ray_actors_store_the_same_episodes_as_local_workers(tmp_path):
     local = stored_run(tmp_path / "local", WorkspaceRollout(tmp_path / "local", "oracle"),
                        workers=2)
-    on_ray = stored_run(tmp_path / "ray", WorkspaceRollout(tmp_path / "ray", "oracle"),
-                        workers=2, backend="ray")
+    shipped = ShippedRollout.pack(WorkspaceRollout(tmp_path / "ray", "oracle").prepare())
+    on_ray = stored_run(tmp_path / "ray", shipped, workers=2, backend="ray")
     assert on_ray[1] == local[1] and on_ray[0].backend == "ray"
 
 

@@ -103,7 +103,10 @@ class WorkspaceRollout:
             adapter = active(store, self.workspace, model_identity(model_dir))
         if adapter.round_id is not None:
             log(f"planning with the LoRA adapter of round {adapter.round_id}")
-        return replace(self, model=str(model_dir))
+        from robolearn.planner.pretrained import is_preset
+
+        # A preset stays a name: a worker on another machine converts its own copy.
+        return replace(self, model=self.model if is_preset(self.model) else str(model_dir))
 
     def build(self) -> Rollout:
         """The planner, library and learner the workspace has taught so far."""

@@ -100,6 +100,14 @@ class Store(TrainingRecords):
         """Close the connection; the Store cannot be used after."""
         self._db.close()
 
+    def snapshot(self) -> bytes:
+        """The whole database as one consistent image, committed writes only.
+
+        Written to a file, it opens as a store of its own: how a worker on a machine without
+        this disk reads what this workspace knows.
+        """
+        return self._db.conn.serialize()
+
     def __enter__(self) -> Store:
         return self
 
