@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import signal
 import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -46,12 +47,19 @@ class LostEpisode:
 
 
 def _serve(setup: RolloutSetup, frames: bool, conn: Connection) -> None:
-    """A worker's life: build the rollout, then run the jobs the driver sends until None."""
+    """A worker's life: build the rollout, then run the jobs the driver sends until None.
+
+    Ctrl-C is the driver's to handle (it stops the workers); a driver that is gone (killed)
+    closes the pipe, and the worker ends quietly.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     runner = None
     try:
         runner = EpisodeRunner(setup.build(), frames)
         while (job := conn.recv()) is not None:
             conn.send(("record", runner.run(job)))
+    except (EOFError, BrokenPipeError):
+        pass
     except UserError as error:
         conn.send(("user", str(error)))
     except Exception:
@@ -72,8 +80,6 @@ class _Worker:
 def describe_exit(code: int | None) -> str:
     """A dead process's exit code in words: ``signal 9 (SIGKILL)`` or ``exit code 3``."""
     if code is not None and code < 0:
-        import signal
-
         try:
             return f"signal {-code} ({signal.Signals(-code).name})"
         except ValueError:
