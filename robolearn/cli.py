@@ -906,6 +906,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"robolearn {command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # what finished is kept: runs and rounds store as they go
+        print(f"\nrobolearn {command}: interrupted; what finished before is stored",
+              file=sys.stderr)
+        return 130
 
 
 def _dispatch(args: argparse.Namespace) -> int:
