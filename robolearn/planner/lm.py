@@ -21,6 +21,7 @@ from robolearn.planner.demonstrations import LibraryDemonstrations
 from robolearn.planner.identity import check_adapter_fits, model_identity
 from robolearn.planner.prompt import SEPARATOR, ChatFormat, DemonstrationSource, PlainFormat
 from robolearn.skills.executor import MAX_PLAN_STEPS
+from robolearn.text import text_problem
 
 if TYPE_CHECKING:
     import torch
@@ -36,6 +37,17 @@ class ModelNotFoundError(UserError, FileNotFoundError):
 
 class PlanParseError(PlanningError, ValueError):
     """The model's answer is not a plan; the message quotes it."""
+
+
+class InstructionError(PlanningError, ValueError):
+    """An instruction no planner can read: empty, binary or past ``text.MAX_TEXT_CHARS``."""
+
+
+def check_instruction(instruction: str) -> None:
+    """Raise InstructionError unless ``instruction`` is text a prompt can hold."""
+    if problem := text_problem(instruction, "the instruction"):
+        raise InstructionError(f"{problem}; say in words what the robot should do, e.g. "
+                               "'stack the red block on the blue one'")
 
 
 class LMPlanner:
@@ -107,8 +119,7 @@ class LMPlanner:
 
     def plan_instruction(self, instruction: str, objects: tuple[SceneObject, ...]) -> list[Call]:
         """The plan for any instruction in a scene with these objects."""
-        if not instruction.strip():
-            raise PlanParseError("the instruction is empty; say what the robot should do")
+        check_instruction(instruction)
         return self.plan_text(self.format.prompt(instruction, [o.name for o in objects]),
                               objects)
 
