@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from robolearn.errors import UserError
+from robolearn.text import quote
 
 Arg = str | float
 
@@ -30,7 +31,7 @@ _NUMBER_RE = re.compile(rf"{_NUMBER}$")
 
 
 class CallSyntaxError(UserError, ValueError):
-    """Text that is not a well-formed call; the message quotes the offending text."""
+    """Text that is not a well-formed call; the message quotes the offending text (cut short)."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ def _parse_arg(text: str, call_text: str) -> Arg:
         if math.isfinite(value):
             return value
     raise CallSyntaxError(
-        f"bad argument {text!r} in {call_text!r}: an argument is a name (red_block) or a "
-        "finite number (0.45)"
+        f"bad argument {quote(text)} in {quote(call_text)}: an argument is a name (red_block) "
+        "or a finite number (0.45)"
     )
 
 
@@ -72,10 +73,10 @@ def parse_call(text: str) -> Call:
     match = _CALL.match(text)
     if match is None:
         raise CallSyntaxError(
-            f"not a call: {text!r}; expected name(arg, ...), e.g. pick(red_block)")
+            f"not a call: {quote(text)}; expected name(arg, ...), e.g. pick(red_block)")
     name, inner = match.groups()
     if "(" in inner or ")" in inner:
-        raise CallSyntaxError(f"nested or unbalanced parentheses in {text!r}")
+        raise CallSyntaxError(f"nested or unbalanced parentheses in {quote(text)}")
     args = () if not inner.strip() else tuple(_parse_arg(a, text) for a in inner.split(","))
     return Call(name, args)
 

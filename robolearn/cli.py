@@ -255,12 +255,14 @@ def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
     from dataclasses import replace
 
     from robolearn.learn.planners import workspace_planner
+    from robolearn.planner.lm import check_instruction
     from robolearn.sim.scene import COLOURS
     from robolearn.skills.library import SkillLibrary
     from robolearn.store import Store
     from robolearn.tasks.sampler import sample_task
     from robolearn.tasks.spec import get_family
 
+    check_instruction(instruction)  # before a model is loaded, or built
     named = {word for word in instruction.lower().split() if word in COLOURS}
     seeds = [seed] if seed is not None else range(500)
     for seed in seeds:  # the last seed tried is the one used
@@ -271,8 +273,6 @@ def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
     if missing:
         print(f"note: this scene has no {', '.join(sorted(missing))} object; the plan can "
               "only use the objects it has", file=sys.stderr)
-    if not instruction.strip():
-        raise UsageError("the instruction is empty; say what the robot should do")
     with Store.open(workspace) as store:
         planner = workspace_planner("lm", workspace, SkillLibrary.open(workspace), store,
                                     model=model, log=_to_stderr)

@@ -24,6 +24,10 @@ from robolearn.store import CorrectionRow, EpisodeRow, Store
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.sampler import TaskInstance, sample_task
 from robolearn.tasks.spec import get_family
+from robolearn.text import text_problem
+
+MAX_WHO_CHARS = 100
+"""Longest name of the person (or program) that makes a correction."""
 
 
 class CorrectionError(UserError, ValueError):
@@ -84,8 +88,11 @@ class CorrectionAPI:
     def propose(self, episode_id: int, plan: str | list[Call], who: str,
                 why: str = "") -> Correction:
         """Check a corrected plan (text in the call language, or calls) for an episode."""
-        if not who.strip():
-            raise CorrectionError("say who makes the correction (a name, or 'simulated')")
+        if problem := text_problem(who, "who", MAX_WHO_CHARS):
+            raise CorrectionError(f"{problem}: say who makes the correction (a name, or "
+                                  "'simulated')")
+        if why.strip() and (problem := text_problem(why, "why")):
+            raise CorrectionError(f"{problem}: say in a sentence or two why the plan was wrong")
         episode = self.store.episode(episode_id)
         try:
             calls = parse_calls(plan) if isinstance(plan, str) else list(plan)

@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from robolearn.errors import UserError
+
 DEFAULT_WORKSPACE = Path("robolearn-workspace")
 WORKSPACE_ENV = "ROBOLEARN_WORKSPACE"
 CACHE_ENV = "ROBOLEARN_CACHE"
+
+
+class OutsideWorkspaceError(UserError, ValueError):
+    """A path stored in the workspace (a frame, an adapter) that leads outside it."""
 
 
 def data_dir(name: str) -> Path:
@@ -52,3 +58,19 @@ def cache_dir() -> Path:
     """
     chosen = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "robolearn"
     return Path(chosen).expanduser()
+
+
+def in_workspace(workspace: str | os.PathLike[str], stored: str) -> Path:
+    """The file that ``stored``, a path relative to the workspace, names; it must stay inside.
+
+    The database keeps frames and adapters as paths relative to the workspace. One that is
+    absolute, climbs out with ``..`` or passes through a link to elsewhere is refused, so an
+    edited or foreign database cannot make robolearn show or load any other file.
+    """
+    root = Path(workspace).expanduser().resolve()
+    path = None if "\0" in stored or Path(stored).is_absolute() else (root / stored).resolve()
+    if path is None or not path.is_relative_to(root):
+        raise OutsideWorkspaceError(
+            f"the stored path {stored!r} leads outside the workspace {root}; robolearn only "
+            "reads files it wrote there (was the database edited or copied from elsewhere?)")
+    return path

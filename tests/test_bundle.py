@@ -11,6 +11,7 @@ import json
 import os
 import stat
 import zipfile
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,87 @@ def test_a_skill_that_would_break_one_already_in_the_library_is_refused(source, 
     restamp(exported)
     assert_refused(target, exported, r"build_tower.*stack_on\(top: block, base: block, side: "
                                      r"side\) takes 3 arguments")
+
+
+# ----- the rest of the fuzzed cases (tests/test_reliability_input.py has the other inputs) ------
+def mark_encrypted(archive: Path) -> Path:
+    """Set the "encrypted" flag of every entry (zipfile cannot write encrypted entries)."""
+    data = bytearray(archive.read_bytes())
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local, central
+        start = data.find(signature)
+        while start != -1:
+            data[start + flag_at] |= 0x1
+            start = data.find(signature, start + 4)
+    archive.write_bytes(bytes(data))
+    return archive
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("C:/evil.json", "absolute path"),
+    ("\\evil.json", "absolute path"),
+    ("skills\\..\\..\\evil.json", "backslash"),
+    ("skills/evil\x01.json", "control character"),
+    ("./manifest.json", r"'\.\.', '\.' or empty part"),
+    ("skills//evil.json", r"'\.\.', '\.' or empty part"),
+    ("skills/put_both_in.json", "appears twice"),
+])
+def test_a_zip_entry_that_could_escape_or_hide_is_refused(target, exported, tmp_path, entry,
+                                                          message):
+    with pytest.warns(UserWarning) if entry == "skills/put_both_in.json" else nullcontext():
+        archive = zip_of(exported, tmp_path / "evil.zip", {entry: b"{}"})
+    assert_refused(target, archive, message)
+    assert not (tmp_path / "evil.json").exists()
+
+
+def test_an_encrypted_zip_entry_is_refused(target, exported, tmp_path):
+    archive = mark_encrypted(zip_of(exported, tmp_path / "locked.zip"))
+    assert_refused(target, archive, "is encrypted; export the bundle again without a password")
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "truncated or corrupt"),
+    (os.urandom(4096), "truncated or corrupt"),
+    (b"PK\x05\x06" + b"\0" * 18, "no manifest.json"),  # an empty archive
+])
+def test_a_zip_that_holds_nothing_usable_is_refused(target, tmp_path, data, message):
+    (tmp_path / "skills.zip").write_bytes(data)
+    assert_refused(target, tmp_path / "skills.zip", message)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"bundle_format": 0}, "'bundle_format': 0 is no format"),
+    ({"skill_format": -1}, "'skill_format': -1 is no format"),
+    ({"skill_count": 99}, "counts 99 skills but the bundle holds"),
+    ({"embedder_id": 7}, "'embedder_id': expected a string"),
+    ({"created": None}, "'created': expected str"),
+])
+def test_a_manifest_with_a_wrong_version_or_count_is_refused(target, exported, change, message):
+    restamp(exported, **change)
+    assert_refused(target, exported, message)
+
+
+def test_a_manifest_that_lists_a_path_out_of_the_bundle_is_refused(target, exported):
+    restamp(exported)
+    manifest = json.loads((exported / "manifest.json").read_text())
+    manifest["checksums"]["skills/../../outside.json"] = "0" * 64
+    (exported / "manifest.json").write_text(json.dumps(manifest))
+    assert_refused(target, exported, r"lists 'skills/\.\./\.\./outside\.json'")
+
+
+def test_a_bundle_over_the_total_size_limit_is_refused(target, exported, tmp_path, monkeypatch):
+    archive = zip_of(exported, tmp_path / "skills.zip")
+    monkeypatch.setattr(bundle_module, "MAX_BUNDLE_BYTES", 2_000)
+    assert_refused(target, exported, "over the size limit of 2000 bytes in all")
+    assert_refused(target, archive, "over the size limit of 2000 bytes")
+
+
+def test_a_special_file_in_a_folder_bundle_is_refused(target, exported):
+    os.mkfifo(exported / "skills" / "pipe.json")
+    assert_refused(target, exported, "skills/pipe.json is not a regular file or folder")
+
+
+def test_a_skill_name_the_call_language_cannot_write_is_refused(target, exported):
+    unicode_name = {**PUT_BOTH_IN, "name": "pút_both_in"}
+    (exported / "skills" / "pút_both_in.json").write_text(json.dumps(unicode_name))
+    restamp(exported)
+    assert_refused(target, exported, "ASCII")

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import streamlit as st
 
+from robolearn.paths import OutsideWorkspaceError, in_workspace
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -66,16 +68,23 @@ def step_rows(plan: Sequence[str], steps: Sequence[StepLike]) -> list[dict[str, 
 
 
 def stored_frames(episode: EpisodeRow, workspace: Path) -> list[Frame]:
-    """The frames of a stored episode's steps (files relative to the workspace)."""
+    """The frames of a stored episode's steps (files relative to the workspace).
+
+    A frame whose stored path leads outside the workspace is not read: its caption says why.
+    """
     frames = []
     for index, step in enumerate(episode.steps):
         if step.frame_path is None:
             continue
-        path = workspace / step.frame_path
         caption = f"after step {index + 1}: {step.call} — {outcome(step)}"
-        if not path.is_file():
-            caption += f" (the file {step.frame_path} is missing)"
-        frames.append(Frame(index + 1, caption, path if path.is_file() else None))
+        try:
+            path: Path | None = in_workspace(workspace, step.frame_path)
+        except OutsideWorkspaceError as error:
+            path, caption = None, f"{caption} (not shown: {error})"
+        else:
+            if not path.is_file():
+                path, caption = None, f"{caption} (the file {step.frame_path} is missing)"
+        frames.append(Frame(index + 1, caption, path))
     return frames
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from robolearn.errors import UserError
+from robolearn.paths import OutsideWorkspaceError, in_workspace
 from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
 from robolearn.store import AdapterRow, RoundRow, Store
@@ -44,7 +45,7 @@ def active(store: Store, workspace: Path, base_model: str) -> ActiveAdapter:
     row = store.active_adapter(base_model)
     if row is None or row.round_id is None or row.path is None:
         return ActiveAdapter(base_model, None, None)
-    path = Path(workspace) / row.path
+    path = _adapter_path(workspace, row.path, row.round_id)
     if not (path / "adapter_config.json").is_file():
         raise AdapterChoiceError(
             f"the adapter in use, round {row.round_id}, is missing from {path}; choose another "
@@ -73,13 +74,22 @@ def use_round(store: Store, workspace: Path, model_dir: Path, round_id: int | No
             raise AdapterChoiceError(
                 f"round {round_id} trained an adapter for {chosen.base_model}, not for "
                 f"{base}; pass the --model it was trained on")
-        if chosen.path is None or not (Path(workspace) / chosen.path).is_dir():
+        if chosen.path is None or not _adapter_path(workspace, chosen.path, round_id).is_dir():
             raise AdapterChoiceError(f"round {round_id} ended {chosen.status} without an "
                                      "adapter to use; 'robolearn adapters list' shows those "
                                      "that have one")
         row = AdapterRow(base, round_id, chosen.path, why)
     store.use_adapter(row)
     return row
+
+
+def _adapter_path(workspace: Path, stored: str, round_id: int) -> Path:
+    """Round ``round_id``'s adapter folder as the store records it, inside the workspace."""
+    try:
+        return in_workspace(workspace, stored)
+    except OutsideWorkspaceError as error:
+        raise AdapterChoiceError(f"round {round_id}'s adapter: {error}; choose another with "
+                                 "'robolearn adapters use ROUND' (or 'base')") from None
 
 
 def plan_with_active_adapter(planner: LMPlanner, store: Store, workspace: Path) -> ActiveAdapter:

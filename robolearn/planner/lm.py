@@ -21,6 +21,7 @@ from robolearn.planner.demonstrations import LibraryDemonstrations
 from robolearn.planner.identity import check_adapter_fits, model_identity
 from robolearn.planner.prompt import SEPARATOR, ChatFormat, DemonstrationSource, PlainFormat
 from robolearn.skills.executor import MAX_PLAN_STEPS
+from robolearn.text import quote, text_problem
 
 if TYPE_CHECKING:
     import torch
@@ -36,6 +37,34 @@ class ModelNotFoundError(UserError, FileNotFoundError):
 
 class PlanParseError(PlanningError, ValueError):
     """The model's answer is not a plan; the message quotes it."""
+
+
+class InstructionError(PlanningError, ValueError):
+    """An instruction no planner can read: empty, binary or past ``text.MAX_TEXT_CHARS``."""
+
+
+def check_instruction(instruction: str) -> None:
+    """Raise InstructionError unless ``instruction`` is text a prompt can hold."""
+    if problem := text_problem(instruction, "the instruction"):
+        raise InstructionError(f"{problem}; say in words what the robot should do, e.g. "
+                               "'stack the red block on the blue one'")
+
+
+def parse_answer(answer: str) -> list[Call]:
+    """The calls of a model's answer; PlanParseError, quoting it, if it is not a plan.
+
+    Constrained decoding makes this a formality for a plan that ended; it is what stands
+    between any other text and the executor. Whether the calls fit the library and the scene
+    is ``executor.validate_plan``'s check.
+    """
+    try:
+        calls = parse_calls(answer.replace(SEPARATOR, "\n"))
+    except CallSyntaxError as error:
+        raise PlanParseError(f"the model's answer {quote(answer)} is not a plan: {error}") \
+            from None
+    if not calls:
+        raise PlanParseError(f"the model's answer {quote(answer)} holds no call")
+    return calls
 
 
 class LMPlanner:
@@ -107,8 +136,7 @@ class LMPlanner:
 
     def plan_instruction(self, instruction: str, objects: tuple[SceneObject, ...]) -> list[Call]:
         """The plan for any instruction in a scene with these objects."""
-        if not instruction.strip():
-            raise PlanParseError("the instruction is empty; say what the robot should do")
+        check_instruction(instruction)
         return self.plan_text(self.format.prompt(instruction, [o.name for o in objects]),
                               objects)
 
@@ -148,13 +176,7 @@ class LMPlanner:
                                              vocabulary=self._vocabulary)
         budget = len(lead) + grammar.longest_plan + 1
         ids = self._greedy(input_ids, processor, budget, eos)
-        answer = self.tokenizer.decode(ids[0, length:], skip_special_tokens=True)
-        try:
-            calls = parse_calls(answer.replace(SEPARATOR, "\n"))
-        except CallSyntaxError as error:
-            raise PlanParseError(f"the model's answer {answer!r} is not a plan: {error}") from None
-        if not calls:
-            raise PlanParseError(f"the model's answer {answer!r} holds no call")
+        calls = parse_answer(self.tokenizer.decode(ids[0, length:], skip_special_tokens=True))
         self.explanation = f"language model {self.model_dir.name}" + (
             f" with LoRA adapter {self.adapter.name}" if self.adapter else "")
         return calls

@@ -94,6 +94,9 @@ class BundleManifest:
                               f"bundle again")
         for key, readable in (("bundle_format", BUNDLE_FORMAT), ("skill_format", FORMAT_VERSION)):
             value = _manifest_field(data, key, int, where)
+            if value < 1:
+                raise BundleError(f"{where}: {MANIFEST} field {key!r}: {value} is no format "
+                                  f"(formats count from 1); export the bundle again")
             if value > readable:
                 raise BundleError(f"{where}: {key} {value} is newer than this robolearn "
                                   f"({robolearn.__version__}) reads ({readable}); upgrade "

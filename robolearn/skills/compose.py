@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from robolearn.calls import Call
 from robolearn.sim.scene import COLOURS, SceneObject
-from robolearn.skills.composite import CompositeSkill, Provenance
+from robolearn.skills.composite import MAX_NAME_CHARS, CompositeSkill, Provenance
 from robolearn.skills.params import Param
 
 _KIND_TO_TYPE = {"block": "block", "zone": "zone", "bowl": "container", "bin": "container"}
@@ -25,10 +25,10 @@ def skill_name(instruction: str, taken: Sequence[str]) -> str:
     """A snake_case name from the instruction's words, without colours or filler words.
 
     "stack the red block on the blue one" → ``stack_block_on``; a name already
-    ``taken`` gets a number.
+    ``taken`` gets a number. It is cut short to leave the number room within MAX_NAME_CHARS.
     """
     words = [w for w in re.findall(r"[a-z]+", instruction.lower()) if w not in _FILLER]
-    base = "_".join(words[:MAX_NAME_WORDS]) or "skill"
+    base = "_".join(words[:MAX_NAME_WORDS])[:MAX_NAME_CHARS - 8].rstrip("_") or "skill"
     if not base[0].isalpha():
         base = f"skill_{base}"
     name, number = base, 2

@@ -21,17 +21,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from robolearn.calls import Call, CallSyntaxError, parse_call
 from robolearn.errors import UserError
 from robolearn.skills.params import Param, signature
-from robolearn.tasks.predicates import PREDICATES
+from robolearn.tasks.predicates import predicate_problem
+from robolearn.text import quote, text_problem
 
 FORMAT_VERSION = 1
 """Version of the skill file format; files of a newer format are refused with a clear error."""
 PROVENANCE_SOURCES = ("seed", "planner", "person", "import")
+MAX_NAME_CHARS = 64
+"""Longest skill name: it names a folder in the workspace and a call in every prompt."""
+_SKILL_NAME = re.compile(rf"[a-z_][a-z0-9_]{{0,{MAX_NAME_CHARS - 1}}}")
+"""A name the call language can write (ASCII), in snake case."""
 
 
 class SkillFileError(UserError, ValueError):
@@ -129,12 +135,16 @@ def skill_from_json(data: Any, source: str) -> CompositeSkill:
     if not isinstance(data, dict):
         raise SkillFileError(f"{source}: expected a JSON object")
     fmt = _field(data, "format", int, source)
+    if fmt < 1:
+        raise SkillFileError(f"{source}: field 'format': {fmt} is no format; formats count "
+                             f"from 1 (this robolearn writes {FORMAT_VERSION})")
     if fmt > FORMAT_VERSION:
         raise SkillFileError(f"{source}: format {fmt} is newer than this robolearn reads "
                              f"({FORMAT_VERSION}); upgrade robolearn")
     name = _field(data, "name", str, source)
-    if not name.isidentifier() or name != name.lower():
-        raise SkillFileError(f"{source}: field 'name': expected a snake_case name, got {name!r}")
+    if not _SKILL_NAME.fullmatch(name):
+        raise SkillFileError(f"{source}: field 'name': expected a snake_case name of at most "
+                             f"{MAX_NAME_CHARS} ASCII characters, got {quote(name)}")
     params = []
     for i, spec in enumerate(_field(data, "params", list, source)):
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) \
@@ -152,9 +162,8 @@ def skill_from_json(data: Any, source: str) -> CompositeSkill:
         raise SkillFileError(f"{source}: field 'steps': a composite needs at least one step")
     names = {p.name for p in params}
     for i, call in enumerate(effect):
-        if call.name not in PREDICATES:
-            raise SkillFileError(f"{source}: field 'effect[{i}]': unknown predicate "
-                                 f"{call.name!r}; known: {', '.join(sorted(PREDICATES))}")
+        if problem := predicate_problem(call):
+            raise SkillFileError(f"{source}: field 'effect[{i}]': {problem}")
         unknown = [a for a in call.args if a not in names]
         if unknown:
             raise SkillFileError(f"{source}: field 'effect[{i}]': {unknown} are not parameters")
@@ -162,11 +171,19 @@ def skill_from_json(data: Any, source: str) -> CompositeSkill:
     if not isinstance(provenance, dict) or provenance.get("source") not in PROVENANCE_SOURCES:
         raise SkillFileError(f"{source}: field 'provenance': expected "
                              f"{{\"source\": one of {list(PROVENANCE_SOURCES)}}}")
+    for key, kind in (("episode", int), ("correction", int), ("note", str)):
+        value = provenance.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise SkillFileError(f"{source}: field 'provenance.{key}': expected "
+                                 f"{'an id' if kind is int else 'text'}, got {value!r}")
+    description = _field(data, "description", str, source)
+    if problem := text_problem(description, "the description"):
+        raise SkillFileError(f"{source}: field 'description': {problem}")
     version = data.get("version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise SkillFileError(f"{source}: field 'version': expected a positive integer")
     return CompositeSkill(
-        name=name, description=_field(data, "description", str, source), params=tuple(params),
+        name=name, description=description, params=tuple(params),
         steps=steps, effect=effect, version=version,
         provenance=Provenance(source=provenance["source"], episode=provenance.get("episode"),
                               correction=provenance.get("correction"),

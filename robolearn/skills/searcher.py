@@ -27,6 +27,7 @@ import numpy as np
 
 from robolearn.errors import UserError
 from robolearn.skills.embeddings import EmbeddingCache, TextEmbedder
+from robolearn.text import text_problem
 
 if TYPE_CHECKING:
     from robolearn.skills.library import SkillLibrary
@@ -53,7 +54,7 @@ DEFAULT_K = 5
 
 
 class QueryError(UserError, ValueError):
-    """A search that cannot run: an empty query or a k below 1."""
+    """A search that cannot run: an empty, binary or huge query, or a k below 1."""
 
 
 class SkillLike(Protocol):
@@ -166,7 +167,8 @@ class Searcher:
     def search(self, query: str, k: int = DEFAULT_K) -> SearchResult:
         """The ``k`` skills most similar to ``query`` (best first) and the decision.
 
-        Raises ValueError for an empty query; a very long one is truncated by the tokenizer.
+        Raises QueryError for an empty, binary or huge query (``text.MAX_TEXT_CHARS``); the
+        embedder reads only the first ``embeddings.MAX_TOKENS`` tokens of a long one.
         """
         _check_k(k)
         text = _check_query(query)
@@ -213,8 +215,8 @@ def _check_k(k: object) -> None:
 def _check_query(query: object) -> str:
     if not isinstance(query, str):
         raise TypeError(f"a query is a string describing a sub-goal, got {type(query).__name__}")
-    if not query.strip():
-        raise QueryError("the query is empty; describe the sub-goal in words, e.g. "
+    if problem := text_problem(query, "the query"):
+        raise QueryError(f"{problem}; describe the sub-goal in words, e.g. "
                          "'put the red cube into the bowl'")
     return query.strip()
 

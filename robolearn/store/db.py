@@ -14,6 +14,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from numbers import Integral
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -161,6 +162,7 @@ class Store(TrainingRecords):
 
     def episode(self, episode_id: int) -> EpisodeRow:
         """Episode ``episode_id`` with its steps; MissingRowError if there is none."""
+        _check_id(episode_id, f"{self.path} has no episode")
         rows = self._rows("SELECT * FROM episodes WHERE id = ?", [episode_id])
         if not rows:
             raise MissingRowError(f"{self.path} has no episode {episode_id}")
@@ -263,6 +265,7 @@ class Store(TrainingRecords):
                                  "and robolearn will start a new database there.") from None
 
     def _require(self, table: str, row_id: int, what: str) -> None:
+        _check_id(row_id, f"{self.path} has no {what}")
         if not self._db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [row_id]).fetchone():
             raise MissingRowError(f"{self.path} has no {what} {row_id}")
 
@@ -278,6 +281,15 @@ class Store(TrainingRecords):
                         message=row["message"], ticks=row["ticks"],
                         frame_path=row["frame_path"]))
         return steps
+
+
+def _check_id(row_id: object, missing: str) -> None:
+    """Raise MissingRowError("<missing> <row_id>") unless ``row_id`` can be a row's id.
+
+    SQLite raises OverflowError for an int past 64 bits and quietly matches "1" to 1.
+    """
+    if isinstance(row_id, bool) or not isinstance(row_id, Integral) or not 0 < row_id < 2**63:
+        raise MissingRowError(f"{missing} {row_id!r}; ids are positive whole numbers")
 
 
 def _check_usable(db: Database, path: Path) -> None:

@@ -8,10 +8,12 @@ test the cheap geometry before the contact query.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from robolearn.calls import Call
 from robolearn.sim.scene import BLOCK_SIZE
 
 if TYPE_CHECKING:
@@ -58,3 +60,25 @@ def row(world: TabletopWorld, *names: str) -> bool:
 PREDICATES: dict[str, Callable[..., bool]] = {"on": on, "inside": inside, "row": row,
                                                "between": between}
 """Predicates by the name task files use."""
+
+
+def predicate_problem(call: Call) -> str | None:
+    """What is wrong with ``call`` as a condition (a family's success, a skill's effect), or None.
+
+    Checked when a file is read, so a condition that could never be evaluated (an unknown
+    predicate, a number for an object, a wrong number of names) fails there, not mid-episode.
+    """
+    predicate = PREDICATES.get(call.name)
+    if predicate is None:
+        return f"unknown predicate {call.name!r}; known: {', '.join(sorted(PREDICATES))}"
+    numbers = [a for a in call.args if not isinstance(a, str)]
+    if numbers:
+        return f"{call} passes the numbers {numbers}; a predicate takes object names"
+    signature = inspect.signature(predicate)
+    try:
+        signature.bind(None, *call.args)
+    except TypeError:
+        names = [("*" if p.kind is p.VAR_POSITIONAL else "") + p.name
+                 for p in list(signature.parameters.values())[1:]]
+        return f"{call} does not fit {call.name}({', '.join(names)})"
+    return None

@@ -20,10 +20,10 @@ inside a bowl, bin or zone; it then takes its support's place, so it has no ``x`
 object supports at most one other, and no chain of ``on`` may loop back on itself.
 Templates write ``{role}`` for "red block" and ``{role.colour}`` for "red".
 
-Family fields besides those above: ``max_steps`` (the episode's control-step budget) and
-``bootstrap`` (default true). ``bootstrap = false`` keeps a family out of the default planner
-model's bootstrap: the model never trains on it and is not scored on it; it is taught later, by
-corrections (the continual-learning benchmark's new tasks).
+Family fields besides those above: ``max_steps`` (the episode's control-step budget, at most
+``MAX_EPISODE_STEPS``) and ``bootstrap`` (default true). ``bootstrap = false`` keeps a family
+out of the default planner model's bootstrap: the model never trains on it and is not scored
+on it; it is taught later, by corrections (the continual-learning benchmark's new tasks).
 """
 
 from __future__ import annotations
@@ -38,10 +38,14 @@ from robolearn.calls import Call, CallSyntaxError, parse_call
 from robolearn.errors import UserError
 from robolearn.paths import data_dir
 from robolearn.sim.scene import COLOURS, OBJECT_KINDS, WORKSPACE_HIGH, WORKSPACE_LOW
-from robolearn.tasks.predicates import PREDICATES
+from robolearn.tasks.predicates import predicate_problem
+from robolearn.text import text_problem
 
 DEFAULT_MAX_STEPS = 500
 """Control steps (20 Hz) an episode may take when the family does not say."""
+MAX_EPISODE_STEPS = 10_000
+"""The largest step budget a family may give its episodes: 500 simulated seconds, ten times
+the longest shipped family's, so that no file can make an episode's budget meaningless."""
 
 
 class UnknownFamilyError(UserError, LookupError):
@@ -126,7 +130,10 @@ def _parse_object(role: str, data: Any, path: Path) -> ObjectRole:
     kind = _require(data, "kind", str, path, where)
     if kind not in OBJECT_KINDS:
         raise _fail(path, where + "kind", f"expected one of {list(OBJECT_KINDS)}, got {kind!r}")
-    colours = tuple(data.get("colours", COLOURS))
+    colours = data.get("colours", list(COLOURS))
+    if not isinstance(colours, list) or not all(isinstance(c, str) for c in colours):
+        raise _fail(path, where + "colours", f"expected a list of colour names, got {colours!r}")
+    colours = tuple(colours)
     bad = [c for c in colours if c not in COLOURS]
     if bad or not colours:
         raise _fail(path, where + "colours", f"unknown colours {bad}; known: {sorted(COLOURS)}")
@@ -188,9 +195,8 @@ def _parse_calls(data: dict[str, Any], key: str, roles: set[str], path: Path) ->
         except CallSyntaxError as error:
             raise _fail(path, f"{key}[{i}]", str(error)) from None
         unknown = [a for a in call.args if isinstance(a, str) and a not in roles]
-        if key == "success" and call.name not in PREDICATES:
-            raise _fail(path, f"{key}[{i}]", f"unknown predicate {call.name!r}; known: "
-                        f"{sorted(PREDICATES)}")
+        if key == "success" and (problem := predicate_problem(call)):
+            raise _fail(path, f"{key}[{i}]", problem)
         if key == "success" and unknown:
             raise _fail(path, f"{key}[{i}]", f"unknown roles {unknown}; roles: {sorted(roles)}")
         calls.append(call)
@@ -199,11 +205,15 @@ def _parse_calls(data: dict[str, Any], key: str, roles: set[str], path: Path) ->
 
 def _check_template(template: str, roles: set[str], path: Path, where: str) -> None:
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        fields = [(f, spec, conversion) for _, f, spec, conversion
+                  in string.Formatter().parse(template) if f is not None]
     except ValueError as error:
         raise _fail(path, where, f"malformed template {template!r}: {error}") from None
-    for name in fields:
+    for name, spec, conversion in fields:
         role, _, attribute = name.partition(".")
+        if spec or conversion:  # {top:d} or {top!r} would fail only when a scene is rendered
+            raise _fail(path, where, f"template {template!r} formats {{{name}}} with "
+                        f"{'!' + conversion if conversion else ':' + spec}; write {{{name}}}")
         if role not in roles or attribute not in ("", "colour", "kind"):
             raise _fail(path, where, f"template {template!r} names {{{name}}}; use {{role}} or "
                         f"{{role.colour}} with a role of {sorted(roles)}")
@@ -233,17 +243,24 @@ def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
     if not instructions:
         raise _fail(path, "instructions", "must list at least one template")
     for i, template in enumerate(instructions):
-        if not isinstance(template, str) or not template.strip():
+        if not isinstance(template, str):
             raise _fail(path, f"instructions[{i}]", "expected a non-empty string")
+        if problem := text_problem(template, "the template"):
+            raise _fail(path, f"instructions[{i}]", problem)
         _check_template(template, roles, path, f"instructions[{i}]")
     max_steps = data.get("max_steps", DEFAULT_MAX_STEPS)
-    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
-        raise _fail(path, "max_steps", f"expected a positive integer, got {max_steps!r}")
+    if not isinstance(max_steps, int) or isinstance(max_steps, bool) \
+            or not 0 < max_steps <= MAX_EPISODE_STEPS:
+        raise _fail(path, "max_steps", f"expected an integer from 1 to {MAX_EPISODE_STEPS}, "
+                    f"got {max_steps!r}")
     bootstrap = data.get("bootstrap", True)
     if not isinstance(bootstrap, bool):
         raise _fail(path, "bootstrap", f"expected true or false, got {bootstrap!r}")
+    description = _require(data, "description", str, path)
+    if problem := text_problem(description, "the description"):
+        raise _fail(path, "description", problem)
     return TaskFamily(
-        name=name, description=_require(data, "description", str, path), objects=objects,
+        name=name, description=description, objects=objects,
         instructions=tuple(instructions), success=_parse_calls(data, "success", roles, path),
         oracle=_parse_calls(data, "oracle", roles, path), max_steps=max_steps,
         bootstrap=bootstrap, source=path,
