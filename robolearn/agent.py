@@ -99,7 +99,6 @@ def run_episode(env: TabletopEnv, planner: Planner, seed: int, frames: bool = Fa
     task = env.task
     record = EpisodeRecord(family=task.family, seed=seed, instruction=task.instruction,
                            planner=planner.name, plan=[])
-    plan: list[Call] = []  # stays empty when the planner cannot write one
     try:
         plan = planner.plan(task)
         record.plan = [str(c) for c in plan]
