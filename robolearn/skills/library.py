@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -97,13 +99,15 @@ class SkillLibrary:
 
     @classmethod
     def open(cls, workspace: Path) -> SkillLibrary:
-        """The workspace's live library, seeded from the shipped one on first use."""
+        """The workspace's live library, seeded from the shipped one on first use.
+
+        The seed is written into a staging folder and renamed into place, so processes that
+        open a new workspace at once (a run, the dashboard, a round) all see the whole seed
+        library, and one killed while seeding leaves none rather than part of it.
+        """
         root = workspace / "skills"
         if not root.exists():
-            library = cls(root=root)
-            for skill in dependency_order(read_flat_folder(data_dir("skills"))):
-                library.save(skill)
-            return library
+            _seed(root)
         latest = [_read(max(folder.glob("v*.json"))) for folder in sorted(root.iterdir())
                   if folder.is_dir() and any(folder.glob("v*.json"))]
         return cls(latest, root=root)
@@ -324,8 +328,36 @@ def dependency_order(skills: list[CompositeSkill]) -> list[CompositeSkill]:
     return ordered
 
 
+def _seed(root: Path) -> None:
+    """Create the library folder ``root`` holding the shipped skills, whole or not at all."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
+    try:
+        seeded = SkillLibrary(root=staging)
+        for skill in dependency_order(read_flat_folder(data_dir("skills"))):
+            seeded.save(skill)
+        try:
+            staging.rename(root)
+        except OSError:
+            if not root.is_dir():
+                raise
+            # Another process seeded it first, with the same skills.
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def _write_new(path: Path, data: dict) -> None:
-    """Write a file that must not exist yet (two writers never overwrite one version)."""
-    with open(path, "x", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
+    """Write a file that must not exist yet, whole or not at all.
+
+    It is written under a temporary name and hard-linked to ``path``: the link fails if another
+    writer took that version first (two writers never overwrite one version), and a writer
+    killed half-way leaves no torn version file behind.
+    """
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(data, file, indent=2)
+            file.write("\n")
+        os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
