@@ -14,11 +14,13 @@ Everything else (embeddings, search indexes) is derived from it and rebuilt when
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -267,20 +269,25 @@ class SkillLibrary:
 
     def record(self, name: str, *, evaluated: bool | None = None,
                succeeded: bool | None = None) -> SkillStats:
-        """Count one Evaluator verdict (``evaluated``) or one run in an episode (``succeeded``)."""
-        stats = self.stats(name)
-        if evaluated is not None:
-            stats.evaluations += 1
-            stats.passed += evaluated
-        if succeeded is not None:
-            stats.runs += 1
-            stats.successes += succeeded
+        """Count one Evaluator verdict (``evaluated``) or one run in an episode (``succeeded``).
+
+        Processes that count at once (a run, the dashboard, a round's evaluation) take turns
+        under a lock file beside the counts, so none is lost; the file is replaced by rename,
+        so a process killed half-way leaves the previous counts.
+        """
         path = self._stats_path(name)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(asdict(stats)))
-            os.replace(tmp, path)
+        with _exclusive(None if path is None else path.with_suffix(".lock")):
+            stats = self.stats(name)
+            if evaluated is not None:
+                stats.evaluations += 1
+                stats.passed += evaluated
+            if succeeded is not None:
+                stats.runs += 1
+                stats.successes += succeeded
+            if path is not None:
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(asdict(stats)))
+                os.replace(tmp, path)
         return stats
 
     def _stats_path(self, name: str) -> Path | None:
@@ -326,6 +333,21 @@ def dependency_order(skills: list[CompositeSkill]) -> list[CompositeSkill]:
     for skill in skills:
         visit(skill, ())
     return ordered
+
+
+@contextmanager
+def _exclusive(lock: Path | None) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` (created if missing); None: no lock."""
+    if lock is None:
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _seed(root: Path) -> None:
