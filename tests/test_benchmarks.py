@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -36,3 +38,11 @@ def test_the_evaluator_benchmark_runs_and_every_seed_skill_passes(tmp_path):
     _, costs = run_benchmark("bench_evaluator", tmp_path)
     assert {c["skill"] for c in costs} >= {"put_in", "build_tower"}
     assert all(c["passed"] == c["verdicts"] for c in costs)
+
+
+@pytest.mark.slow
+def test_the_soak_benchmark_loses_nothing_and_reports_every_bar(tmp_path):
+    stdout, results = run_benchmark("bench_soak", tmp_path, "--seconds", "5", "--kill-cycles",
+                                    "2")
+    assert "rows lost (three writers)" in stdout and "integrity_check" in stdout
+    assert all(bar["passed"] for bar in results["bars"]), results["bars"]
