@@ -31,7 +31,7 @@ from robolearn.learn.rounds import run_round
 from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
 from robolearn.skills.library import SkillLibrary
-from robolearn.store import DB_NAME, Store
+from robolearn.store import DB_NAME, AdapterRow, MissingRowError, RoundRow, Store
 from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import get_family
 from tests.conftest import QUICK, SEEDS, run_and_correct
@@ -116,6 +116,21 @@ def test_a_round_killed_mid_epoch_keeps_every_row_and_the_adapter_in_use(
         assert store.training_round(outcome.round_id).status in ("promoted", "refused")
     assert before <= committed_rows(workspace)
     assert not list(adapters_dir(workspace).glob("*.partial"))
+
+
+def test_a_round_is_recorded_promoted_only_together_with_its_adapter_in_use(tmp_path):
+    with Store.open(tmp_path) as store:
+        round_id = store.start_round(RoundRow("m", {}))
+        promotion = AdapterRow("m", round_id, "adapters/round-0001", "promoted")
+        with pytest.raises(MissingRowError):  # the adapter log's write fails mid-promotion
+            store.finish_round(round_id, "promoted", "ok", {}, promotion.path,
+                               use=AdapterRow("m", round_id + 1, promotion.path, "promoted"))
+        assert store.training_round(round_id).status == "running"  # neither write happened
+        assert store.active_adapter("m") is None
+
+        store.finish_round(round_id, "promoted", "ok", {}, promotion.path, use=promotion)
+        assert store.training_round(round_id).status == "promoted"
+        assert store.active_adapter("m").round_id == round_id
 
 
 def open_library(workspace):
