@@ -6,9 +6,11 @@ once. Every process is a real one (``python -m robolearn``, or a spawned writer 
 benchmark, ``benchmarks/bench_soak.py``) on real SQLite files, PyBullet and the fixtures' model.
 """
 
+import random
 import shutil
 
 import pytest
+from transformers import GPT2Config, GPT2LMHeadModel
 
 from benchmarks.bench_soak import (
     at_once,
@@ -30,6 +32,7 @@ from robolearn.learn.adapters import (
 from robolearn.learn.rounds import run_round
 from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
+from robolearn.planner.training import Schedule, train
 from robolearn.skills.library import SkillLibrary
 from robolearn.store import DB_NAME, AdapterRow, MissingRowError, RoundRow, Store
 from robolearn.tasks.sampler import sample_task
@@ -176,3 +179,14 @@ def test_a_run_training_rounds_and_a_person_correcting_at_once_lose_nothing(
     with Store.open(workspace) as store:
         assert store.integrity_ok()
         assert all(r.status in ("promoted", "refused") for r in store.rounds())
+
+
+@pytest.mark.parametrize("batches", [9, 10, 11])
+def test_training_of_exactly_ten_steps_trains(batches):
+    # Found by the soak: rounds of 72-76 examples (5 batches, 2 epochs) failed in OneCycleLR.
+    model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, n_positions=8,
+                                       vocab_size=12))
+    rows = [([1, 2, 3, 4], 2)] * batches
+    result = train(model, rows, 0, Schedule(epochs=1, batch_size=1, learning_rate=1e-3),
+                   random.Random(0), "ten steps", progress=False)
+    assert result.steps == batches
