@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -44,3 +46,11 @@ def test_the_rollout_benchmark_compares_workers_on_the_same_episodes(tmp_path):
     assert results["same_records"] is True
     runs = {t["name"]: t for t in results["timings"]}
     assert runs["local pool, 2 workers"]["episodes"] == runs["in process"]["episodes"] == 8
+
+
+@pytest.mark.slow
+def test_the_soak_benchmark_loses_nothing_and_reports_every_bar(tmp_path):
+    stdout, results = run_benchmark("bench_soak", tmp_path, "--seconds", "5", "--kill-cycles",
+                                    "2")
+    assert "rows lost (three writers)" in stdout and "integrity_check" in stdout
+    assert all(bar["passed"] for bar in results["bars"]), results["bars"]

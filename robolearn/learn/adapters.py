@@ -75,9 +75,10 @@ def use_round(store: Store, workspace: Path, model_dir: Path, round_id: int | No
                 f"round {round_id} trained an adapter for {chosen.base_model}, not for "
                 f"{base}; pass the --model it was trained on")
         if chosen.path is None or not _adapter_path(workspace, chosen.path, round_id).is_dir():
-            raise AdapterChoiceError(f"round {round_id} ended {chosen.status} without an "
-                                     "adapter to use; 'robolearn adapters list' shows those "
-                                     "that have one")
+            ended = ("never ended (it is running, or its process was stopped)"
+                     if chosen.status == "running" else f"ended {chosen.status}")
+            raise AdapterChoiceError(f"round {round_id} {ended} without an adapter to use; "
+                                     "'robolearn adapters list' shows those that have one")
         row = AdapterRow(base, round_id, chosen.path, why)
     store.use_adapter(row)
     return row

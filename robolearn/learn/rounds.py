@@ -1,9 +1,10 @@
 """One LoRA round: data, training, evaluation on every family seen, and the promotion gate.
 
 The round is recorded in the store when it starts and again when it ends. The adapter in use
-changes only in the round's last write, after its folder is complete, so a round that crashes
-or is killed at any point leaves the previous adapter in use and the database whole; the next
-round marks it ``interrupted``. One round runs at a time in a workspace (a lock file).
+changes only in the round's last write, the one transaction that also records its outcome,
+after its folder is complete, so a round that crashes or is killed at any point leaves the
+previous adapter in use and the database whole; the next round marks it ``interrupted``.
+One round runs at a time in a workspace (a lock file).
 """
 
 from __future__ import annotations
@@ -156,10 +157,9 @@ def run_round(workspace: Path, model_dir: Path, config: RoundConfig | None = Non
                    "dataset": dataset.summary(), "training": asdict(result),
                    "seconds": time.perf_counter() - start}
         store.finish_round(round_id, "promoted" if promoted else "refused", reason, metrics,
-                           relative)
-        if promoted:
-            store.use_adapter(AdapterRow(base, round_id, relative, f"round {round_id} "
-                                         f"promoted: {reason}"))
+                           relative, use=AdapterRow(base, round_id, relative, f"round "
+                                                    f"{round_id} promoted: {reason}")
+                           if promoted else None)
     return RoundOutcome(round_id, promoted, reason, out, incumbent, candidate,
                         dataset.summary(), time.perf_counter() - start)
 

@@ -97,8 +97,11 @@ def train(model: Any, rows: list[Row], pad: int, schedule: Schedule, rng: random
     optimizer = torch.optim.AdamW(trainable, lr=schedule.learning_rate,
                                   weight_decay=schedule.weight_decay)
     steps = schedule.epochs * math.ceil(len(rows) / schedule.batch_size)
+    # OneCycleLR divides by (warmup steps - 1): a warmup of exactly one step (10 steps at 0.1)
+    # raised ZeroDivisionError and failed the round, so such a warmup takes two steps.
+    warmup = schedule.warmup if schedule.warmup * steps != 1 else 2 / steps
     lr_schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, schedule.learning_rate, total_steps=steps, pct_start=schedule.warmup)
+        optimizer, schedule.learning_rate, total_steps=steps, pct_start=warmup)
     rows = list(rows)
     model.train()
     start, loss_value = time.perf_counter(), float("nan")

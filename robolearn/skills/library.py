@@ -14,10 +14,13 @@ Everything else (embeddings, search indexes) is derived from it and rebuilt when
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,20 +103,13 @@ class SkillLibrary:
     def open(cls, workspace: Path) -> SkillLibrary:
         """The workspace's live library, seeded from the shipped one on first use.
 
-        The seed is written beside ``skills/`` and renamed into place, so processes that open
-        a new workspace at once (a run's workers, the dashboard) all find the same library.
+        The seed is written into a staging folder and renamed into place, so processes that
+        open a new workspace at once (a run, the dashboard, a round) all see the whole seed
+        library, and one killed while seeding leaves none rather than part of it.
         """
         root = workspace / "skills"
         if not root.exists():
-            staging = workspace / f".skills-seeding-{os.getpid()}"
-            shutil.rmtree(staging, ignore_errors=True)
-            seeding = cls(root=staging)
-            for skill in dependency_order(read_flat_folder(data_dir("skills"))):
-                seeding.save(skill)
-            try:
-                staging.rename(root)
-            except OSError:  # another process seeded it first: use that one
-                shutil.rmtree(staging)
+            _seed(root)
         latest = [_read(max(folder.glob("v*.json"))) for folder in sorted(root.iterdir())
                   if folder.is_dir() and any(folder.glob("v*.json"))]
         return cls(latest, root=root)
@@ -273,20 +269,25 @@ class SkillLibrary:
 
     def record(self, name: str, *, evaluated: bool | None = None,
                succeeded: bool | None = None) -> SkillStats:
-        """Count one Evaluator verdict (``evaluated``) or one run in an episode (``succeeded``)."""
-        stats = self.stats(name)
-        if evaluated is not None:
-            stats.evaluations += 1
-            stats.passed += evaluated
-        if succeeded is not None:
-            stats.runs += 1
-            stats.successes += succeeded
+        """Count one Evaluator verdict (``evaluated``) or one run in an episode (``succeeded``).
+
+        Processes that count at once (a run, the dashboard, a round's evaluation) take turns
+        under a lock file beside the counts, so none is lost; the file is replaced by rename,
+        so a process killed half-way leaves the previous counts.
+        """
         path = self._stats_path(name)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(asdict(stats)))
-            os.replace(tmp, path)
+        with _exclusive(None if path is None else path.with_suffix(".lock")):
+            stats = self.stats(name)
+            if evaluated is not None:
+                stats.evaluations += 1
+                stats.passed += evaluated
+            if succeeded is not None:
+                stats.runs += 1
+                stats.successes += succeeded
+            if path is not None:
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(asdict(stats)))
+                os.replace(tmp, path)
         return stats
 
     def _stats_path(self, name: str) -> Path | None:
@@ -334,8 +335,51 @@ def dependency_order(skills: list[CompositeSkill]) -> list[CompositeSkill]:
     return ordered
 
 
+@contextmanager
+def _exclusive(lock: Path | None) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` (created if missing); None: no lock."""
+    if lock is None:
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _seed(root: Path) -> None:
+    """Create the library folder ``root`` holding the shipped skills, whole or not at all."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
+    try:
+        seeded = SkillLibrary(root=staging)
+        for skill in dependency_order(read_flat_folder(data_dir("skills"))):
+            seeded.save(skill)
+        try:
+            staging.rename(root)
+        except OSError:
+            if not root.is_dir():
+                raise
+            # Another process seeded it first, with the same skills.
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def _write_new(path: Path, data: dict) -> None:
-    """Write a file that must not exist yet (two writers never overwrite one version)."""
-    with open(path, "x", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
+    """Write a file that must not exist yet, whole or not at all.
+
+    It is written under a temporary name and hard-linked to ``path``: the link fails if another
+    writer took that version first (two writers never overwrite one version), and a writer
+    killed half-way leaves no torn version file behind.
+    """
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(data, file, indent=2)
+            file.write("\n")
+        os.link(tmp, path)
+    finally:
+        os.unlink(tmp)

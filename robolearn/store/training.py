@@ -61,8 +61,13 @@ class TrainingRecords:
         return len(rows)
 
     def finish_round(self, round_id: int, status: str, reason: str,
-                     metrics: dict[str, Any], path: str | None = None) -> None:
-        """Give round ``round_id`` its outcome: promoted, refused or failed, and why."""
+                     metrics: dict[str, Any], path: str | None = None,
+                     use: AdapterRow | None = None) -> None:
+        """Give round ``round_id`` its outcome: promoted, refused or failed, and why.
+
+        ``use`` (a promotion) puts the round's adapter in use in the same transaction, so a
+        process killed at any moment never leaves a round promoted but not in use.
+        """
         if status not in ROUND_STATUSES or status == "running":
             raise ValueError(f"a round ends as one of {ROUND_STATUSES[1:]}, not {status!r}")
         with self._write():
@@ -71,6 +76,8 @@ class TrainingRecords:
                           "path = ?, finished = ? WHERE id = ?",
                           [status, reason, json.dumps(metrics, sort_keys=True), path, _now(),
                            round_id])
+            if use is not None:
+                self._log_adapter(use)
 
     def mark_interrupted(self) -> list[int]:
         """Rounds still ``running`` become ``interrupted``; call it only while no round runs."""
@@ -115,14 +122,18 @@ class TrainingRecords:
 
     def use_adapter(self, adapter: AdapterRow) -> int:
         """From now on ``adapter.base_model`` plans with this adapter (or alone); the log id."""
+        with self._write():
+            return self._log_adapter(adapter)
+
+    def _log_adapter(self, adapter: AdapterRow) -> int:
+        """Add ``adapter`` to the adapter log (inside a ``_write``); the log id."""
         if not adapter.why.strip():
             raise ValueError("say why the adapter changes")
-        with self._write():
-            if adapter.round_id is not None:
-                self._require("training_rounds", adapter.round_id, "training round")
-            return self._insert("adapters", {
-                "created": _now(), "base_model": adapter.base_model,
-                "round_id": adapter.round_id, "path": adapter.path, "why": adapter.why})
+        if adapter.round_id is not None:
+            self._require("training_rounds", adapter.round_id, "training round")
+        return self._insert("adapters", {
+            "created": _now(), "base_model": adapter.base_model,
+            "round_id": adapter.round_id, "path": adapter.path, "why": adapter.why})
 
     def adapter_log(self, base_model: str | None = None) -> list[AdapterRow]:
         """The adapter log, oldest first (of one base model if given)."""
