@@ -425,9 +425,9 @@ def run(settings: Settings, quick: bool, log: Callable[[str], None]) -> Results:
     rng, console = random.Random(settings.seed), workspace / "robolearn.log"
     kills = []
     for cycle in range(settings.kill_cycles):
-        if cycle % 2 == 0:  # anywhere from its start-up to mid-run
+        if cycle % 2 == 0:  # anywhere from its start-up to mid-run; every other on 2 workers
             command = ["run", "--planner", "oracle", "--family", FAMILY, "--episodes", "50",
-                       "--seed", str(10_000 + 50 * cycle)]
+                       "--seed", str(10_000 + 50 * cycle), "--workers", str(1 + cycle // 2 % 2)]
             after, wait_for = rng.uniform(0.5, 4.0), None
         else:  # mid-epoch (its data is recorded by then)
             command = ["train", "--epochs", "100000", "--threads", "1", "--eval-scenes", "1",
