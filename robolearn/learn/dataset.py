@@ -54,6 +54,8 @@ class RoundDataset:
     new: list[Example]
     replay: list[Example]
     lessons: list[Lesson] = field(default_factory=list)
+    last_correction_id: int = 0
+    """The newest correction the round's data was drawn from (0: none yet)."""
 
     @property
     def examples(self) -> list[Example]:
@@ -98,15 +100,17 @@ def build_dataset(store: Store, base_pool: list[Example], lineage: list[int],
     for example in learned:
         if example.source_id is not None:
             done.setdefault(example.source, set()).add(example.source_id)
-    todo = lessons(store, done)
+    corrections = store.corrections()  # read once: a correction saved meanwhile waits its turn
+    todo = lessons(store, done, corrections)
+    last_id = max((int(c.id or 0) for c in corrections), default=0)
     new = _dedupe(e for lesson in todo for e in lesson.examples(config.augment, rng, style))
     new = new[:config.max_new]
     if config.replay == "none":
-        return RoundDataset(new, [], todo)
+        return RoundDataset(new, [], todo, last_id)
     prompts = {e.prompt for e in new}
     pool = _dedupe(e for e in base_pool + learned if e.prompt not in prompts)
     size = min(config.replay_size, round(config.replay_ratio * len(new)))
-    return RoundDataset(new, replay_sample(pool, size, config.replay, rng), todo)
+    return RoundDataset(new, replay_sample(pool, size, config.replay, rng), todo, last_id)
 
 
 def _dedupe(examples: Iterable[Example]) -> list[Example]:

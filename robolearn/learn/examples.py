@@ -146,16 +146,18 @@ class Lesson:
         return examples
 
 
-def lessons(store: Store, since: dict[str, set[int]] | None = None) -> list[Lesson]:
+def lessons(store: Store, since: dict[str, set[int]] | None = None,
+            corrections: list[CorrectionRow] | None = None) -> list[Lesson]:
     """What the store can teach: corrected plans that worked, then plans of successful episodes.
 
     ``since`` maps a source (``correction``, ``episode``) to row ids already learned; those are
     left out. One lesson a situation: its latest correction, else its first successful episode.
+    ``corrections`` are the store's corrections when the caller has read them already.
     """
     done = since or {}
     by_situation: dict[tuple[str, tuple[str, ...]], Lesson] = {}
     episodes: dict[int, EpisodeRow] = {}
-    for correction in store.corrections():
+    for correction in store.corrections() if corrections is None else corrections:
         if not correction.rerun_success or correction.id in done.get("correction", set()):
             continue
         episode = episodes.get(correction.episode_id) or store.episode(correction.episode_id)

@@ -128,7 +128,7 @@ def run_round(workspace: Path, model_dir: Path, config: RoundConfig | None = Non
                           | {row.family for row in store.success_by_family()})
         round_id = store.start_round(RoundRow(
             base_model=base, config=asdict(config),
-            last_correction_id=max((c.id or 0 for c in store.corrections()), default=0),
+            last_correction_id=dataset.last_correction_id,
             parent_round=current.round_id))
         try:
             store.add_round_examples(round_id, dataset.rows())
