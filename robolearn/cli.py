@@ -694,7 +694,9 @@ def _parser() -> argparse.ArgumentParser:
         "examples:\n  robolearn run --family stack --episodes 20 --planner oracle --seed 0\n"
         "  robolearn run --family stack --family tower --episodes 5 --json\n"
         "  robolearn run --family stack --episodes 10 --model smollm2\n"
-        "  robolearn run --episodes 3 --frames --workspace /tmp/ws"),
+        "  robolearn run --episodes 3 --frames --workspace /tmp/ws\n"
+        "  robolearn run --family stack --episodes 200 --workers 2\n"
+        "  robolearn run --episodes 20 --workers 8 --backend ray --ray-address auto"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--family", action="append", default=[], dest="families",
                      help="task family (repeatable; default: all)")
