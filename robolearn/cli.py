@@ -166,6 +166,10 @@ def cmd_run(config: RunConfig) -> int:
     from robolearn.skills.library import SkillLibrary
     from robolearn.store import Store
 
+    if config.backend == "ray":  # a wrong address fails before any work or any write
+        from robolearn.rollout.ray_pool import connect
+
+        connect(config.ray_address, config.workers)
     setup: RolloutSetup = WorkspaceRollout(config.workspace, config.planner, config.model,
                                            config.memory, config.learn_skills
                                            ).prepare(log=_to_stderr)

@@ -225,6 +225,17 @@ def test_a_ray_actor_killed_mid_episode_is_replaced(tmp_path):
     assert summary.crashes == 1 and not summary.lost and len(rows) == 6
 
 
+@pytest.mark.skipif(not HAS_RAY, reason="Ray is an optional extra: pip install "
+                    "'robolearn[ray]' to run the Ray backend's test")
+def test_joining_a_ray_cluster_that_is_not_there_is_one_clear_line(tmp_path):
+    if Path("/tmp/ray/ray_current_cluster").exists():
+        pytest.skip("a Ray cluster runs on this machine, so --ray-address auto would join it")
+    result = robolearn("run", "--planner", "oracle", "--backend", "ray", "--ray-address",
+                       "auto", "--workspace", str(tmp_path), check=False)
+    assert result.returncode == 2 and "cannot join the Ray cluster at auto" in result.stderr
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
 def test_without_ray_the_ray_backend_says_what_to_install(tmp_path):
     if HAS_RAY:
         pytest.skip("Ray is installed here; this is the message for machines without it")

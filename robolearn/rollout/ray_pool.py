@@ -42,6 +42,30 @@ def _ray() -> Any:
     return ray
 
 
+class RayConnectError(UserError, ConnectionError):
+    """The Ray cluster named by ``--ray-address`` cannot be joined."""
+
+
+def connect(address: str | None, workers: int) -> bool:
+    """Join the cluster at ``address``, or start a local one; whether this call started Ray.
+
+    A run connects before it writes anything, so a wrong address leaves the store as it was.
+    """
+    ray = _ray()
+    if ray.is_initialized():
+        return False
+    # A local cluster's actors import what this process imports, as spawned workers do.
+    local = {"object_store_memory": OBJECT_STORE_BYTES, "num_cpus": workers,
+             "runtime_env": {"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}}}
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 **({} if address else local))
+    except (ConnectionError, TimeoutError) as error:
+        raise RayConnectError(f"cannot join the Ray cluster at {address}: {error}; check "
+                              "--ray-address (ray status on the head node shows it)") from None
+    return True
+
+
 class _Actor:
     """A Ray worker: one rollout, one env per family, one episode at a time."""
 
@@ -72,13 +96,7 @@ class RayPool:
     def run(self, jobs: Sequence[EpisodeJob]) -> Iterator[EpisodeRecord | LostEpisode]:
         """Each job's record (or its loss), in the order of ``jobs`` (indexes 0, 1, ...)."""
         ray = _ray()
-        ours = not ray.is_initialized()
-        if ours:
-            # A local cluster's actors import what this process imports, as spawned workers do.
-            local = {"object_store_memory": OBJECT_STORE_BYTES, "num_cpus": self.workers,
-                     "runtime_env": {"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}}}
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                     **({} if self.address else local))
+        ours = connect(self.address, self.workers)
         actor_class = ray.remote(num_cpus=1, max_restarts=0)(_Actor)
         schedule = Schedule(jobs, self.workers, self.log)
         actors: list[Any] = []
