@@ -57,6 +57,25 @@ def test_success_statistics_persist(tmp_path):
     assert (stats.evaluations, stats.passed, stats.runs, stats.successes) == (1, 1, 1, 0)
 
 
+def test_a_run_counts_the_runs_of_a_skill_learned_after_it_began(tmp_path):
+    from dataclasses import replace
+
+    from robolearn.agent import EpisodeRecord
+    from robolearn.rollout import RunRecorder
+    from robolearn.skills.executor import StepRecord
+    from robolearn.store import Store
+
+    counting = SkillLibrary.open(tmp_path)  # the run's copy, read before the skill is learned
+    learning = SkillLibrary.open(tmp_path)
+    learning.save(replace(learning.get("put_in"), name="put_away"))
+    record = EpisodeRecord("place_in_bowl", 0, "put the red block in the blue bowl", "lm",
+                           ["put_away(red_block, blue_bowl)"],
+                           [StepRecord("put_away(red_block, blue_bowl)", ok=True)], success=True)
+    with Store.open(tmp_path) as store:
+        RunRecorder(store, store.start_run("lm", 0), tmp_path, library=counting).save(record)
+    assert SkillLibrary.open(tmp_path).stats("put_away").runs == 1
+
+
 def test_a_composite_call_expands_to_checked_atomic_calls():
     env = TabletopEnv("tower")
     try:

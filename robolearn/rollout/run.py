@@ -180,6 +180,9 @@ class RunRecorder:
         if self.library is not None:
             for step in record.steps:
                 name = parse_call(step.call).name
+                if name not in self.library and self.library.root is not None:
+                    # learned after this copy was read (by the run's learner): read it again
+                    self.library = SkillLibrary.open(self.workspace)
                 if name in self.library.composites:
                     self.library.record(name, succeeded=step.ok)
         return episode_id
