@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from robolearn.calls import parse_calls
 from robolearn.planner.bootstrap import BootstrapConfig, build_default_model
 
 VALID_FAMILY = """
@@ -37,6 +38,17 @@ def family_file(tmp_path: Path):
         return path
 
     return write
+
+
+class SwappedPlanner:
+    """Always stacks the base on the top: the kind of mistake a person corrects."""
+
+    name = "swapped"
+    explanation = "the swapped test planner"
+
+    def plan(self, task):
+        top, base = task.roles["top"], task.roles["base"]
+        return parse_calls(f"pick({base}); place({base}, {top})")
 
 
 def modules_loaded_by(statement: str, candidates: tuple[str, ...]) -> list[str]:

@@ -3,7 +3,6 @@
 import pytest
 
 from robolearn.agent import run_episode
-from robolearn.calls import parse_calls
 from robolearn.correction import CorrectionAPI, CorrectionError
 from robolearn.learn.corrector import SimulatedCorrector
 from robolearn.rollout import RunRecorder
@@ -11,16 +10,7 @@ from robolearn.skills.library import SkillLibrary
 from robolearn.store import Store
 from robolearn.store.errors import MissingRowError
 from robolearn.tasks.env import TabletopEnv
-
-
-class SwappedPlanner:
-    """Stacks the base on the top: the kind of mistake a person corrects."""
-
-    name = "swapped"
-
-    def plan(self, task):
-        top, base = task.roles["top"], task.roles["base"]
-        return parse_calls(f"pick({base}); place({base}, {top})")
+from tests.conftest import SwappedPlanner
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from robolearn.agent import run_episode
-from robolearn.calls import parse_calls
 from robolearn.dashboard import correct, episode_view, episodes, progress, skills
 from robolearn.dashboard.navigation import PAGES, page_file
 from robolearn.rollout import RunRecorder
@@ -19,23 +18,13 @@ from robolearn.skills.bundle import import_bundle
 from robolearn.skills.library import SkillLibrary
 from robolearn.store import CorrectionRow, EpisodeRow, StepRow, Store
 from robolearn.tasks.env import TabletopEnv
-from tests.conftest import modules_loaded_by
+from tests.conftest import SwappedPlanner, modules_loaded_by
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
 def page(name):
     return f"robolearn/dashboard/{name}.py"
-
-
-class SwappedPlanner:
-    """Stacks the base on the top: the kind of mistake a person corrects."""
-
-    name = "swapped"
-
-    def plan(self, task):
-        top, base = task.roles["top"], task.roles["base"]
-        return parse_calls(f"pick({base}); place({base}, {top})")
 
 
 def store_episode(workspace, planner, family="stack", seed=4, frames=True):

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from robolearn.agent import run_episode
-from robolearn.calls import parse_calls
 from robolearn.rollout import RunRecorder
 from robolearn.store import Store
 from robolearn.tasks.env import TabletopEnv
+from tests.conftest import SwappedPlanner
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,16 +35,6 @@ pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
                        reason="needs playwright: pip install playwright"),
 ]
-
-
-class SwappedPlanner:
-    """Stacks the base on the top: a failed episode worth a look."""
-
-    name = "swapped"
-
-    def plan(self, task):
-        top, base = task.roles["top"], task.roles["base"]
-        return parse_calls(f"pick({base}); place({base}, {top})")
 
 
 def free_port():

@@ -3,7 +3,6 @@
 import pytest
 
 from robolearn.agent import run_episode
-from robolearn.calls import parse_calls
 from robolearn.correction import CorrectionAPI
 from robolearn.learn.corrector import SimulatedCorrector
 from robolearn.learn.memory import CorrectionMemory, MemoryPlanner
@@ -11,17 +10,7 @@ from robolearn.rollout import RunRecorder
 from robolearn.skills.library import SkillLibrary
 from robolearn.store import Store
 from robolearn.tasks.env import TabletopEnv
-
-
-class SwappedPlanner:
-    """Always stacks the base on the top: a mistake a person corrects."""
-
-    name = "swapped"
-    explanation = "the swapped test planner"
-
-    def plan(self, task):
-        top, base = task.roles["top"], task.roles["base"]
-        return parse_calls(f"pick({base}); place({base}, {top})")
+from tests.conftest import SwappedPlanner
 
 
 @pytest.fixture
