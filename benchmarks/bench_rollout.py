@@ -26,7 +26,8 @@ from pathlib import Path
 
 from benchmarks.common import Bar, benchmark_main, format_table
 from robolearn.learn.planners import WorkspaceRollout
-from robolearn.rollout import RunRecorder, run_episodes
+from robolearn.learn.shipped import ShippedRollout
+from robolearn.rollout import RolloutSetup, RunRecorder, run_episodes
 from robolearn.store import Store
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "bench_rollout.json"
@@ -94,8 +95,10 @@ class Results:
 def _timed_run(name: str, settings: Settings, workers: int, backend: str,
                root: Path) -> tuple[Timing, list[tuple[object, ...]]]:
     """Run the episodes into a fresh workspace; the timing and what was stored."""
-    workspace = root / name
-    setup = WorkspaceRollout(workspace, "oracle").prepare()
+    workspace = root / name.replace(" ", "-").replace(",", "")
+    setup: RolloutSetup = WorkspaceRollout(workspace, "oracle").prepare()
+    if backend == "ray":  # as robolearn run ships it: Ray's cost includes the shipping
+        setup = ShippedRollout.pack(setup)
     with Store.open(workspace) as store:
         recorder = RunRecorder(store, store.start_run(setup.name, 0), workspace)
         start = time.perf_counter()
@@ -121,9 +124,7 @@ def run(settings: Settings, quick: bool, log: Callable[[str], None]) -> Results:
     with tempfile.TemporaryDirectory(prefix="bench-rollout-") as root:
         for name, workers, backend in runs:
             log(f"{name}: {settings.episodes * len(settings.families)} episodes")
-            timing, stored = _timed_run(name.replace(" ", "-").replace(",", ""), settings,
-                                        workers, backend, Path(root))
-            timing.name = name
+            timing, stored = _timed_run(name, settings, workers, backend, Path(root))
             results.timings.append(timing)
             baseline = stored if baseline is None else baseline
             results.same_records &= stored == baseline
