@@ -205,10 +205,11 @@ def test_a_bad_spread_is_one_clear_line(tmp_path, flags, message):
 
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
+needs_ray = pytest.mark.skipif(not HAS_RAY, reason="Ray is an optional extra: pip install "
+                               "'robolearn[ray]' to run the Ray backend's tests")
 
 
-@pytest.mark.skipif(not HAS_RAY, reason="Ray is an optional extra: pip install "
-                    "'robolearn[ray]' to run the Ray backend's test")
+@needs_ray
 def test_ray_actors_store_the_same_episodes_as_local_workers(tmp_path):
     local = stored_run(tmp_path / "local", WorkspaceRollout(tmp_path / "local", "oracle"),
                        workers=2)
@@ -217,16 +218,14 @@ def test_ray_actors_store_the_same_episodes_as_local_workers(tmp_path):
     assert on_ray[1] == local[1] and on_ray[0].backend == "ray"
 
 
-@pytest.mark.skipif(not HAS_RAY, reason="Ray is an optional extra: pip install "
-                    "'robolearn[ray]' to run the Ray backend's test")
+@needs_ray
 def test_a_ray_actor_killed_mid_episode_is_replaced(tmp_path):
     summary, rows = stored_run(tmp_path, DiesOnSeed(tmp_path, seed=1, times=1), workers=2,
                                backend="ray")
     assert summary.crashes == 1 and not summary.lost and len(rows) == 6
 
 
-@pytest.mark.skipif(not HAS_RAY, reason="Ray is an optional extra: pip install "
-                    "'robolearn[ray]' to run the Ray backend's test")
+@needs_ray
 def test_joining_a_ray_cluster_that_is_not_there_is_one_clear_line(tmp_path):
     if Path("/tmp/ray/ray_current_cluster").exists():
         pytest.skip("a Ray cluster runs on this machine, so --ray-address auto would join it")
