@@ -287,13 +287,15 @@ def kill_9(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def wait_until(condition: Callable[[], bool], process: subprocess.Popen, what: str,
+def wait_until(condition: Callable[[], bool], process: subprocess.Popen | None, what: str,
                timeout: float = 300) -> None:
-    """Poll ``condition`` while ``process`` lives; fail if it ends or ``timeout`` passes first."""
+    """Poll ``condition``; fail if ``process`` (None: no process) ends or time runs out."""
     deadline = time.monotonic() + timeout
     while not condition():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{what} never happened (exit status {process.poll()})")
+        ended = process is not None and process.poll() is not None
+        if ended or time.monotonic() > deadline:
+            status = "" if process is None else f" (exit status {process.poll()})"
+            raise RuntimeError(f"{what} never happened{status}")
         time.sleep(0.05)
 
 

@@ -51,6 +51,27 @@ class SwappedPlanner:
         return parse_calls(f"pick({base}); place({base}, {top})")
 
 
+def robolearn(*args, workspace=None, check=True):
+    """Run the robolearn command as a user would, in a subprocess; its CompletedProcess."""
+    command = [sys.executable, "-m", "robolearn.cli", *args]
+    if workspace is not None:
+        command += ["--workspace", str(workspace)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def stored_episodes(workspace):
+    """How many episodes the workspace's store holds (0 before a run has created it)."""
+    from robolearn.store import DB_NAME, Store
+
+    if not (workspace / DB_NAME).exists():
+        return 0
+    with Store.open(workspace) as store:
+        return len(store.episodes(limit=None))
+
+
 def modules_loaded_by(statement: str, candidates: tuple[str, ...]) -> list[str]:
     """Which of ``candidates`` a fresh interpreter has imported after running ``statement``."""
     code = (f"import json, sys; {statement}; "

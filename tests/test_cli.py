@@ -1,22 +1,11 @@
 """The robolearn command as a user runs it: in a subprocess, on a fresh workspace."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from robolearn.store import Store
-
-
-def robolearn(*args, workspace=None, check=True):
-    command = [sys.executable, "-m", "robolearn.cli", *args]
-    if workspace is not None:
-        command += ["--workspace", str(workspace)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+from tests.conftest import robolearn
 
 
 def test_run_prints_a_json_summary_that_repeats_for_the_same_seed(tmp_path):

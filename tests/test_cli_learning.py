@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from tests.test_cli import robolearn
+from tests.conftest import robolearn
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.test_cli import robolearn
+from tests.conftest import robolearn
 
 CAREFUL_STACK = {
     "format": 1, "name": "careful_stack",

@@ -8,6 +8,7 @@ benchmark, ``benchmarks/bench_soak.py``) on real SQLite files, PyBullet and the 
 
 import random
 import shutil
+from pathlib import Path
 
 import pytest
 from transformers import GPT2Config, GPT2LMHeadModel
@@ -34,18 +35,10 @@ from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
 from robolearn.planner.training import Schedule, train
 from robolearn.skills.library import SkillLibrary
-from robolearn.store import DB_NAME, AdapterRow, MissingRowError, RoundRow, Store
+from robolearn.store import AdapterRow, MissingRowError, RoundRow, Store
 from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import get_family
-from tests.conftest import QUICK, SEEDS, run_and_correct
-
-
-def stored_episodes(workspace):
-    """How many episodes the workspace's store holds (0 before the run has created it)."""
-    if not (workspace / DB_NAME).exists():
-        return 0
-    with Store.open(workspace) as store:
-        return len(store.episodes(limit=None))
+from tests.conftest import QUICK, SEEDS, robolearn, run_and_correct, stored_episodes
 
 
 def test_a_run_killed_mid_episode_keeps_every_stored_episode_and_the_next_run_adds_its_own(
@@ -73,6 +66,36 @@ def test_a_run_killed_mid_episode_keeps_every_stored_episode_and_the_next_run_ad
         added = store.episodes(since_id=episodes[-1].id, limit=None)
     assert [e.seed for e in added] == list(range(100, 105)) and all(e.success for e in added)
     assert len({e.run_id for e in added}) == 1 and added[0].run_id != episodes[0].run_id
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie waiting to be reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_a_killed_parallel_run_keeps_its_first_episodes_and_leaves_no_workers(tmp_path):
+    workspace = tmp_path / "ws"
+    run = start_robolearn(tmp_path / "run.log", "run", "--planner", "oracle", "--family",
+                          "stack", "--episodes", "500", "--workers", "2", "--workspace",
+                          str(workspace))
+    wait_until(lambda: stored_episodes(workspace) >= 5, run, "five stored episodes")
+    workers = [int(pid) for pid in
+               Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()]
+    run.kill()  # kill -9 of the run itself, mid-episode, not of its workers
+    run.wait()
+    assert workers
+    wait_until(lambda: not any(alive(pid) for pid in workers), None, "the workers to end", 30)
+    with Store.open(workspace) as store:
+        assert store.integrity_ok()
+        seeds = [e.seed for e in store.episodes(limit=None)]
+    assert seeds == list(range(len(seeds)))  # stored in order: a clean prefix of the run
+    robolearn("run", "--planner", "oracle", "--family", "stack", "--episodes", "2",
+              "--workers", "2", workspace=workspace)
+    assert stored_episodes(workspace) == len(seeds) + 2
 
 
 def test_a_round_killed_mid_epoch_keeps_every_row_and_the_adapter_in_use(

@@ -8,9 +8,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -21,6 +18,7 @@ from robolearn.learn.planners import WorkspaceRollout
 from robolearn.learn.shipped import ShippedRollout
 from robolearn.rollout import RunRecorder, WorkerSetupError, run_episodes
 from robolearn.store import Store
+from tests.conftest import robolearn
 
 FAMILIES = ["stack", "push_to_zone"]
 
@@ -128,14 +126,6 @@ def test_a_worker_that_cannot_load_its_model_says_why(tmp_path):
         stored_run(tmp_path, setup, workers=2)
 
 
-def robolearn(*args, check=True):
-    result = subprocess.run([sys.executable, "-m", "robolearn.cli", *args],
-                            capture_output=True, text=True, timeout=300)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
 def test_run_with_workers_prints_one_summary_of_every_episode(tmp_path):
     result = robolearn("run", "--family", "stack", "--episodes", "4", "--planner", "oracle",
                        "--workers", "2", "--json", "--workspace", str(tmp_path))
@@ -144,50 +134,6 @@ def test_run_with_workers_prints_one_summary_of_every_episode(tmp_path):
     assert summary["lost"] == [] and summary["crashes"] == 0
     with Store.open(tmp_path) as store:
         assert [e.seed for e in store.episodes()] == [0, 1, 2, 3]
-
-
-def alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (a zombie waiting to be reaped does not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def wait_until(condition, what: str, seconds: float = 120.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.2)
-
-
-def stored_count(workspace: Path) -> int:
-    if not (workspace / "robolearn.db").exists():
-        return 0
-    with Store.open(workspace) as store:
-        return len(store.episodes(limit=None))
-
-
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
-def test_a_killed_parallel_run_keeps_its_first_episodes_and_leaves_no_workers(tmp_path):
-    run = subprocess.Popen([sys.executable, "-m", "robolearn.cli", "run", "--planner",
-                            "oracle", "--family", "stack", "--episodes", "500", "--workers",
-                            "2", "--workspace", str(tmp_path)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_until(lambda: stored_count(tmp_path) >= 5, "five stored episodes")
-    workers = [int(pid) for pid in
-               Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()]
-    run.kill()  # kill -9 of the run itself, mid-episode
-    run.wait()
-    assert workers
-    wait_until(lambda: not any(alive(pid) for pid in workers), "the workers to end", 30)
-    with Store.open(tmp_path) as store:
-        assert store.integrity_ok()
-        seeds = [e.seed for e in store.episodes(limit=None)]
-    assert seeds == list(range(len(seeds)))  # stored in order: a clean prefix of the run
-    robolearn("run", "--planner", "oracle", "--family", "stack", "--episodes", "2",
-              "--workers", "2", "--workspace", str(tmp_path))
-    assert stored_count(tmp_path) == len(seeds) + 2
 
 
 @pytest.mark.parametrize(("flags", "message"), [
