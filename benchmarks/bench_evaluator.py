@@ -59,8 +59,9 @@ def measure(skill_name: str, family: str, roles: Sequence[str], seeds: int) -> V
     seed_library = SkillLibrary.seed()
     skill = seed_library.get(skill_name)
     called = {step.name for step in skill.steps}
-    evaluator = Evaluator(SkillLibrary([s for s in seed_library.composites.values()
-                                        if s.name in called]))
+    evaluator = Evaluator(
+        SkillLibrary([s for s in seed_library.composites.values() if s.name in called])
+    )
     env = TabletopEnv(family)
     verdict_times, plain_times, passed = [], [], 0
     try:
@@ -75,9 +76,14 @@ def measure(skill_name: str, family: str, roles: Sequence[str], seeds: int) -> V
             plain_times.append(time.perf_counter() - start)
     finally:
         env.close()
-    return VerdictCost(skill_name, family, seeds, passed,
-                       1000 * statistics.median(verdict_times),
-                       1000 * statistics.median(plain_times))
+    return VerdictCost(
+        skill_name,
+        family,
+        seeds,
+        passed,
+        1000 * statistics.median(verdict_times),
+        1000 * statistics.median(plain_times),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,12 +94,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seeds = 2 if args.quick else 10
     costs = [measure(name, family, roles, seeds) for name, family, roles in PROOFS]
-    rows = [[c.skill, c.family, f"{c.passed}/{c.verdicts}", f"{c.verdict_ms:.0f} ms",
-             f"{c.plain_ms:.0f} ms", f"{c.ratio:.2f}"] for c in costs]
-    print(format_table(["skill", "family", "passed", "per verdict", "plain run (baseline)",
-                         "ratio"], rows))
-    print("ratio = verdict / plain run of the same call (medians); the difference is the "
-          "definition and duplicate checks, the sandbox and the effect check")
+    rows = [
+        [
+            c.skill,
+            c.family,
+            f"{c.passed}/{c.verdicts}",
+            f"{c.verdict_ms:.0f} ms",
+            f"{c.plain_ms:.0f} ms",
+            f"{c.ratio:.2f}",
+        ]
+        for c in costs
+    ]
+    print(
+        format_table(
+            ["skill", "family", "passed", "per verdict", "plain run (baseline)", "ratio"], rows
+        )
+    )
+    print(
+        "ratio = verdict / plain run of the same call (medians); the difference is the "
+        "definition and duplicate checks, the sandbox and the effect check"
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps([asdict(c) | {"ratio": c.ratio} for c in costs], indent=1))
     return 0

@@ -67,10 +67,16 @@ class Results:
 
     def bars(self) -> list[Bar]:
         """The issue's targets for the default planner."""
-        return [Bar("median plan latency", statistics.median(self.latency_ms), MAX_MEDIAN_MS,
-                    at_least=False, unit="ms"),
-                Bar("execution success, held-out seeds", self.success, MIN_SUCCESS,
-                    at_least=True)]
+        return [
+            Bar(
+                "median plan latency",
+                statistics.median(self.latency_ms),
+                MAX_MEDIAN_MS,
+                at_least=False,
+                unit="ms",
+            ),
+            Bar("execution success, held-out seeds", self.success, MIN_SUCCESS, at_least=True),
+        ]
 
 
 def _unconstrained_ms(planner: LMPlanner, prompt: str) -> float:
@@ -80,8 +86,12 @@ def _unconstrained_ms(planner: LMPlanner, prompt: str) -> float:
     encoded = planner.tokenizer(prompt, return_tensors="pt")
     start = time.perf_counter()
     with torch.no_grad():
-        planner.model.generate(**encoded, max_new_tokens=80, do_sample=False,
-                               pad_token_id=planner.tokenizer.pad_token_id)
+        planner.model.generate(
+            **encoded,
+            max_new_tokens=80,
+            do_sample=False,
+            pad_token_id=planner.tokenizer.pad_token_id,
+        )
     return 1000 * (time.perf_counter() - start)
 
 
@@ -99,15 +109,17 @@ def run(model: Path, episodes: int) -> Results:
                 start = time.perf_counter()
                 plan = planner.plan(env.task)
                 results.latency_ms.append(1000 * (time.perf_counter() - start))
-                results.tokens += len(planner.tokenizer(" " + "; ".join(map(str, plan)))
-                                      ["input_ids"]) + 1
+                results.tokens += (
+                    len(planner.tokenizer(" " + "; ".join(map(str, plan)))["input_ids"]) + 1
+                )
                 results.unconstrained_ms.append(_unconstrained_ms(planner, task_prompt(env.task)))
                 score.exact += plan == list(env.task.oracle)
                 record = run_episode(env, planner, seed, library=library)
                 score.successes += record.success
                 score.parse_failures += record.error is not None and "answer" in record.error
-                score.oracle_successes += run_episode(env, OraclePlanner(), seed,
-                                                     library=library).success
+                score.oracle_successes += run_episode(
+                    env, OraclePlanner(), seed, library=library
+                ).success
         finally:
             env.close()
         results.families.append(score)
@@ -121,37 +133,62 @@ def report(results: Results) -> str:
     median = statistics.median(latency)
     baseline = statistics.median(results.unconstrained_ms)
     seconds = sum(latency) / 1000
-    speed = [["plan latency (constrained)", f"{median:.1f} / {p95:.1f} ms",
-              f"unconstrained greedy {baseline:.1f} ms", f"{median / baseline:.2f}"],
-             ["tokens/s", f"{results.tokens / seconds:,.0f}", "", ""]]
-    rows = [[f.family, f"{f.exact}/{f.episodes}", f"{f.successes}/{f.episodes}",
-             f"{f.oracle_successes}/{f.episodes}", str(f.parse_failures)]
-            for f in results.families]
-    bars = format_table(["bar", "measured", "required", "result"],
-                        [bar.row() for bar in results.bars()])
-    return "\n\n".join([
-        format_table(["measure", "median / p95", "baseline (this run)", "ratio"], speed),
-        format_table(["family", "exact match", "success", "oracle success", "parse failures"],
-                     rows), bars, f"model {results.model}"])
+    speed = [
+        [
+            "plan latency (constrained)",
+            f"{median:.1f} / {p95:.1f} ms",
+            f"unconstrained greedy {baseline:.1f} ms",
+            f"{median / baseline:.2f}",
+        ],
+        ["tokens/s", f"{results.tokens / seconds:,.0f}", "", ""],
+    ]
+    rows = [
+        [
+            f.family,
+            f"{f.exact}/{f.episodes}",
+            f"{f.successes}/{f.episodes}",
+            f"{f.oracle_successes}/{f.episodes}",
+            str(f.parse_failures),
+        ]
+        for f in results.families
+    ]
+    bars = format_table(
+        ["bar", "measured", "required", "result"], [bar.row() for bar in results.bars()]
+    )
+    return "\n\n".join(
+        [
+            format_table(["measure", "median / p95", "baseline (this run)", "ratio"], speed),
+            format_table(
+                ["family", "exact match", "success", "oracle success", "parse failures"], rows
+            ),
+            bars,
+            f"model {results.model}",
+        ]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the tables, write the JSON results."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_planner",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=None,
-                        help="local causal-LM folder (default: the workspace's default model)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench_planner", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="local causal-LM folder (default: the workspace's default model)",
+    )
     parser.add_argument("--workspace", type=Path, default=None, help="workspace folder")
     parser.add_argument("--quick", action="store_true", help="2 seeds per family")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="results JSON path")
     args = parser.parse_args(argv)
-    model = args.model or ensure_default_model(workspace_dir(args.workspace),
-                                               log=lambda m: print(m, file=sys.stderr))
+    model = args.model or ensure_default_model(
+        workspace_dir(args.workspace), log=lambda m: print(m, file=sys.stderr)
+    )
     results = run(model, 2 if args.quick else 10)
     print(report(results))
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(asdict(results) | {"success": results.success},
-                                      indent=1))
+    args.output.write_text(json.dumps(asdict(results) | {"success": results.success}, indent=1))
     return 0
 
 

@@ -85,15 +85,19 @@ class Results:
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready results."""
-        return {"quick": self.quick, "cores": self.cores, "same_records": self.same_records,
-                "ray": self.ray,
-                "timings": [dict(asdict(t), per_minute=round(t.per_minute, 1))
-                            for t in self.timings],
-                "bars": [asdict(bar) | {"passed": bar.passed} for bar in self.bars]}
+        return {
+            "quick": self.quick,
+            "cores": self.cores,
+            "same_records": self.same_records,
+            "ray": self.ray,
+            "timings": [dict(asdict(t), per_minute=round(t.per_minute, 1)) for t in self.timings],
+            "bars": [asdict(bar) | {"passed": bar.passed} for bar in self.bars],
+        }
 
 
-def _timed_run(name: str, settings: Settings, workers: int, backend: str,
-               root: Path) -> tuple[Timing, list[tuple[object, ...]]]:
+def _timed_run(
+    name: str, settings: Settings, workers: int, backend: str, root: Path
+) -> tuple[Timing, list[tuple[object, ...]]]:
     """Run the episodes into a fresh workspace; the timing and what was stored."""
     workspace = root / name.replace(" ", "-").replace(",", "")
     setup: RolloutSetup = WorkspaceRollout(workspace, "oracle").prepare()
@@ -102,15 +106,31 @@ def _timed_run(name: str, settings: Settings, workers: int, backend: str,
     with Store.open(workspace) as store:
         recorder = RunRecorder(store, store.start_run(setup.name, 0), workspace)
         start = time.perf_counter()
-        summary, _ = run_episodes(settings.families, settings.episodes, 0, setup,
-                                  recorder=recorder, progress=False, workers=workers,
-                                  backend=backend, log=lambda _: None)
+        summary, _ = run_episodes(
+            settings.families,
+            settings.episodes,
+            0,
+            setup,
+            recorder=recorder,
+            progress=False,
+            workers=workers,
+            backend=backend,
+            log=lambda _: None,
+        )
         seconds = time.perf_counter() - start
         episodes = store.episodes(limit=None)
     stored = [(e.family, e.seed, tuple(e.plan), e.success, e.control_steps) for e in episodes]
     first, last = (datetime.fromisoformat(str(e.created)) for e in (episodes[0], episodes[-1]))
-    return Timing(name, workers, backend, seconds, (last - first).total_seconds(),
-                  summary.episodes, summary.successes, summary.crashes), stored
+    return Timing(
+        name,
+        workers,
+        backend,
+        seconds,
+        (last - first).total_seconds(),
+        summary.episodes,
+        summary.successes,
+        summary.crashes,
+    ), stored
 
 
 def run(settings: Settings, quick: bool, log: Callable[[str], None]) -> Results:
@@ -130,10 +150,22 @@ def run(settings: Settings, quick: bool, log: Callable[[str], None]) -> Results:
             results.same_records &= stored == baseline
     alone, pair = results.timing("in process"), results.timing("local pool, 2 workers")
     assert alone is not None and pair is not None
-    results.bars = [Bar("speed-up, 2 local workers / in process",
-                        alone.seconds / pair.seconds, MIN_SPEEDUP_2, at_least=True, unit="x"),
-                    Bar("same stored episodes in every run", float(results.same_records), 1,
-                        at_least=True, yes_no=True)]
+    results.bars = [
+        Bar(
+            "speed-up, 2 local workers / in process",
+            alone.seconds / pair.seconds,
+            MIN_SPEEDUP_2,
+            at_least=True,
+            unit="x",
+        ),
+        Bar(
+            "same stored episodes in every run",
+            float(results.same_records),
+            1,
+            at_least=True,
+            yes_no=True,
+        ),
+    ]
     return results
 
 
@@ -145,28 +177,59 @@ def report(results: Results) -> str:
     rows = []
     for t in results.timings:
         against_pool = f"{t.seconds / pool.seconds:.2f}x the time" if t.backend == "ray" else ""
-        rows.append([t.name, f"{t.seconds:.1f} s", f"{t.per_minute:,.0f}",
-                     f"{alone.seconds / t.seconds:.2f}x",
-                     f"{alone.seconds / t.seconds / t.workers:.0%}",
-                     f"{alone.steady_seconds / t.steady_seconds:.2f}x", against_pool,
-                     f"{t.successes}/{t.episodes}"])
-    table = format_table(["run", "wall", "episodes/min", "speed-up", "efficiency",
-                          "steady speed-up", "vs 2 local workers", "success"], rows)
-    note = ("speed-up = in-process wall / this wall (worker start-up included); "
-            "efficiency = speed-up / workers; steady = first to last episode stored; "
-            f"Ray: {results.ray}")
-    bars = format_table(["bar", "measured", "required", "result"],
-                        [bar.row() for bar in results.bars])
+        rows.append(
+            [
+                t.name,
+                f"{t.seconds:.1f} s",
+                f"{t.per_minute:,.0f}",
+                f"{alone.seconds / t.seconds:.2f}x",
+                f"{alone.seconds / t.seconds / t.workers:.0%}",
+                f"{alone.steady_seconds / t.steady_seconds:.2f}x",
+                against_pool,
+                f"{t.successes}/{t.episodes}",
+            ]
+        )
+    table = format_table(
+        [
+            "run",
+            "wall",
+            "episodes/min",
+            "speed-up",
+            "efficiency",
+            "steady speed-up",
+            "vs 2 local workers",
+            "success",
+        ],
+        rows,
+    )
+    note = (
+        "speed-up = in-process wall / this wall (worker start-up included); "
+        "efficiency = speed-up / workers; steady = first to last episode stored; "
+        f"Ray: {results.ray}"
+    )
+    bars = format_table(
+        ["bar", "measured", "required", "result"], [bar.row() for bar in results.bars]
+    )
     mode = "quick" if results.quick else "full"
-    return (f"{table}\n{note}\n\n{bars}\n\n{mode} run on {results.cores} cores, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{table}\n{note}\n\n{bars}\n\n{mode} run on {results.cores} cores, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table, write the JSON; 1 on a failed bar with --strict."""
-    return benchmark_main(argv, prog="python -m benchmarks.bench_rollout", doc=__doc__,
-                          quick_help="8 episodes a run, for CI and tests", run=run,
-                          report=report, full=FULL, quick=QUICK, results_path=RESULTS_PATH)
+    return benchmark_main(
+        argv,
+        prog="python -m benchmarks.bench_rollout",
+        doc=__doc__,
+        quick_help="8 episodes a run, for CI and tests",
+        run=run,
+        report=report,
+        full=FULL,
+        quick=QUICK,
+        results_path=RESULTS_PATH,
+    )
 
 
 if __name__ == "__main__":

@@ -170,8 +170,12 @@ def synthetic_library(seed: SkillLibrary, total: int) -> SkillLibrary:
     """The seed library plus synthetic one-step composites up to ``total`` skills."""
     extra = total - len(seed.names())
     step = (parse_call("pick(obj)"),)
-    synthetic = [CompositeSkill(f"synthetic_{i:05d}", f"synthetic skill number {i}",
-                                (Param("obj", "block"),), step, ()) for i in range(extra)]
+    synthetic = [
+        CompositeSkill(
+            f"synthetic_{i:05d}", f"synthetic skill number {i}", (Param("obj", "block"),), step, ()
+        )
+        for i in range(extra)
+    ]
     return SkillLibrary([*seed.composites.values(), *synthetic])
 
 
@@ -181,16 +185,17 @@ def _loop_search(matrix: np.ndarray, vector: np.ndarray, k: int) -> list[int]:
     return sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[:k]
 
 
-def measure_scale(size: int, embedder: Embedder, cache: EmbeddingCache,
-                  queries: np.ndarray, settings: Settings) -> SearchScale:
+def measure_scale(
+    size: int, embedder: Embedder, cache: EmbeddingCache, queries: np.ndarray, settings: Settings
+) -> SearchScale:
     """Build a ``size``-skill Searcher over cached vectors and time queries on it."""
     library = synthetic_library(SkillLibrary.seed(), size)
-    texts = [skill_text(library.get(name)) for name in library.names()
-             if name.startswith("synthetic_")]
+    texts = [
+        skill_text(library.get(name)) for name in library.names() if name.startswith("synthetic_")
+    ]
     rng = np.random.default_rng(SEED)
     vectors = rng.standard_normal((len(texts), queries.shape[1])).astype(np.float32)
-    cache.put(embedder.embedder_id, texts, vectors / np.linalg.norm(vectors, axis=1,
-                                                                     keepdims=True))
+    cache.put(embedder.embedder_id, texts, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
     searcher: Searcher | None = None
 
     def build() -> None:
@@ -203,10 +208,17 @@ def measure_scale(size: int, embedder: Embedder, cache: EmbeddingCache,
         searcher.search_vector(vector, K)
     vectors = list(itertools.islice(itertools.cycle(queries), settings.search_queries))
     search = [_timed(partial(searcher.search_vector, vector, K)) for vector in vectors]
-    loop = [_timed(partial(_loop_search, searcher.matrix, vector, K))
-            for vector in vectors[:settings.loop_queries]]
-    return SearchScale(skills=len(searcher), synthetic=len(texts), index_build_ms=1000 * build_s,
-                       search=_latency(search), loop=_latency(loop))
+    loop = [
+        _timed(partial(_loop_search, searcher.matrix, vector, K))
+        for vector in vectors[: settings.loop_queries]
+    ]
+    return SearchScale(
+        skills=len(searcher),
+        synthetic=len(texts),
+        index_build_ms=1000 * build_s,
+        search=_latency(search),
+        loop=_latency(loop),
+    )
 
 
 def run(settings: Settings, quick: bool, log: Callable[[str], None] = print) -> Results:
@@ -230,8 +242,11 @@ def run(settings: Settings, quick: bool, log: Callable[[str], None] = print) -> 
     scored = score_queries(seed_searcher, labelled, K)
     with tempfile.TemporaryDirectory() as folder:
         Searcher(SkillLibrary.seed(), embedder, EmbeddingCache(Path(folder)))
-        warm_s = _timed(lambda: Searcher(SkillLibrary.seed(), _NoModel(embedder.embedder_id),
-                                         EmbeddingCache(Path(folder))))
+        warm_s = _timed(
+            lambda: Searcher(
+                SkillLibrary.seed(), _NoModel(embedder.embedder_id), EmbeddingCache(Path(folder))
+            )
+        )
 
     cache = EmbeddingCache()
     seed = SkillLibrary.seed()
@@ -241,16 +256,29 @@ def run(settings: Settings, quick: bool, log: Callable[[str], None] = print) -> 
         log(f"search at {size:,} skills ...")
         scales.append(measure_scale(size, embedder, cache, query_vectors, settings))
     largest = Searcher(synthetic_library(SkillLibrary.seed(), SIZES[-1]), embedder, cache)
-    full = [_timed(lambda t=text: largest.search(t, K))
-            for text in itertools.islice(itertools.cycle(texts), settings.full_searches)]
+    full = [
+        _timed(lambda t=text: largest.search(t, K))
+        for text in itertools.islice(itertools.cycle(texts), settings.full_searches)
+    ]
 
-    model = ModelCost(embedder_id=embedder.embedder_id, import_s=import_s, load_s=load_s,
-                      first_query_ms=1000 * first_s, one_query=_latency(one),
-                      batched_per_query_ms=1000 * batched_s / len(sample),
-                      full_search_10k=_latency(full), warm_cache_searcher_ms=1000 * warm_s)
-    results = Results(quick=quick, model=model, scales=scales,
-                      calibration=evaluate(scored, TAU_REUSE, TAU_NEW),
-                      recalibrated=calibrate(scored), held_out=cross_validate(scored, folds=5))
+    model = ModelCost(
+        embedder_id=embedder.embedder_id,
+        import_s=import_s,
+        load_s=load_s,
+        first_query_ms=1000 * first_s,
+        one_query=_latency(one),
+        batched_per_query_ms=1000 * batched_s / len(sample),
+        full_search_10k=_latency(full),
+        warm_cache_searcher_ms=1000 * warm_s,
+    )
+    results = Results(
+        quick=quick,
+        model=model,
+        scales=scales,
+        calibration=evaluate(scored, TAU_REUSE, TAU_NEW),
+        recalibrated=calibrate(scored),
+        held_out=cross_validate(scored, folds=5),
+    )
     results.bars = bars_for(results)
     results.wall_seconds = time.perf_counter() - start
     return results
@@ -271,10 +299,19 @@ def bars_for(results: Results) -> list[Bar]:
     """The pass/fail thresholds the Searcher must meet."""
     largest = results.scales[-1]
     return [
-        Bar(f"search_vector median, {largest.skills:,} skills", largest.search.median_ms,
-            MAX_SEARCH_MS_10K, at_least=False, unit="ms"),
-        Bar("reuse precision at the default taus", results.calibration.of("reuse").precision,
-            MIN_REUSE_PRECISION, at_least=True),
+        Bar(
+            f"search_vector median, {largest.skills:,} skills",
+            largest.search.median_ms,
+            MAX_SEARCH_MS_10K,
+            at_least=False,
+            unit="ms",
+        ),
+        Bar(
+            "reuse precision at the default taus",
+            results.calibration.of("reuse").precision,
+            MIN_REUSE_PRECISION,
+            at_least=True,
+        ),
     ]
 
 
@@ -282,9 +319,15 @@ def bars_for(results: Results) -> list[Bar]:
 def _calibration_rows(label: str, calibration: Calibration) -> list[list[str]]:
     rows = []
     for stats in calibration.stats:
-        rows.append([f"{label}: {stats.decision}", str(stats.count),
-                     f"{stats.right}/{stats.count}", f"{stats.precision:.2f}",
-                     f"{stats.recall:.2f}"])
+        rows.append(
+            [
+                f"{label}: {stats.decision}",
+                str(stats.count),
+                f"{stats.right}/{stats.count}",
+                f"{stats.precision:.2f}",
+                f"{stats.recall:.2f}",
+            ]
+        )
     return rows
 
 
@@ -293,55 +336,93 @@ def report(results: Results) -> str:
     scale_rows = []
     for s in results.scales:
         scale_rows += [
-            [f"search_vector, {s.skills:,} skills ({s.synthetic:,} synthetic)",
-             f"{s.search.median_ms:.3f} / {s.search.p95_ms:.3f} ms",
-             f"python loop {s.loop.median_ms:.2f} / {s.loop.p95_ms:.2f} ms",
-             f"{s.ratio:.4f} (1/{1 / s.ratio:,.0f})", f"index build {s.index_build_ms:.1f} ms"]]
+            [
+                f"search_vector, {s.skills:,} skills ({s.synthetic:,} synthetic)",
+                f"{s.search.median_ms:.3f} / {s.search.p95_ms:.3f} ms",
+                f"python loop {s.loop.median_ms:.2f} / {s.loop.p95_ms:.2f} ms",
+                f"{s.ratio:.4f} (1/{1 / s.ratio:,.0f})",
+                f"index build {s.index_build_ms:.1f} ms",
+            ]
+        ]
     m = results.model
     model_rows = [
-        ["embed one query", f"{m.one_query.median_ms:.1f} / {m.one_query.p95_ms:.1f} ms",
-         f"batch of {m.one_query.calls}: {m.batched_per_query_ms:.1f} ms/query",
-         f"{m.one_query.median_ms / m.batched_per_query_ms:.2f}", ""],
-        ["search(text), 10,000 skills",
-         f"{m.full_search_10k.median_ms:.1f} / {m.full_search_10k.p95_ms:.1f} ms", "", "",
-         "embedding + search"],
+        [
+            "embed one query",
+            f"{m.one_query.median_ms:.1f} / {m.one_query.p95_ms:.1f} ms",
+            f"batch of {m.one_query.calls}: {m.batched_per_query_ms:.1f} ms/query",
+            f"{m.one_query.median_ms / m.batched_per_query_ms:.2f}",
+            "",
+        ],
+        [
+            "search(text), 10,000 skills",
+            f"{m.full_search_10k.median_ms:.1f} / {m.full_search_10k.p95_ms:.1f} ms",
+            "",
+            "",
+            "embedding + search",
+        ],
         ["cold start: import torch + transformers", f"{m.import_s:.2f} s", "", "", ""],
-        ["cold start: load tokenizer + weights", f"{m.load_s:.2f} s", "", "",
-         f"first query {m.first_query_ms:.0f} ms"],
-        ["Searcher over a warm disk cache (seed)", f"{m.warm_cache_searcher_ms:.1f} ms",
-         f"cold start {m.import_s + m.load_s:.2f} s",
-         f"{m.warm_cache_searcher_ms / 1000 / (m.import_s + m.load_s):.4f}", "no model loaded"],
+        [
+            "cold start: load tokenizer + weights",
+            f"{m.load_s:.2f} s",
+            "",
+            "",
+            f"first query {m.first_query_ms:.0f} ms",
+        ],
+        [
+            "Searcher over a warm disk cache (seed)",
+            f"{m.warm_cache_searcher_ms:.1f} ms",
+            f"cold start {m.import_s + m.load_s:.2f} s",
+            f"{m.warm_cache_searcher_ms / 1000 / (m.import_s + m.load_s):.4f}",
+            "no model loaded",
+        ],
     ]
-    table = format_table(["benchmark", "median / p95", "baseline (this run)", "ratio",
-                           "detail"], scale_rows + model_rows)
-    note = ("ratio = measured / baseline (medians); synthetic skills have random unit vectors, "
-            "not embeddings; query vectors are real")
+    table = format_table(
+        ["benchmark", "median / p95", "baseline (this run)", "ratio", "detail"],
+        scale_rows + model_rows,
+    )
+    note = (
+        "ratio = measured / baseline (medians); synthetic skills have random unit vectors, "
+        "not embeddings; query vectors are real"
+    )
     c, r, h = results.calibration, results.recalibrated, results.held_out
     calib = format_table(
         ["decision", "queries", "right", "precision", "recall"],
         _calibration_rows(f"defaults {c.tau_reuse:.2f}/{c.tau_new:.2f}", c)
-        + _calibration_rows(f"held out (5-fold, mean taus {h.tau_reuse:.2f}/{h.tau_new:.2f})",
-                            h))
-    calib_note = (f"{c.queries} labelled queries ({c.in_library} in-library, {c.out_of_library} "
-                  f"out-of-library), k = {c.k}; top-1 accuracy {c.top1_accuracy:.2f}, top-{c.k} "
-                  f"recall {c.top_k_recall:.2f}; calibrate() now chooses tau_reuse "
-                  f"{r.tau_reuse:.3f}, tau_new {r.tau_new:.3f}\n"
-                  "right: reuse = top-1 is the labelled skill; adapt = it is in the top-k; "
-                  "new = no skill does the query.\nrecall: of in-library queries (reuse, adapt) "
-                  "or of out-of-library ones (new)")
-    bars = format_table(["bar", "measured", "required", "result"],
-                         [bar.row() for bar in results.bars])
+        + _calibration_rows(f"held out (5-fold, mean taus {h.tau_reuse:.2f}/{h.tau_new:.2f})", h),
+    )
+    calib_note = (
+        f"{c.queries} labelled queries ({c.in_library} in-library, {c.out_of_library} "
+        f"out-of-library), k = {c.k}; top-1 accuracy {c.top1_accuracy:.2f}, top-{c.k} "
+        f"recall {c.top_k_recall:.2f}; calibrate() now chooses tau_reuse "
+        f"{r.tau_reuse:.3f}, tau_new {r.tau_new:.3f}\n"
+        "right: reuse = top-1 is the labelled skill; adapt = it is in the top-k; "
+        "new = no skill does the query.\nrecall: of in-library queries (reuse, adapt) "
+        "or of out-of-library ones (new)"
+    )
+    bars = format_table(
+        ["bar", "measured", "required", "result"], [bar.row() for bar in results.bars]
+    )
     mode = "quick" if results.quick else "full"
-    return (f"{table}\n{note}\n\n{calib}\n{calib_note}\n\n{bars}\n\n{mode} run, "
-            f"{results.wall_seconds:.1f} s wall, one process, embedder {m.embedder_id}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{table}\n{note}\n\n{calib}\n{calib_note}\n\n{bars}\n\n{mode} run, "
+        f"{results.wall_seconds:.1f} s wall, one process, embedder {m.embedder_id}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks, print the tables, write the JSON; 1 on a failed bar with --strict."""
-    return benchmark_main(argv, prog="python -m benchmarks.bench_searcher", doc=__doc__,
-                          quick_help="fewer repeats, for CI and tests", run=run, report=report,
-                          full=FULL, quick=QUICK, results_path=RESULTS_PATH)
+    return benchmark_main(
+        argv,
+        prog="python -m benchmarks.bench_searcher",
+        doc=__doc__,
+        quick_help="fewer repeats, for CI and tests",
+        run=run,
+        report=report,
+        full=FULL,
+        quick=QUICK,
+        results_path=RESULTS_PATH,
+    )
 
 
 if __name__ == "__main__":

@@ -63,10 +63,26 @@ class Settings:
     """Episodes of every family for the per-family throughput."""
 
 
-FULL = Settings(repeats=9, env_steps=400, set_scene_calls=500, reset_calls=300, world_builds=5,
-                renders=30, episodes=60, family_episodes=15)
-QUICK = Settings(repeats=3, env_steps=100, set_scene_calls=50, reset_calls=30, world_builds=2,
-                 renders=5, episodes=3, family_episodes=1)
+FULL = Settings(
+    repeats=9,
+    env_steps=400,
+    set_scene_calls=500,
+    reset_calls=300,
+    world_builds=5,
+    renders=30,
+    episodes=60,
+    family_episodes=15,
+)
+QUICK = Settings(
+    repeats=3,
+    env_steps=100,
+    set_scene_calls=50,
+    reset_calls=30,
+    world_builds=2,
+    renders=5,
+    episodes=3,
+    family_episodes=1,
+)
 
 
 # ----- results ------------------------------------------------------------------------------
@@ -156,12 +172,16 @@ class Results:
         """The JSON-ready results, derived figures included."""
         data = asdict(self)
         data["env"]["ratio"] = self.env.ratio
-        data["reset"]["set_scene_vs_fresh_world"] = self.reset.set_scene_ms / \
-            self.reset.fresh_world_ms
-        data["reset"]["env_reset_vs_fresh_world"] = self.reset.env_reset_ms / \
-            self.reset.fresh_world_ms
-        for key, run in (("pick_place", self.pick_place),
-                         ("pick_place_frames", self.pick_place_frames)):
+        data["reset"]["set_scene_vs_fresh_world"] = (
+            self.reset.set_scene_ms / self.reset.fresh_world_ms
+        )
+        data["reset"]["env_reset_vs_fresh_world"] = (
+            self.reset.env_reset_ms / self.reset.fresh_world_ms
+        )
+        for key, run in (
+            ("pick_place", self.pick_place),
+            ("pick_place_frames", self.pick_place_frames),
+        ):
             data[key].update(per_minute=run.per_minute, success_rate=run.success_rate)
         for row, run in zip(data["families"], self.families, strict=True):
             row.update(per_minute=run.per_minute, success_rate=run.success_rate)
@@ -218,10 +238,13 @@ def measure_env_overhead(settings: Settings) -> EnvOverhead:
             raw_times.append(raw_seconds)
     finally:
         env.close()
-    return EnvOverhead(family=OVERHEAD_FAMILY, repeats=settings.repeats,
-                       physics_steps_per_repeat=physics_steps,
-                       env_steps_per_s=physics_steps / statistics.median(env_times),
-                       raw_steps_per_s=physics_steps / statistics.median(raw_times))
+    return EnvOverhead(
+        family=OVERHEAD_FAMILY,
+        repeats=settings.repeats,
+        physics_steps_per_repeat=physics_steps,
+        env_steps_per_s=physics_steps / statistics.median(env_times),
+        raw_steps_per_s=physics_steps / statistics.median(raw_times),
+    )
 
 
 def _build_seconds(slot_kinds: Sequence[str]) -> float:
@@ -240,16 +263,19 @@ def measure_reset(settings: Settings) -> ResetCost:
     tasks = [sample_task(family, seed) for seed in range(50)]  # sampled outside the timing
     try:
         env.reset(seed=0)
-        set_scene = [_seconds(partial(env.world.set_scene, task.objects))
-                     for task in itertools.islice(itertools.cycle(tasks),
-                                                  settings.set_scene_calls)]
+        set_scene = [
+            _seconds(partial(env.world.set_scene, task.objects))
+            for task in itertools.islice(itertools.cycle(tasks), settings.set_scene_calls)
+        ]
         resets = [_seconds(partial(env.reset, seed=k)) for k in range(settings.reset_calls)]
     finally:
         env.close()
     builds = [_build_seconds(family.slot_kinds) for _ in range(settings.world_builds)]
-    return ResetCost(set_scene_ms=1000 * statistics.median(set_scene),
-                     env_reset_ms=1000 * statistics.median(resets),
-                     fresh_world_ms=1000 * statistics.median(builds))
+    return ResetCost(
+        set_scene_ms=1000 * statistics.median(set_scene),
+        env_reset_ms=1000 * statistics.median(resets),
+        fresh_world_ms=1000 * statistics.median(builds),
+    )
 
 
 def measure_render(settings: Settings) -> float:
@@ -258,8 +284,7 @@ def measure_render(settings: Settings) -> float:
     try:
         env.reset(seed=0)
         env.world.render()
-        return 1000 * statistics.median(_seconds(env.world.render)
-                                        for _ in range(settings.renders))
+        return 1000 * statistics.median(_seconds(env.world.render) for _ in range(settings.renders))
     finally:
         env.close()
 
@@ -272,14 +297,23 @@ def measure_throughput(family: str, episodes: int, frames: bool = False) -> Thro
     records: list[EpisodeRecord] = []
     try:
         run_episode(env, planner, episodes, frames=frames, library=library)  # warm-up
-        seconds = _seconds(lambda: records.extend(
-            run_episode(env, planner, seed, frames=frames, library=library)
-            for seed in range(episodes)))
+        seconds = _seconds(
+            lambda: records.extend(
+                run_episode(env, planner, seed, frames=frames, library=library)
+                for seed in range(episodes)
+            )
+        )
     finally:
         env.close()
     images = sum(step.frame is not None for record in records for step in record.steps)
-    return Throughput(family=family, frames=frames, episodes=episodes, seconds=seconds,
-                      successes=sum(r.success for r in records), images=images)
+    return Throughput(
+        family=family,
+        frames=frames,
+        episodes=episodes,
+        seconds=seconds,
+        successes=sum(r.success for r in records),
+        images=images,
+    )
 
 
 def _final_poses(env: TabletopEnv) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -289,8 +323,9 @@ def _final_poses(env: TabletopEnv) -> list[tuple[np.ndarray, np.ndarray]]:
 def _other_family(family: str) -> str:
     """Another family whose scenes fit the same world slots, or ``family`` when none does."""
     kinds = get_family(family).slot_kinds
-    others = [name for name, f in load_families().items()
-              if name != family and f.slot_kinds == kinds]
+    others = [
+        name for name, f in load_families().items() if name != family and f.slot_kinds == kinds
+    ]
     return others[0] if others else family
 
 
@@ -318,29 +353,51 @@ def measure_determinism() -> Determinism:
         again_poses = _final_poses(env)
     finally:
         env.close()
-    poses_equal = all(a.tobytes() == b.tobytes()
-                      for pose_a, pose_b in zip(first_poses, again_poses, strict=True)
-                      for a, b in zip(pose_a, pose_b, strict=True))
-    diff = max(float(np.max(np.abs(a[0] - b[0])))
-               for a, b in zip(first_poses, again_poses, strict=True))
-    return Determinism(family=DETERMINISM_FAMILY, seed=DETERMINISM_SEED, other_family=other,
-                       other_seeds=list(DETERMINISM_OTHER_SEEDS), poses_equal=poses_equal,
-                       records_equal=first.to_dict() == again.to_dict(),
-                       max_position_diff_m=diff)
+    poses_equal = all(
+        a.tobytes() == b.tobytes()
+        for pose_a, pose_b in zip(first_poses, again_poses, strict=True)
+        for a, b in zip(pose_a, pose_b, strict=True)
+    )
+    diff = max(
+        float(np.max(np.abs(a[0] - b[0]))) for a, b in zip(first_poses, again_poses, strict=True)
+    )
+    return Determinism(
+        family=DETERMINISM_FAMILY,
+        seed=DETERMINISM_SEED,
+        other_family=other,
+        other_seeds=list(DETERMINISM_OTHER_SEEDS),
+        poses_equal=poses_equal,
+        records_equal=first.to_dict() == again.to_dict(),
+        max_position_diff_m=diff,
+    )
 
 
 def bars_for(results: Results) -> list[Bar]:
     """The pass/fail thresholds this benchmark holds the simulation to."""
     return [
         Bar("env.step / raw stepSimulation", results.env.ratio, MIN_ENV_RATIO, at_least=True),
-        Bar("set_scene", results.reset.set_scene_ms, MAX_SET_SCENE_MS, at_least=False,
-            unit="ms"),
-        Bar("pick-and-place, no images", results.pick_place.per_minute, MIN_EPISODES_PER_MIN,
-            at_least=True, unit="/min"),
-        Bar("pick-and-place, 1 image/skill", results.pick_place_frames.per_minute,
-            MIN_EPISODES_PER_MIN_FRAMES, at_least=True, unit="/min"),
-        Bar("determinism (bitwise equal)", float(results.determinism.equal), 1.0,
-            at_least=True, yes_no=True),
+        Bar("set_scene", results.reset.set_scene_ms, MAX_SET_SCENE_MS, at_least=False, unit="ms"),
+        Bar(
+            "pick-and-place, no images",
+            results.pick_place.per_minute,
+            MIN_EPISODES_PER_MIN,
+            at_least=True,
+            unit="/min",
+        ),
+        Bar(
+            "pick-and-place, 1 image/skill",
+            results.pick_place_frames.per_minute,
+            MIN_EPISODES_PER_MIN_FRAMES,
+            at_least=True,
+            unit="/min",
+        ),
+        Bar(
+            "determinism (bitwise equal)",
+            float(results.determinism.equal),
+            1.0,
+            at_least=True,
+            yes_no=True,
+        ),
     ]
 
 
@@ -361,21 +418,28 @@ def run(settings: Settings, quick: bool, log: Callable[[str], None] = print) -> 
         families.append(measure_throughput(name, settings.family_episodes))
     log("determinism ...")
     determinism = measure_determinism()
-    results = Results(quick=quick, env=env, reset=reset, render_ms=render_ms, pick_place=plain,
-                      pick_place_frames=with_frames, families=families,
-                      determinism=determinism)
+    results = Results(
+        quick=quick,
+        env=env,
+        reset=reset,
+        render_ms=render_ms,
+        pick_place=plain,
+        pick_place_frames=with_frames,
+        families=families,
+        determinism=determinism,
+    )
     results.bars = bars_for(results)
     results.wall_seconds = time.perf_counter() - start
     return results
 
 
 # ----- reporting ----------------------------------------------------------------------------
-def _throughput_row(label: str, run: Throughput, baseline: Throughput | None,
-                    baseline_label: str) -> list[str]:
+def _throughput_row(
+    label: str, run: Throughput, baseline: Throughput | None, baseline_label: str
+) -> list[str]:
     ratio = f"{run.per_minute / baseline.per_minute:.2f}" if baseline else ""
     base = f"{baseline_label} {baseline.per_minute:,.0f}" if baseline else ""
-    return [label, f"{run.per_minute:,.0f} ep/min", base, ratio,
-            f"{run.successes}/{run.episodes}"]
+    return [label, f"{run.per_minute:,.0f} ep/min", base, ratio, f"{run.successes}/{run.episodes}"]
 
 
 def _fraction(ratio: float) -> str:
@@ -387,46 +451,81 @@ def report(results: Results) -> str:
     """The table a person reads: figures, baselines from this run, ratios, then the bars."""
     env, reset = results.env, results.reset
     rows = [
-        [f"env.step ({env.family}, median of {env.repeats})",
-         f"{env.env_steps_per_s:,.0f} phys/s", f"raw stepSimulation {env.raw_steps_per_s:,.0f}",
-         f"{env.ratio:.3f}", ""],
-        ["world.set_scene(task.objects)", f"{reset.set_scene_ms:.3f} ms",
-         f"fresh TabletopWorld {reset.fresh_world_ms:.1f} ms",
-         _fraction(reset.set_scene_ms / reset.fresh_world_ms), ""],
-        ["env.reset(seed=k)", f"{reset.env_reset_ms:.3f} ms",
-         f"fresh TabletopWorld {reset.fresh_world_ms:.1f} ms",
-         _fraction(reset.env_reset_ms / reset.fresh_world_ms), ""],
+        [
+            f"env.step ({env.family}, median of {env.repeats})",
+            f"{env.env_steps_per_s:,.0f} phys/s",
+            f"raw stepSimulation {env.raw_steps_per_s:,.0f}",
+            f"{env.ratio:.3f}",
+            "",
+        ],
+        [
+            "world.set_scene(task.objects)",
+            f"{reset.set_scene_ms:.3f} ms",
+            f"fresh TabletopWorld {reset.fresh_world_ms:.1f} ms",
+            _fraction(reset.set_scene_ms / reset.fresh_world_ms),
+            "",
+        ],
+        [
+            "env.reset(seed=k)",
+            f"{reset.env_reset_ms:.3f} ms",
+            f"fresh TabletopWorld {reset.fresh_world_ms:.1f} ms",
+            _fraction(reset.env_reset_ms / reset.fresh_world_ms),
+            "",
+        ],
         _throughput_row(f"oracle {PICK_PLACE_FAMILY}, no images", results.pick_place, None, ""),
-        _throughput_row(f"oracle {PICK_PLACE_FAMILY}, 128x128 image/skill",
-                        results.pick_place_frames, results.pick_place, "no images"),
+        _throughput_row(
+            f"oracle {PICK_PLACE_FAMILY}, 128x128 image/skill",
+            results.pick_place_frames,
+            results.pick_place,
+            "no images",
+        ),
         ["world.render() 128x128, one image", f"{results.render_ms:.1f} ms", "", "", ""],
     ]
-    rows += [_throughput_row(f"family {run.family}, no images", run, results.pick_place,
-                             PICK_PLACE_FAMILY)
-             for run in results.families]
+    rows += [
+        _throughput_row(
+            f"family {run.family}, no images", run, results.pick_place, PICK_PLACE_FAMILY
+        )
+        for run in results.families
+    ]
     det = results.determinism
-    rows.append([f"determinism: {det.family} seed {det.seed}, {det.other_family} seeds "
-                 f"{det.other_seeds[0]}..{det.other_seeds[-1]}, seed {det.seed} again",
-                 "bitwise equal: " + ("yes" if det.equal else "no"),
-                 f"max drift {1000 * det.max_position_diff_m:.3g} mm", "",
-                 f"poses {'=' if det.poses_equal else '!='}, records "
-                 f"{'=' if det.records_equal else '!='}"])
-    table = format_table(["benchmark", "measured", "baseline (this run)", "ratio",
-                           "success / detail"], rows)
+    rows.append(
+        [
+            f"determinism: {det.family} seed {det.seed}, {det.other_family} seeds "
+            f"{det.other_seeds[0]}..{det.other_seeds[-1]}, seed {det.seed} again",
+            "bitwise equal: " + ("yes" if det.equal else "no"),
+            f"max drift {1000 * det.max_position_diff_m:.3g} mm",
+            "",
+            f"poses {'=' if det.poses_equal else '!='}, records "
+            f"{'=' if det.records_equal else '!='}",
+        ]
+    )
+    table = format_table(
+        ["benchmark", "measured", "baseline (this run)", "ratio", "success / detail"], rows
+    )
     note = "ratio = measured / baseline; episodes timed in one process, wall clock"
-    bars = format_table(["bar", "measured", "required", "result"],
-                         [bar.row() for bar in results.bars])
+    bars = format_table(
+        ["bar", "measured", "required", "result"], [bar.row() for bar in results.bars]
+    )
     mode = "quick" if results.quick else "full"
-    return (f"{table}\n{note}\n\n{bars}\n\n{mode} run, {results.wall_seconds:.1f} s wall, "
-            f"one process, Python {platform.python_version()}")
+    return (
+        f"{table}\n{note}\n\n{bars}\n\n{mode} run, {results.wall_seconds:.1f} s wall, "
+        f"one process, Python {platform.python_version()}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks, print the table, write the JSON; 1 on a failed bar with --strict."""
-    return benchmark_main(argv, prog="python -m benchmarks.bench_sim", doc=__doc__,
-                          quick_help="a short run (a few episodes) for CI and tests",
-                          run=run, report=report, full=FULL, quick=QUICK,
-                          results_path=RESULTS_PATH)
+    return benchmark_main(
+        argv,
+        prog="python -m benchmarks.bench_sim",
+        doc=__doc__,
+        quick_help="a short run (a few episodes) for CI and tests",
+        run=run,
+        report=report,
+        full=FULL,
+        quick=QUICK,
+        results_path=RESULTS_PATH,
+    )
 
 
 if __name__ == "__main__":

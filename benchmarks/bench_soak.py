@@ -45,12 +45,24 @@ RESULTS_PATH = Path(__file__).resolve().parent / "results" / "bench_soak.json"
 ROOT = Path(__file__).resolve().parents[1]
 FAMILY = "stack"
 CORRECTOR = "soak corrector"
-SOAK_ROUND = RoundConfig(data=DataConfig(augment=1, replay_ratio=1, replay_size=64, max_new=64),
-                         lora=LoraSettings(epochs=2, batch_size=16, threads=1), eval_scenes=1)
+SOAK_ROUND = RoundConfig(
+    data=DataConfig(augment=1, replay_ratio=1, replay_size=64, max_new=64),
+    lora=LoraSettings(epochs=2, batch_size=16, threads=1),
+    eval_scenes=1,
+)
 """Rounds of a few seconds on a tiny model: the soak is about the writes, not the learning."""
-SOAK_MODEL = BootstrapConfig(scenes_per_family=20, phrasings_per_scene=1, epochs=2, width=64,
-                             heads=2, layers=1, vocab_size=300, heldout_per_family=1,
-                             families=(FAMILY,), threads=1)
+SOAK_MODEL = BootstrapConfig(
+    scenes_per_family=20,
+    phrasings_per_scene=1,
+    epochs=2,
+    width=64,
+    heads=2,
+    layers=1,
+    vocab_size=300,
+    heldout_per_family=1,
+    families=(FAMILY,),
+    threads=1,
+)
 """The base model the benchmark trains for itself when no ``--model`` is given (seconds)."""
 
 
@@ -102,8 +114,9 @@ def write_episodes(workspace: Path, seconds: float) -> WriterReport:
     report = WriterReport("episodes")
     library, planner, env = SkillLibrary.open(workspace), OraclePlanner(), TabletopEnv(FAMILY)
     with Store.open(workspace) as store:
-        recorder = RunRecorder(store, store.start_run(planner.name, 0, {"soak": "episodes"}),
-                               workspace)
+        recorder = RunRecorder(
+            store, store.start_run(planner.name, 0, {"soak": "episodes"}), workspace
+        )
         seed, deadline = 0, time.monotonic() + seconds
         while time.monotonic() < deadline:
             record = run_episode(env, planner, seed, library=library)
@@ -135,10 +148,13 @@ def write_corrections(workspace: Path, seconds: float) -> WriterReport:
                     continue
                 episode = fresh[0]
                 last = episode.id
-                correction = api.propose(episode.id, "\n".join([*episode.plan, "open_gripper()"]),
-                                         who=CORRECTOR, why="let go again at the end")
-                report.corrections.append(api.save(correction, api.rerun(correction,
-                                                                         frames=True)))
+                correction = api.propose(
+                    episode.id,
+                    "\n".join([*episode.plan, "open_gripper()"]),
+                    who=CORRECTOR,
+                    why="let go again at the end",
+                )
+                report.corrections.append(api.save(correction, api.rerun(correction, frames=True)))
             except Exception as error:
                 report.errors.append(f"{type(error).__name__}: {error}")
         api.close()
@@ -153,8 +169,9 @@ def train_rounds(workspace: Path, seconds: float, model_dir: Path) -> WriterRepo
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            outcome = run_round(workspace, model_dir, SOAK_ROUND, progress=False,
-                                log=lambda _: None)
+            outcome = run_round(
+                workspace, model_dir, SOAK_ROUND, progress=False, log=lambda _: None
+            )
         except NothingToLearnError:  # no episode stored yet
             time.sleep(0.2)
             continue
@@ -163,14 +180,16 @@ def train_rounds(workspace: Path, seconds: float, model_dir: Path) -> WriterRepo
             time.sleep(0.2)
             continue
         report.rounds[outcome.round_id] = int(outcome.dataset["new"]) + int(
-            outcome.dataset["replay"])
+            outcome.dataset["replay"]
+        )
         if outcome.promoted:
             report.promoted.append(outcome.round_id)
     return report
 
 
-def _released(index: int, function: Callable[..., Any], args: tuple, start: Any,
-              results: Any) -> None:
+def _released(
+    index: int, function: Callable[..., Any], args: tuple, start: Any, results: Any
+) -> None:
     start.wait()  # every process has imported what it needs: they begin together
     began = time.perf_counter()
     try:
@@ -180,16 +199,19 @@ def _released(index: int, function: Callable[..., Any], args: tuple, start: Any,
     results.put((index, result, time.perf_counter() - began))
 
 
-def at_once(calls: Sequence[tuple[Callable[..., Any], tuple]],
-            timeout: float = 600) -> list[tuple[Any, float]]:
+def at_once(
+    calls: Sequence[tuple[Callable[..., Any], tuple]], timeout: float = 600
+) -> list[tuple[Any, float]]:
     """Run each ``(function, args)`` in its own spawned process, all released together.
 
     Each gives back what it returned (or its exception, as text) and its seconds, in call order.
     """
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(len(calls)), context.Queue()
-    processes = [context.Process(target=_released, args=(i, *call, start, results))
-                 for i, call in enumerate(calls)]
+    processes = [
+        context.Process(target=_released, args=(i, *call, start, results))
+        for i, call in enumerate(calls)
+    ]
     for process in processes:
         process.start()
     outcomes: dict[int, tuple[Any, float]] = {}
@@ -201,17 +223,22 @@ def at_once(calls: Sequence[tuple[Callable[..., Any], tuple]],
     return [outcomes[i] for i in range(len(calls))]
 
 
-def run_writers(workspace: Path, seconds: float, model_dir: Path | None,
-                writers: Sequence[str] = ("episodes", "corrections", "rounds")
-                ) -> list[WriterReport]:
+def run_writers(
+    workspace: Path,
+    seconds: float,
+    model_dir: Path | None,
+    writers: Sequence[str] = ("episodes", "corrections", "rounds"),
+) -> list[WriterReport]:
     """Run the named writers, each in its own process, on ``workspace`` for ``seconds``."""
     table: dict[str, tuple[Callable[..., WriterReport], tuple]] = {
         "episodes": (write_episodes, (workspace, seconds)),
         "corrections": (write_corrections, (workspace, seconds)),
-        "rounds": (train_rounds, (workspace, seconds, model_dir))}
+        "rounds": (train_rounds, (workspace, seconds, model_dir)),
+    }
     reports = []
-    for name, (result, taken) in zip(writers, at_once([table[name] for name in writers],
-                                                      timeout=seconds + 600), strict=True):
+    for name, (result, taken) in zip(
+        writers, at_once([table[name] for name in writers], timeout=seconds + 600), strict=True
+    ):
         report = result if isinstance(result, WriterReport) else WriterReport(name, errors=[result])
         report.seconds = taken
         reports.append(report)
@@ -251,9 +278,13 @@ def tally(workspace: Path, reports: Sequence[WriterReport]) -> list[TableTally]:
         TableTally("steps", sum(episodes.values()), sum(episodes[i] for i in whole)),
         TableTally("corrections", len(corrections), len(corrections & stored_corrections)),
         TableTally("training_rounds", len(rounds), len(rounds.keys() & finished)),
-        TableTally("round_examples", sum(rounds.values()),
-                   sum(min(n, examples[i]) for i, n in rounds.items())),
-        TableTally("adapters", len(promoted), len(promoted & logged))]
+        TableTally(
+            "round_examples",
+            sum(rounds.values()),
+            sum(min(n, examples[i]) for i, n in rounds.items()),
+        ),
+        TableTally("adapters", len(promoted), len(promoted & logged)),
+    ]
 
 
 def committed_rows(workspace: Path) -> set[tuple[str, int, int]]:
@@ -264,11 +295,13 @@ def committed_rows(workspace: Path) -> set[tuple[str, int, int]]:
     """
     with Store.open(workspace) as store:
         rounds = [r.id for r in store.rounds()]
-        return ({("episode", e.id, len(e.steps)) for e in store.episodes(limit=None)}
-                | {("correction", c.id, 0) for c in store.corrections()}
-                | {("round", i, 0) for i in rounds}
-                | {("round examples", i, len(store.round_examples([i]))) for i in rounds}
-                | {("adapter log", a.id, 0) for a in store.adapter_log()})
+        return (
+            {("episode", e.id, len(e.steps)) for e in store.episodes(limit=None)}
+            | {("correction", c.id, 0) for c in store.corrections()}
+            | {("round", i, 0) for i in rounds}
+            | {("round examples", i, len(store.round_examples([i]))) for i in rounds}
+            | {("adapter log", a.id, 0) for a in store.adapter_log()}
+        )
 
 
 # ----- python -m robolearn, killed ------------------------------------------------------------
@@ -276,9 +309,14 @@ def start_robolearn(log: Path, *args: str) -> subprocess.Popen:
     """``python -m robolearn ARGS`` from this checkout, in its own process group, to ``log``."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "robolearn", *args], cwd=ROOT,
-                                env={**os.environ, "PYTHONPATH": path}, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "robolearn", *args],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": path},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def kill_9(process: subprocess.Popen) -> None:
@@ -287,8 +325,9 @@ def kill_9(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def wait_until(condition: Callable[[], bool], process: subprocess.Popen | None, what: str,
-               timeout: float = 300) -> None:
+def wait_until(
+    condition: Callable[[], bool], process: subprocess.Popen | None, what: str, timeout: float = 300
+) -> None:
     """Poll ``condition``; fail if ``process`` (None: no process) ends or time runs out."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -313,8 +352,9 @@ class KillCycle:
     integrity_ok: bool
 
 
-def kill_cycle(workspace: Path, command: list[str], after_s: float, log: Path,
-               wait_for: str | None = None) -> KillCycle:
+def kill_cycle(
+    workspace: Path, command: list[str], after_s: float, log: Path, wait_for: str | None = None
+) -> KillCycle:
     """Start ``python -m robolearn COMMAND``, SIGKILL it ``after_s`` later, check the file.
 
     With ``wait_for``, the delay counts from when that text first appears in its output.
@@ -329,8 +369,9 @@ def kill_cycle(workspace: Path, command: list[str], after_s: float, log: Path,
     kill_9(process)
     with Store.open(workspace) as store:
         sound = store.integrity_ok()
-    return KillCycle(command[0], after_s, len(before - start),
-                     len(before - committed_rows(workspace)), sound)
+    return KillCycle(
+        command[0], after_s, len(before - start), len(before - committed_rows(workspace)), sound
+    )
 
 
 # ----- the benchmark ------------------------------------------------------------------------
@@ -347,8 +388,12 @@ class EpisodeWrites:
     def of(cls, report: WriterReport) -> EpisodeWrites:
         """The figures of an episodes writer's report."""
         times = sorted(report.commit_ms) or [0.0]
-        return cls(len(report.episodes), report.seconds, statistics.median(times),
-                   times[int(0.95 * (len(times) - 1))])
+        return cls(
+            len(report.episodes),
+            report.seconds,
+            statistics.median(times),
+            times[int(0.95 * (len(times) - 1))],
+        )
 
     @property
     def per_second(self) -> float:
@@ -383,28 +428,43 @@ class Results:
     @property
     def bars(self) -> list[Bar]:
         """Nothing lost, no error, a sound file after every kill, and work goes on after."""
-        return [Bar("rows lost (three writers)", sum(t.lost for t in self.tallies), 0, False),
-                Bar("errors in any writer", len(self.errors), 0, False),
-                Bar('"database is locked"', self.locked, 0, False),
-                Bar("integrity_check ok after the writers", self.integrity_ok, 1, True,
-                    yes_no=True),
-                Bar("integrity_check ok after every kill",
-                    all(k.integrity_ok for k in self.kills), 1, True, yes_no=True),
-                Bar("committed rows lost to kills", sum(k.rows_lost for k in self.kills), 0,
-                    False),
-                Bar("the next run and round succeed", self.next_run_ok and self.next_round_ok,
-                    1, True, yes_no=True)]
+        return [
+            Bar("rows lost (three writers)", sum(t.lost for t in self.tallies), 0, False),
+            Bar("errors in any writer", len(self.errors), 0, False),
+            Bar('"database is locked"', self.locked, 0, False),
+            Bar("integrity_check ok after the writers", self.integrity_ok, 1, True, yes_no=True),
+            Bar(
+                "integrity_check ok after every kill",
+                all(k.integrity_ok for k in self.kills),
+                1,
+                True,
+                yes_no=True,
+            ),
+            Bar("committed rows lost to kills", sum(k.rows_lost for k in self.kills), 0, False),
+            Bar(
+                "the next run and round succeed",
+                self.next_run_ok and self.next_round_ok,
+                1,
+                True,
+                yes_no=True,
+            ),
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready results (the writers' id lists left out)."""
-        return {"settings": asdict(self.settings), "alone": asdict(self.alone),
-                "contended": asdict(self.contended),
-                "tallies": [{**asdict(t), "lost": t.lost} for t in self.tallies],
-                "errors": self.errors, "database_is_locked": self.locked,
-                "integrity_ok": self.integrity_ok, "kills": [asdict(k) for k in self.kills],
-                "next_run_ok": self.next_run_ok, "next_round_ok": self.next_round_ok,
-                "bars": [{"name": b.name, "value": b.value, "passed": b.passed}
-                         for b in self.bars]}
+        return {
+            "settings": asdict(self.settings),
+            "alone": asdict(self.alone),
+            "contended": asdict(self.contended),
+            "tallies": [{**asdict(t), "lost": t.lost} for t in self.tallies],
+            "errors": self.errors,
+            "database_is_locked": self.locked,
+            "integrity_ok": self.integrity_ok,
+            "kills": [asdict(k) for k in self.kills],
+            "next_run_ok": self.next_run_ok,
+            "next_round_ok": self.next_round_ok,
+            "bars": [{"name": b.name, "value": b.value, "passed": b.passed} for b in self.bars],
+        }
 
 
 def run(settings: Settings, quick: bool, log: Callable[[str], None]) -> Results:
@@ -428,74 +488,188 @@ def run(settings: Settings, quick: bool, log: Callable[[str], None]) -> Results:
     kills = []
     for cycle in range(settings.kill_cycles):
         if cycle % 2 == 0:  # anywhere from its start-up to mid-run; every other on 2 workers
-            command = ["run", "--planner", "oracle", "--family", FAMILY, "--episodes", "50",
-                       "--seed", str(10_000 + 50 * cycle), "--workers", str(1 + cycle // 2 % 2)]
+            command = [
+                "run",
+                "--planner",
+                "oracle",
+                "--family",
+                FAMILY,
+                "--episodes",
+                "50",
+                "--seed",
+                str(10_000 + 50 * cycle),
+                "--workers",
+                str(1 + cycle // 2 % 2),
+            ]
             after, wait_for = rng.uniform(0.5, 4.0), None
         else:  # mid-epoch (its data is recorded by then)
-            command = ["train", "--epochs", "100000", "--threads", "1", "--eval-scenes", "1",
-                       "--model", str(model)]
+            command = [
+                "train",
+                "--epochs",
+                "100000",
+                "--threads",
+                "1",
+                "--eval-scenes",
+                "1",
+                "--model",
+                str(model),
+            ]
             after, wait_for = rng.uniform(0.0, 2.0), "LoRA round"
-        kills.append(kill_cycle(workspace, [*command, "--workspace", str(workspace)], after,
-                                console, wait_for))
+        kills.append(
+            kill_cycle(
+                workspace, [*command, "--workspace", str(workspace)], after, console, wait_for
+            )
+        )
         log(f"kill -9 of {command[0]}: {kills[-1]}")
-    next_run = start_robolearn(console, "run", "--planner", "oracle", "--family", FAMILY,
-                               "--episodes", "5", "--seed", "20000", "--workspace",
-                               str(workspace)).wait() == 0
-    next_round = start_robolearn(console, "train", "--epochs", "2", "--threads", "1",
-                                 "--eval-scenes", "1", "--model", str(model), "--workspace",
-                                 str(workspace)).wait() == 0
+    next_run = (
+        start_robolearn(
+            console,
+            "run",
+            "--planner",
+            "oracle",
+            "--family",
+            FAMILY,
+            "--episodes",
+            "5",
+            "--seed",
+            "20000",
+            "--workspace",
+            str(workspace),
+        ).wait()
+        == 0
+    )
+    next_round = (
+        start_robolearn(
+            console,
+            "train",
+            "--epochs",
+            "2",
+            "--threads",
+            "1",
+            "--eval-scenes",
+            "1",
+            "--model",
+            str(model),
+            "--workspace",
+            str(workspace),
+        ).wait()
+        == 0
+    )
     contended = next(r for r in writers if r.writer == "episodes")
-    return Results(settings, EpisodeWrites.of(alone), EpisodeWrites.of(contended), writers,
-                   tallies, sound, kills, next_run, next_round)
+    return Results(
+        settings,
+        EpisodeWrites.of(alone),
+        EpisodeWrites.of(contended),
+        writers,
+        tallies,
+        sound,
+        kills,
+        next_run,
+        next_round,
+    )
 
 
 def report(results: Results) -> str:
     """Rows sent, stored and lost; the pace against the baseline; the kills; the bars."""
-    tallies = format_table(["table", "sent", "stored", "lost"],
-                           [[t.table, f"{t.sent:,}", f"{t.stored:,}", f"{t.lost:,}"]
-                            for t in results.tallies])
+    tallies = format_table(
+        ["table", "sent", "stored", "lost"],
+        [[t.table, f"{t.sent:,}", f"{t.stored:,}", f"{t.lost:,}"] for t in results.tallies],
+    )
     alone, contended = results.alone, results.contended
     pace = format_table(
         ["episode writer", "alone (baseline)", "three writers", "ratio"],
-        [["episodes/s", f"{alone.per_second:.1f}", f"{contended.per_second:.1f}",
-          f"{contended.per_second / alone.per_second:.2f}" if alone.per_second else "-"],
-         ["commit median", f"{alone.commit_median_ms:.1f} ms",
-          f"{contended.commit_median_ms:.1f} ms",
-          f"{contended.commit_median_ms / alone.commit_median_ms:.1f}x"
-          if alone.commit_median_ms else "-"],
-         ["commit p95", f"{alone.commit_p95_ms:.1f} ms", f"{contended.commit_p95_ms:.1f} ms",
-          f"{contended.commit_p95_ms / alone.commit_p95_ms:.1f}x"
-          if alone.commit_p95_ms else "-"]])
-    kills = format_table(["kill -9 of", "after", "rows it wrote", "rows lost",
-                          "integrity_check"],
-                         [[k.command, f"{k.after_s:.1f} s", f"{k.rows_added:,}",
-                           str(k.rows_lost), "ok" if k.integrity_ok else "FAILED"]
-                          for k in results.kills])
+        [
+            [
+                "episodes/s",
+                f"{alone.per_second:.1f}",
+                f"{contended.per_second:.1f}",
+                f"{contended.per_second / alone.per_second:.2f}" if alone.per_second else "-",
+            ],
+            [
+                "commit median",
+                f"{alone.commit_median_ms:.1f} ms",
+                f"{contended.commit_median_ms:.1f} ms",
+                f"{contended.commit_median_ms / alone.commit_median_ms:.1f}x"
+                if alone.commit_median_ms
+                else "-",
+            ],
+            [
+                "commit p95",
+                f"{alone.commit_p95_ms:.1f} ms",
+                f"{contended.commit_p95_ms:.1f} ms",
+                f"{contended.commit_p95_ms / alone.commit_p95_ms:.1f}x"
+                if alone.commit_p95_ms
+                else "-",
+            ],
+        ],
+    )
+    kills = format_table(
+        ["kill -9 of", "after", "rows it wrote", "rows lost", "integrity_check"],
+        [
+            [
+                k.command,
+                f"{k.after_s:.1f} s",
+                f"{k.rows_added:,}",
+                str(k.rows_lost),
+                "ok" if k.integrity_ok else "FAILED",
+            ]
+            for k in results.kills
+        ],
+    )
     writers = ", ".join(f"{r.writer} {r.seconds:.0f} s" for r in results.writers)
     bars = format_table(["bar", "measured", "required", ""], [b.row() for b in results.bars])
-    return "\n\n".join([f"three writers ({writers})", tallies, pace, kills, bars,
-                        *(["errors:", *results.errors] if results.errors else [])])
+    return "\n\n".join(
+        [
+            f"three writers ({writers})",
+            tallies,
+            pace,
+            kills,
+            bars,
+            *(["errors:", *results.errors] if results.errors else []),
+        ]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the soak, print the tables, write the JSON; 1 on a failed bar with --strict."""
 
     def options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--seconds", type=float, default=None,
-                            help=f"three writers for this long (default {FULL.seconds:.0f})")
-        parser.add_argument("--kill-cycles", type=int, default=None,
-                            help=f"processes killed with SIGKILL (default {FULL.kill_cycles})")
-        parser.add_argument("--model", type=Path, default=None,
-                            help="a base model folder (default: train a tiny one, seconds)")
+        parser.add_argument(
+            "--seconds",
+            type=float,
+            default=None,
+            help=f"three writers for this long (default {FULL.seconds:.0f})",
+        )
+        parser.add_argument(
+            "--kill-cycles",
+            type=int,
+            default=None,
+            help=f"processes killed with SIGKILL (default {FULL.kill_cycles})",
+        )
+        parser.add_argument(
+            "--model",
+            type=Path,
+            default=None,
+            help="a base model folder (default: train a tiny one, seconds)",
+        )
 
     def configure(settings: Settings, args: argparse.Namespace) -> Settings:
         given = {name: getattr(args, name) for name in ("seconds", "kill_cycles", "model")}
         return replace(settings, **{k: v for k, v in given.items() if v is not None})
 
-    return benchmark_main(argv, prog="python -m benchmarks.bench_soak", doc=__doc__,
-                          quick_help="10 s of writers and 2 kill cycles, for CI and tests",
-                          run=run, report=report, full=FULL, quick=QUICK,
-                          results_path=RESULTS_PATH, options=options, configure=configure)
+    return benchmark_main(
+        argv,
+        prog="python -m benchmarks.bench_soak",
+        doc=__doc__,
+        quick_help="10 s of writers and 2 kill cycles, for CI and tests",
+        run=run,
+        report=report,
+        full=FULL,
+        quick=QUICK,
+        results_path=RESULTS_PATH,
+        options=options,
+        configure=configure,
+    )
 
 
 if __name__ == "__main__":

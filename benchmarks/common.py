@@ -46,12 +46,20 @@ class Bar:
         return [self.name, self._show(self.value), required, "PASS" if self.passed else "FAIL"]
 
 
-def benchmark_main(argv: Sequence[str] | None, *, prog: str, doc: str, quick_help: str,
-                   run: Callable[[Any, bool, Callable[[str], None]], Any],
-                   report: Callable[[Any], str], full: object, quick: object,
-                   results_path: Path,
-                   options: Callable[[argparse.ArgumentParser], None] | None = None,
-                   configure: Callable[[Any, argparse.Namespace], Any] | None = None) -> int:
+def benchmark_main(
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    doc: str,
+    quick_help: str,
+    run: Callable[[Any, bool, Callable[[str], None]], Any],
+    report: Callable[[Any], str],
+    full: object,
+    quick: object,
+    results_path: Path,
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+    configure: Callable[[Any, argparse.Namespace], Any] | None = None,
+) -> int:
     """Parse ``--quick/--strict/--output``, run, print the report, write the JSON results.
 
     ``run(settings, quick, log)`` returns results with ``bars`` and ``to_dict()``. Returns 1 when
@@ -60,18 +68,22 @@ def benchmark_main(argv: Sequence[str] | None, *, prog: str, doc: str, quick_hel
     """
     parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=quick_help)
-    parser.add_argument("--strict", action="store_true",
-                        help="exit with status 1 when any bar fails")
-    parser.add_argument("--output", type=Path, default=results_path,
-                        help=f"where to write the JSON results (default {results_path})")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit with status 1 when any bar fails"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=results_path,
+        help=f"where to write the JSON results (default {results_path})",
+    )
     if options is not None:
         options(parser)
     args = parser.parse_args(argv)
     settings = quick if args.quick else full
     if configure is not None:
         settings = configure(settings, args)
-    results = run(settings, args.quick,
-                  lambda message: print(message, file=sys.stderr, flush=True))
+    results = run(settings, args.quick, lambda message: print(message, file=sys.stderr, flush=True))
     print(report(results))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results.to_dict(), indent=2) + "\n")

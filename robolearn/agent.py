@@ -52,11 +52,19 @@ class EpisodeRecord:
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready record, without images."""
-        return {"family": self.family, "seed": self.seed, "instruction": self.instruction,
-                "planner": self.planner, "plan": self.plan, "proposal": self.proposal,
-                "explanation": self.explanation,
-                "steps": [s.to_dict() for s in self.steps], "success": self.success,
-                "control_steps": self.control_steps, "error": self.error}
+        return {
+            "family": self.family,
+            "seed": self.seed,
+            "instruction": self.instruction,
+            "planner": self.planner,
+            "plan": self.plan,
+            "proposal": self.proposal,
+            "explanation": self.explanation,
+            "steps": [s.to_dict() for s in self.steps],
+            "success": self.success,
+            "control_steps": self.control_steps,
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -77,17 +85,28 @@ class SkillLearner:
         """Propose ``plan`` as a new skill unless it is trivial or already covered."""
         if len(plan) < 2 or self.searcher.search(task.instruction, k=1).decision == "reuse":
             return None
-        provenance = Provenance("planner", note=f"from {task.family} seed {task.seed}: "
-                                f"{task.instruction!r}")
-        skill, args = compose_skill(skill_name(task.instruction, self.library.names()),
-                                    task.instruction, plan, task.success, env.world.objects,
-                                    provenance)
+        provenance = Provenance(
+            "planner", note=f"from {task.family} seed {task.seed}: {task.instruction!r}"
+        )
+        skill, args = compose_skill(
+            skill_name(task.instruction, self.library.names()),
+            task.instruction,
+            plan,
+            task.success,
+            env.world.objects,
+            provenance,
+        )
         return self.evaluator.admit(skill, env, args, provenance)[0]
 
 
-def run_episode(env: TabletopEnv, planner: Planner, seed: int, frames: bool = False,
-                library: SkillLibrary | None = None,
-                learner: SkillLearner | None = None) -> EpisodeRecord:
+def run_episode(
+    env: TabletopEnv,
+    planner: Planner,
+    seed: int,
+    frames: bool = False,
+    library: SkillLibrary | None = None,
+    learner: SkillLearner | None = None,
+) -> EpisodeRecord:
     """Reset ``env`` to task instance ``seed``, plan it, run it, and say how it went.
 
     A plan the planner cannot write, or one that fails validation, is reported in the record
@@ -97,8 +116,9 @@ def run_episode(env: TabletopEnv, planner: Planner, seed: int, frames: bool = Fa
     """
     env.reset(seed=seed)
     task = env.task
-    record = EpisodeRecord(family=task.family, seed=seed, instruction=task.instruction,
-                           planner=planner.name, plan=[])
+    record = EpisodeRecord(
+        family=task.family, seed=seed, instruction=task.instruction, planner=planner.name, plan=[]
+    )
     try:
         plan = planner.plan(task)
         record.plan = [str(c) for c in plan]

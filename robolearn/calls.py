@@ -46,8 +46,9 @@ class Call:
 
     def bind(self, bindings: Mapping[str, Arg]) -> Call:
         """Replace arguments that are keys of ``bindings`` (roles, parameters) with values."""
-        return Call(self.name, tuple(bindings.get(a, a) if isinstance(a, str) else a
-                                     for a in self.args))
+        return Call(
+            self.name, tuple(bindings.get(a, a) if isinstance(a, str) else a for a in self.args)
+        )
 
 
 def _format_arg(arg: Arg) -> str:
@@ -73,7 +74,8 @@ def parse_call(text: str) -> Call:
     match = _CALL.match(text)
     if match is None:
         raise CallSyntaxError(
-            f"not a call: {quote(text)}; expected name(arg, ...), e.g. pick(red_block)")
+            f"not a call: {quote(text)}; expected name(arg, ...), e.g. pick(red_block)"
+        )
     name, inner = match.groups()
     if "(" in inner or ")" in inner:
         raise CallSyntaxError(f"nested or unbalanced parentheses in {quote(text)}")

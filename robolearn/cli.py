@@ -121,8 +121,10 @@ class RunConfig:
 
             check_ray_installed()
         if self.learn_skills and (self.workers > 1 or self.backend == "ray"):
-            raise UsageError("--learn-skills grows one library episode after episode; run it "
-                             "with --workers 1 (the local backend)")
+            raise UsageError(
+                "--learn-skills grows one library episode after episode; run it "
+                "with --workers 1 (the local backend)"
+            )
         if self.episodes < 1:
             raise UsageError(f"--episodes must be at least 1, got {self.episodes}")
         if self.seed < 0:
@@ -130,14 +132,14 @@ class RunConfig:
         known = load_families()
         unknown = [f for f in self.families if f not in known]
         if unknown:
-            raise UsageError(f"unknown --family {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(known))}")
+            raise UsageError(
+                f"unknown --family {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         self.families = list(dict.fromkeys(self.families)) or sorted(known)
         from robolearn.learn.planners import PLANNERS
 
         if self.planner not in PLANNERS:
-            raise UsageError(f"unknown --planner {self.planner!r}; known: "
-                             f"{', '.join(PLANNERS)}")
+            raise UsageError(f"unknown --planner {self.planner!r}; known: {', '.join(PLANNERS)}")
         if self.model is not None and self.planner != "lm":
             raise UsageError("--model is for the lm planner; drop --planner oracle")
 
@@ -170,25 +172,45 @@ def cmd_run(config: RunConfig) -> int:
         from robolearn.rollout.ray_pool import connect
 
         connect(config.ray_address, config.workers)
-    setup: RolloutSetup = WorkspaceRollout(config.workspace, config.planner, config.model,
-                                           config.memory, config.learn_skills
-                                           ).prepare(log=_to_stderr)
+    setup: RolloutSetup = WorkspaceRollout(
+        config.workspace, config.planner, config.model, config.memory, config.learn_skills
+    ).prepare(log=_to_stderr)
     if config.backend == "ray":  # Ray workers may have no access to this disk
         from robolearn.learn.shipped import ShippedRollout
 
         setup = ShippedRollout.pack(setup)
     with Store.open(config.workspace) as store:
-        run_id = store.start_run(setup.name, config.seed, {
-            "families": config.families, "episodes": config.episodes,
-            "model": str(config.model) if config.model else None,
-            "learn_skills": config.learn_skills, "memory": config.memory,
-            "workers": config.workers, "backend": config.backend})
-        recorder = RunRecorder(store, run_id, config.workspace, frames=config.frames,
-                               library=SkillLibrary.open(config.workspace))
-        summary, records = run_episodes(config.families, config.episodes, config.seed, setup,
-                                        recorder=recorder, workers=config.workers,
-                                        backend=config.backend,
-                                        ray_address=config.ray_address, log=_to_stderr)
+        run_id = store.start_run(
+            setup.name,
+            config.seed,
+            {
+                "families": config.families,
+                "episodes": config.episodes,
+                "model": str(config.model) if config.model else None,
+                "learn_skills": config.learn_skills,
+                "memory": config.memory,
+                "workers": config.workers,
+                "backend": config.backend,
+            },
+        )
+        recorder = RunRecorder(
+            store,
+            run_id,
+            config.workspace,
+            frames=config.frames,
+            library=SkillLibrary.open(config.workspace),
+        )
+        summary, records = run_episodes(
+            config.families,
+            config.episodes,
+            config.seed,
+            setup,
+            recorder=recorder,
+            workers=config.workers,
+            backend=config.backend,
+            ray_address=config.ray_address,
+            log=_to_stderr,
+        )
     for lost in summary.lost:
         print(f"error: {lost.job} was not run: {lost.reason}", file=sys.stderr)
     if config.json:
@@ -197,11 +219,15 @@ def cmd_run(config: RunConfig) -> int:
     print(summary.table())
     rate = summary.episodes / summary.wall_seconds * 60 if summary.wall_seconds else 0.0
     spread = f" on {config.workers} {config.backend} workers" if config.workers > 1 else ""
-    print(f"\n{summary.episodes} episodes in {summary.wall_seconds:.1f} s "
-          f"({rate:.0f} episodes/min){spread}; stored as run {run_id} in {store.path}")
+    print(
+        f"\n{summary.episodes} episodes in {summary.wall_seconds:.1f} s "
+        f"({rate:.0f} episodes/min){spread}; stored as run {run_id} in {store.path}"
+    )
     if summary.crashes:
-        print(f"{summary.crashes} worker(s) died during the run; their episodes ran again",
-              file=sys.stderr)
+        print(
+            f"{summary.crashes} worker(s) died during the run; their episodes ran again",
+            file=sys.stderr,
+        )
     if config.frames:
         print(f"frames in {config.workspace / 'frames' / f'run{run_id}'}")
     for record in records:
@@ -222,7 +248,7 @@ def cmd_tasks() -> int:
 
     for name, family in sorted(load_families().items()):
         print(f"{name:<18} {family.description}")
-        print(f"{'':<18} e.g. \"{sample_task(family, 0).instruction}\"")
+        print(f'{"":<18} e.g. "{sample_task(family, 0).instruction}"')
     return 0
 
 
@@ -241,14 +267,17 @@ def cmd_bootstrap(workspace: Path, epochs: int, scenes: int) -> int:
         raise UsageError(str(error)) from None
     out = default_model_dir(workspace)
     report = build_default_model(out, config)
-    print(f"saved {out}: {report.parameters:,} parameters, {report.examples} demonstrations, "
-          f"{report.train_seconds:.0f} s of training; held-out exact match "
-          f"{report.exact_match:.0%} of {report.heldout} tasks")
+    print(
+        f"saved {out}: {report.parameters:,} parameters, {report.examples} demonstrations, "
+        f"{report.train_seconds:.0f} s of training; held-out exact match "
+        f"{report.exact_match:.0%} of {report.heldout} tasks"
+    )
     return 0
 
 
-def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
-             model: str | None) -> int:
+def cmd_plan(
+    workspace: Path, instruction: str, family: str, seed: int | None, model: str | None
+) -> int:
     """Print the plan for an instruction in a sampled scene, without running it.
 
     Without ``--seed`` the first scene of the family that has every colour the instruction
@@ -275,11 +304,15 @@ def cmd_plan(workspace: Path, instruction: str, family: str, seed: int | None,
             break
     missing = named - {o.colour for o in task.objects}
     if missing:
-        print(f"note: this scene has no {', '.join(sorted(missing))} object; the plan can "
-              "only use the objects it has", file=sys.stderr)
+        print(
+            f"note: this scene has no {', '.join(sorted(missing))} object; the plan can "
+            "only use the objects it has",
+            file=sys.stderr,
+        )
     with Store.open(workspace) as store:
-        planner = workspace_planner("lm", workspace, SkillLibrary.open(workspace), store,
-                                    model=model, log=_to_stderr)
+        planner = workspace_planner(
+            "lm", workspace, SkillLibrary.open(workspace), store, model=model, log=_to_stderr
+        )
         plan = planner.plan(replace(task, instruction=instruction))
     print(f"scene ({family}, seed {seed}): {', '.join(o.name for o in task.objects)}")
     print("\n".join(f"  {i + 1}. {call}" for i, call in enumerate(plan)))
@@ -332,17 +365,27 @@ def cmd_bench_planners(config: BenchPlannersConfig) -> int:
     from robolearn.skills.library import SkillLibrary
 
     for spec in config.models:  # a mistyped folder fails now, not after the other models
-        if spec != DEFAULT_MODEL and not is_preset(spec) and not (
-                Path(spec).expanduser() / "config.json").is_file():
-            raise ModelNotFoundError(f"no model at {spec} (config.json missing); --model takes "
-                                     f"{DEFAULT_MODEL!r}, a preset (smollm2) or a local folder")
+        if (
+            spec != DEFAULT_MODEL
+            and not is_preset(spec)
+            and not (Path(spec).expanduser() / "config.json").is_file()
+        ):
+            raise ModelNotFoundError(
+                f"no model at {spec} (config.json missing); --model takes "
+                f"{DEFAULT_MODEL!r}, a preset (smollm2) or a local folder"
+            )
     comparison = compare(
-        {spec: (lambda spec=spec: model_dir_for(config.workspace, spec, log=_to_stderr))
-         for spec in config.models},
-        CompareConfig(per_family=config.per_family,
-                      paraphrases_per_family=config.paraphrases_per_family),
-        read_paraphrases(paraphrases_path()), SkillLibrary.open(config.workspace),
-        log=_to_stderr)
+        {
+            spec: (lambda spec=spec: model_dir_for(config.workspace, spec, log=_to_stderr))
+            for spec in config.models
+        },
+        CompareConfig(
+            per_family=config.per_family, paraphrases_per_family=config.paraphrases_per_family
+        ),
+        read_paraphrases(paraphrases_path()),
+        SkillLibrary.open(config.workspace),
+        log=_to_stderr,
+    )
     print(comparison.report())
     config.output_path.parent.mkdir(parents=True, exist_ok=True)
     config.output_path.write_text(json.dumps(comparison.to_dict(), indent=1) + "\n")
@@ -366,12 +409,27 @@ def cmd_dashboard(workspace: Path, address: str, port: int) -> int:
     if not 0 < port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, got {port}")
     if address not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: the dashboard listens on {address}: anyone who can reach it can run "
-              "and correct episodes in this workspace", file=sys.stderr)
+        print(
+            f"warning: the dashboard listens on {address}: anyone who can reach it can run "
+            "and correct episodes in this workspace",
+            file=sys.stderr,
+        )
     print(f"dashboard for {workspace.resolve()} at http://{address}:{port}", file=sys.stderr)
-    command = [sys.executable, "-m", "streamlit", "run", str(app_path()),
-               "--server.headless", "true", "--server.address", address,
-               "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_path()),
+        "--server.headless",
+        "true",
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     environment = {**os.environ, WORKSPACE_ENV: str(workspace.resolve())}
     server = subprocess.Popen(command, env=environment)
     # A kill (SIGTERM) becomes SystemExit, so the `finally` below stops the server too.
@@ -428,11 +486,14 @@ def cmd_train(config: TrainConfig) -> int:
         _report(run_round(config.workspace, model, config.round, log=_to_stderr))
         return 0
     watcher = CorrectionWatcher(config.workspace, model, config.every)
-    print(f"watching {config.workspace} for corrections: a round every {config.every} "
-          "(Ctrl-C stops)", file=sys.stderr)
+    print(
+        f"watching {config.workspace} for corrections: a round every {config.every} (Ctrl-C stops)",
+        file=sys.stderr,
+    )
     try:
-        for outcome in watcher.rounds(config.round, config.poll_seconds, config.max_rounds,
-                                      log=_to_stderr):
+        for outcome in watcher.rounds(
+            config.round, config.poll_seconds, config.max_rounds, log=_to_stderr
+        ):
             _report(outcome)
     except KeyboardInterrupt:
         print("stopped watching", file=sys.stderr)
@@ -442,8 +503,10 @@ def cmd_train(config: TrainConfig) -> int:
 def _report(outcome: RoundOutcome) -> None:
     print(outcome.table())
     verdict = "promoted: now in use" if outcome.promoted else "kept the adapter in use"
-    print(f"\nround {outcome.round_id} {verdict} ({outcome.reason}); {outcome.seconds:.0f} s; "
-          f"adapter {outcome.adapter}")
+    print(
+        f"\nround {outcome.round_id} {verdict} ({outcome.reason}); {outcome.seconds:.0f} s; "
+        f"adapter {outcome.adapter}"
+    )
 
 
 def cmd_adapters_list(workspace: Path, model: str | None) -> int:
@@ -464,15 +527,18 @@ def cmd_adapters_list(workspace: Path, model: str | None) -> int:
         in_use = active(store, workspace, base).round_id
     print(f"base model {base}: {'no rounds yet' if not rounds else f'{len(rounds)} rounds'}")
     if rounds:
-        print(f"  {'round':>5} {'status':<11} {'new':>5} {'replay':>6} {'mean success':>12}  "
-              "started")
+        print(
+            f"  {'round':>5} {'status':<11} {'new':>5} {'replay':>6} {'mean success':>12}  started"
+        )
     for row in rounds:
         data = row.metrics.get("dataset", {})
         candidate = row.metrics.get("candidate", {})
         mean = f"{sum(candidate.values()) / len(candidate):.0%}" if candidate else "-"
         mark = "*" if row.id == in_use else " "
-        print(f"{mark} {row.id:>5} {row.status:<11} {data.get('new', '-'):>5} "
-              f"{data.get('replay', '-'):>6} {mean:>12}  {row.created}  {row.reason}")
+        print(
+            f"{mark} {row.id:>5} {row.status:<11} {data.get('new', '-'):>5} "
+            f"{data.get('replay', '-'):>6} {mean:>12}  {row.created}  {row.reason}"
+        )
     print("* in use" if in_use is not None else "in use: the base model alone")
     return 0
 
@@ -493,15 +559,23 @@ def cmd_adapters_use(workspace: Path, model: str | None, choice: str, why: str) 
         raise UsageError(f"adapters use takes a round number or 'base', not {choice!r}")
     round_id = None if choice == "base" else int(choice)
     with Store.open(workspace) as store:
-        use_round(store, workspace, model_dir_for(workspace, model, build=False), round_id,
-                  why or f"chosen by hand: {choice}")
-    print("now planning with " + ("the base model alone" if round_id is None
-                                  else f"the adapter of round {round_id}"))
+        use_round(
+            store,
+            workspace,
+            model_dir_for(workspace, model, build=False),
+            round_id,
+            why or f"chosen by hand: {choice}",
+        )
+    print(
+        "now planning with "
+        + ("the base model alone" if round_id is None else f"the adapter of round {round_id}")
+    )
     return 0
 
 
-def cmd_bench_learning(workspace: Path, model: str | None, out: Path, quick: bool,
-                       conditions: list[str], threads: int) -> int:
+def cmd_bench_learning(
+    workspace: Path, model: str | None, out: Path, quick: bool, conditions: list[str], threads: int
+) -> int:
     """Run the continual-learning benchmark headless; write report.json, report.md and a plot.
 
     Example::
@@ -517,17 +591,21 @@ def cmd_bench_learning(workspace: Path, model: str | None, out: Path, quick: boo
         config = quick_config() if quick else LearningBenchConfig()
         if conditions:
             config = replace(config, conditions=tuple(dict.fromkeys(conditions)))
-        config = replace(config, round=replace(config.round, lora=replace(
-            config.round.lora, threads=threads)))
+        config = replace(
+            config, round=replace(config.round, lora=replace(config.round.lora, threads=threads))
+        )
     except ValueError as error:
         raise UsageError(str(error)) from None
-    report = run_benchmark(model_dir_for(workspace, model, log=_to_stderr), out, config,
-                           log=_to_stderr)
+    report = run_benchmark(
+        model_dir_for(workspace, model, log=_to_stderr), out, config, log=_to_stderr
+    )
     text, image = write_report(report, out)
     print(text.read_text())
     failed = [bar.name for bar in bars(report) if not bar.passed]
-    print(f"report: {text}, plot: {image}" + (f"; missed: {', '.join(failed)}" if failed
-                                              else "; every target met"))
+    print(
+        f"report: {text}, plot: {image}"
+        + (f"; missed: {', '.join(failed)}" if failed else "; every target met")
+    )
     return 0
 
 
@@ -549,10 +627,12 @@ def cmd_skills_list(workspace: Path) -> int:
         composite = library.composites.get(name)
         stats = library.stats(name) if composite else None
         record = f"{stats.successes}/{stats.runs}" if stats and stats.runs else "-"
-        print(f"{name:<{width}} {'composite' if composite else 'atomic':<9} "
-              f"{composite.version if composite else '-':>3} "
-              f"{composite.provenance.source if composite else 'code':<8} {record:>9}  "
-              f"{skill.signature}")
+        print(
+            f"{name:<{width}} {'composite' if composite else 'atomic':<9} "
+            f"{composite.version if composite else '-':>3} "
+            f"{composite.provenance.source if composite else 'code':<8} {record:>9}  "
+            f"{skill.signature}"
+        )
     return 0
 
 
@@ -576,12 +656,15 @@ def cmd_skills_show(workspace: Path, name: str) -> int:
     print("versions:")
     for version in library.versions(name):
         origin = version.provenance
-        extra = "".join(f", {key} {value}" for key, value in origin.to_json().items()
-                        if key != "source")
+        extra = "".join(
+            f", {key} {value}" for key, value in origin.to_json().items() if key != "source"
+        )
         print(f"  v{version.version}  {origin.source}{extra}  [{version.content_hash}]")
     stats = library.stats(name)
-    print(f"record: evaluations passed {stats.passed}/{stats.evaluations}, "
-          f"episodes succeeded {stats.successes}/{stats.runs}")
+    print(
+        f"record: evaluations passed {stats.passed}/{stats.evaluations}, "
+        f"episodes succeeded {stats.successes}/{stats.runs}"
+    )
     return 0
 
 
@@ -598,14 +681,17 @@ def cmd_skills_search(workspace: Path, query: str, k: int) -> int:
 
     library = SkillLibrary.open(workspace)
     embedder = Embedder()
-    searcher = Searcher(library, embedder,
-                        cache=EmbeddingCache(workspace / "cache" / "embeddings"))
+    searcher = Searcher(library, embedder, cache=EmbeddingCache(workspace / "cache" / "embeddings"))
     result = searcher.search(query, k=k)
-    meaning = {"reuse": f"call {result.matches[0].name} as it is",
-               "adapt": "the closest skills go to the planner to pick or adapt",
-               "new": "no skill fits; the planner writes a new one"}[result.decision]
-    print(f"decision: {result.decision}: {meaning}  (reuse >= {searcher.tau_reuse:.2f}, "
-          f"new < {searcher.tau_new:.2f})")
+    meaning = {
+        "reuse": f"call {result.matches[0].name} as it is",
+        "adapt": "the closest skills go to the planner to pick or adapt",
+        "new": "no skill fits; the planner writes a new one",
+    }[result.decision]
+    print(
+        f"decision: {result.decision}: {meaning}  (reuse >= {searcher.tau_reuse:.2f}, "
+        f"new < {searcher.tau_new:.2f})"
+    )
     for match in result.matches:
         print(f"  {match.similarity:5.2f}  {match.signature}")
     return 0
@@ -638,8 +724,11 @@ def cmd_skills_import(workspace: Path, bundle: Path) -> int:
     from robolearn.skills.library import SkillLibrary
 
     report = import_bundle(SkillLibrary.open(workspace), bundle)
-    for label, names in (("added", report.added), ("updated", report.updated),
-                         ("unchanged", report.unchanged)):
+    for label, names in (
+        ("added", report.added),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+    ):
         print(f"{label:<10} {', '.join(names) if names else '-'}")
     return 0
 
@@ -671,7 +760,8 @@ def cmd_skills_add(workspace: Path, file: Path, family: str, seed: int, args: li
         env.reset(seed=seed)
         bound = tuple(env.task.roles.get(arg, arg) for arg in args)
         verdict, stored = Evaluator(library).admit(
-            skill, env, bound, Provenance("person", note=f"added from {file.name}"))
+            skill, env, bound, Provenance("person", note=f"added from {file.name}")
+        )
     finally:
         env.close()
     print(f"{Call(skill.name, bound)}: {verdict}")
@@ -690,140 +780,276 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     from robolearn.planner.bootstrap import BootstrapConfig
 
-    parser = _Parser(prog="robolearn", description="A robotics skill-library learner with "
-                     "correction feedback.", epilog=EXAMPLES,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="robolearn",
+        description="A robotics skill-library learner with correction feedback.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
-    run = verbs.add_parser("run", help="run seeded episodes headless", epilog=(
-        "examples:\n  robolearn run --family stack --episodes 20 --planner oracle --seed 0\n"
-        "  robolearn run --family stack --family tower --episodes 5 --json\n"
-        "  robolearn run --family stack --episodes 10 --model smollm2\n"
-        "  robolearn run --episodes 3 --frames --workspace /tmp/ws\n"
-        "  robolearn run --family stack --episodes 200 --workers 2\n"
-        "  robolearn run --episodes 20 --workers 8 --backend ray --ray-address auto"),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--family", action="append", default=[], dest="families",
-                     help="task family (repeatable; default: all)")
-    run.add_argument("--episodes", type=int, default=RunConfig.episodes,
-                     help="episodes per family (default: %(default)s)")
-    run.add_argument("--seed", type=int, default=RunConfig.seed,
-                     help="first task seed (default: %(default)s)")
-    run.add_argument("--planner", default=RunConfig.planner,
-                     help="lm (default: the language-model planner) or oracle")
-    run.add_argument("--model", default=None,
-                     help="the lm planner's model: a preset (smollm2) or a local Hugging Face "
-                     "causal-LM folder (default: the workspace's own model, built on first use)")
+    run = verbs.add_parser(
+        "run",
+        help="run seeded episodes headless",
+        epilog=(
+            "examples:\n  robolearn run --family stack --episodes 20 --planner oracle --seed 0\n"
+            "  robolearn run --family stack --family tower --episodes 5 --json\n"
+            "  robolearn run --family stack --episodes 10 --model smollm2\n"
+            "  robolearn run --episodes 3 --frames --workspace /tmp/ws\n"
+            "  robolearn run --family stack --episodes 200 --workers 2\n"
+            "  robolearn run --episodes 20 --workers 8 --backend ray --ray-address auto"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "--family",
+        action="append",
+        default=[],
+        dest="families",
+        help="task family (repeatable; default: all)",
+    )
+    run.add_argument(
+        "--episodes",
+        type=int,
+        default=RunConfig.episodes,
+        help="episodes per family (default: %(default)s)",
+    )
+    run.add_argument(
+        "--seed", type=int, default=RunConfig.seed, help="first task seed (default: %(default)s)"
+    )
+    run.add_argument(
+        "--planner",
+        default=RunConfig.planner,
+        help="lm (default: the language-model planner) or oracle",
+    )
+    run.add_argument(
+        "--model",
+        default=None,
+        help="the lm planner's model: a preset (smollm2) or a local Hugging Face "
+        "causal-LM folder (default: the workspace's own model, built on first use)",
+    )
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
-    run.add_argument("--no-memory", action="store_false", dest="memory",
-                     help="do not plan corrected situations from their corrections")
-    run.add_argument("--learn-skills", action="store_true",
-                     help="compose new skills from plans no skill covers (Evaluator-proven)")
-    run.add_argument("--frames", action="store_true",
-                     help="save a camera image after every step")
-    run.add_argument("--workers", type=int, default=RunConfig.workers,
-                     help="worker processes running episodes side by side (default: "
-                     "%(default)s; the results do not depend on it)")
-    run.add_argument("--backend", default=RunConfig.backend,
-                     help="where workers run: local (default) or ray "
-                     "(pip install 'robolearn[ray]')")
-    run.add_argument("--ray-address", default=None,
-                     help="with --backend ray: the cluster to join (default: a local one)")
-    run.add_argument("--workspace", type=Path, default=None,
-                     help="workspace folder (default: $ROBOLEARN_WORKSPACE or "
-                     "./robolearn-workspace)")
-    boot = verbs.add_parser("bootstrap", help="train the default planner model",
-                            epilog="example:\n  robolearn bootstrap",
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    boot.add_argument("--epochs", type=int, default=BootstrapConfig.epochs,
-                      help="passes over the demonstrations (default: %(default)s)")
-    boot.add_argument("--scenes", type=int, default=BootstrapConfig.scenes_per_family,
-                      help="training scenes per family (default: %(default)s)")
+    run.add_argument(
+        "--no-memory",
+        action="store_false",
+        dest="memory",
+        help="do not plan corrected situations from their corrections",
+    )
+    run.add_argument(
+        "--learn-skills",
+        action="store_true",
+        help="compose new skills from plans no skill covers (Evaluator-proven)",
+    )
+    run.add_argument("--frames", action="store_true", help="save a camera image after every step")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=RunConfig.workers,
+        help="worker processes running episodes side by side (default: "
+        "%(default)s; the results do not depend on it)",
+    )
+    run.add_argument(
+        "--backend",
+        default=RunConfig.backend,
+        help="where workers run: local (default) or ray (pip install 'robolearn[ray]')",
+    )
+    run.add_argument(
+        "--ray-address",
+        default=None,
+        help="with --backend ray: the cluster to join (default: a local one)",
+    )
+    run.add_argument(
+        "--workspace",
+        type=Path,
+        default=None,
+        help="workspace folder (default: $ROBOLEARN_WORKSPACE or ./robolearn-workspace)",
+    )
+    boot = verbs.add_parser(
+        "bootstrap",
+        help="train the default planner model",
+        epilog="example:\n  robolearn bootstrap",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    boot.add_argument(
+        "--epochs",
+        type=int,
+        default=BootstrapConfig.epochs,
+        help="passes over the demonstrations (default: %(default)s)",
+    )
+    boot.add_argument(
+        "--scenes",
+        type=int,
+        default=BootstrapConfig.scenes_per_family,
+        help="training scenes per family (default: %(default)s)",
+    )
     boot.add_argument("--workspace", type=Path, default=None, help="workspace folder")
-    plan = verbs.add_parser("plan", help="print the plan for an instruction", epilog=(
-        "examples:\n  robolearn plan \"stack the red block on the blue one\" --family stack\n"
-        "  robolearn plan \"put the green block in the bowl\" --family place_in_zone --seed 3"),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    plan = verbs.add_parser(
+        "plan",
+        help="print the plan for an instruction",
+        epilog=(
+            'examples:\n  robolearn plan "stack the red block on the blue one" --family stack\n'
+            '  robolearn plan "put the green block in the bowl" --family place_in_zone --seed 3'
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     plan.add_argument("instruction", help="what the robot should do, in words")
-    plan.add_argument("--family", default="stack", help="family whose scene to sample "
-                      "(default: %(default)s)")
-    plan.add_argument("--seed", type=int, default=None,
-                      help="scene seed (default: the first scene with the colours named)")
-    plan.add_argument("--model", default=None,
-                      help="a preset (smollm2) or a local Hugging Face causal-LM folder "
-                      "(default: the workspace's own model)")
+    plan.add_argument(
+        "--family", default="stack", help="family whose scene to sample (default: %(default)s)"
+    )
+    plan.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="scene seed (default: the first scene with the colours named)",
+    )
+    plan.add_argument(
+        "--model",
+        default=None,
+        help="a preset (smollm2) or a local Hugging Face causal-LM folder "
+        "(default: the workspace's own model)",
+    )
     plan.add_argument("--workspace", type=Path, default=None, help="workspace folder")
-    dash = verbs.add_parser("dashboard", help="serve the Streamlit dashboard", epilog=(
-        "examples:\n  robolearn dashboard\n  robolearn dashboard --port 8600 --workspace lab"),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    dash.add_argument("--address", default="127.0.0.1",
-                      help="address to listen on (default: %(default)s, this machine only)")
+    dash = verbs.add_parser(
+        "dashboard",
+        help="serve the Streamlit dashboard",
+        epilog=(
+            "examples:\n  robolearn dashboard\n  robolearn dashboard --port 8600 --workspace lab"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dash.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="address to listen on (default: %(default)s, this machine only)",
+    )
     dash.add_argument("--port", type=int, default=8501, help="port (default: %(default)s)")
     dash.add_argument("--workspace", type=Path, default=None, help="workspace folder")
     _train_parser(verbs)
-    adapters = verbs.add_parser("adapters", help="list training rounds, choose the adapter",
-                                epilog=ADAPTERS_EXAMPLES,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    adapters = verbs.add_parser(
+        "adapters",
+        help="list training rounds, choose the adapter",
+        epilog=ADAPTERS_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     choices = adapters.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    for action, helptext in (("list", "list the rounds and the adapter in use"),
-                             ("use", "plan with a round's adapter (or 'base')")):
-        sub = choices.add_parser(action, help=helptext, epilog=ADAPTERS_EXAMPLES,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-        sub.add_argument("--model", default=None,
-                         help="base model: a preset (smollm2) or a folder (default: the "
-                         "workspace's own)")
+    for action, helptext in (
+        ("list", "list the rounds and the adapter in use"),
+        ("use", "plan with a round's adapter (or 'base')"),
+    ):
+        sub = choices.add_parser(
+            action,
+            help=helptext,
+            epilog=ADAPTERS_EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument(
+            "--model",
+            default=None,
+            help="base model: a preset (smollm2) or a folder (default: the workspace's own)",
+        )
         sub.add_argument("--workspace", type=Path, default=None, help="workspace folder")
         if action == "use":
             sub.add_argument("round", help="round number, or 'base' for no adapter")
             sub.add_argument("--why", default="", help="why (kept in the adapter log)")
-    bench = verbs.add_parser("bench", help="measure and compare", epilog=BENCH_EXAMPLES,
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench = verbs.add_parser(
+        "bench",
+        help="measure and compare",
+        epilog=BENCH_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     measures = bench.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    learning = measures.add_parser("learning", help="the continual-learning benchmark",
-                                  epilog=BENCH_EXAMPLES,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    learning.add_argument("--out", type=Path, default=Path("learning-report"),
-                          help="folder for the report and the conditions' workspaces "
-                          "(default: %(default)s)")
-    learning.add_argument("--quick", action="store_true",
-                          help="two families, small budgets: a minutes-long smoke run")
-    learning.add_argument("--condition", action="append", default=[], dest="conditions",
-                          help="run only this condition (repeatable): none, naive, "
-                          "reservoir, balanced, memory")
-    learning.add_argument("--threads", type=int, default=2,
-                          help="CPU threads for training (default: %(default)s; 1 when the "
-                          "machine is busy)")
-    learning.add_argument("--model", default=None,
-                          help="base model: a preset (smollm2) or a folder (default: the "
-                          "workspace's own)")
-    learning.add_argument("--workspace", type=Path, default=None,
-                          help="workspace whose default model to use")
-    verbs.add_parser("tasks", help="list the task families",
-                     epilog="example:\n  robolearn tasks",
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    learning = measures.add_parser(
+        "learning",
+        help="the continual-learning benchmark",
+        epilog=BENCH_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    learning.add_argument(
+        "--out",
+        type=Path,
+        default=Path("learning-report"),
+        help="folder for the report and the conditions' workspaces (default: %(default)s)",
+    )
+    learning.add_argument(
+        "--quick", action="store_true", help="two families, small budgets: a minutes-long smoke run"
+    )
+    learning.add_argument(
+        "--condition",
+        action="append",
+        default=[],
+        dest="conditions",
+        help="run only this condition (repeatable): none, naive, reservoir, balanced, memory",
+    )
+    learning.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="CPU threads for training (default: %(default)s; 1 when the machine is busy)",
+    )
+    learning.add_argument(
+        "--model",
+        default=None,
+        help="base model: a preset (smollm2) or a folder (default: the workspace's own)",
+    )
+    learning.add_argument(
+        "--workspace", type=Path, default=None, help="workspace whose default model to use"
+    )
+    verbs.add_parser(
+        "tasks",
+        help="list the task families",
+        epilog="example:\n  robolearn tasks",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     planners = measures.add_parser(
-        "planners", help="compare planner models on held-out scenes and paraphrases",
-        epilog=BENCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    planners.add_argument("--model", action="append", default=None, dest="models",
-                          help="model to compare (repeatable): default, a preset (smollm2) or "
-                          "a local folder; without it: default and smollm2")
-    planners.add_argument("--per-family", type=int, default=None,
-                          help="held-out scenes per family (default: 10; --quick: 2)")
-    planners.add_argument("--quick", action="store_true",
-                          help="2 held-out scenes and 3 paraphrases per family")
-    planners.add_argument("--output", type=Path, default=None,
-                          help="JSON results file (default: <workspace>/bench/planners.json)")
+        "planners",
+        help="compare planner models on held-out scenes and paraphrases",
+        epilog=BENCH_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    planners.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        dest="models",
+        help="model to compare (repeatable): default, a preset (smollm2) or "
+        "a local folder; without it: default and smollm2",
+    )
+    planners.add_argument(
+        "--per-family",
+        type=int,
+        default=None,
+        help="held-out scenes per family (default: 10; --quick: 2)",
+    )
+    planners.add_argument(
+        "--quick", action="store_true", help="2 held-out scenes and 3 paraphrases per family"
+    )
+    planners.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="JSON results file (default: <workspace>/bench/planners.json)",
+    )
     planners.add_argument("--workspace", type=Path, default=None, help="workspace folder")
-    skills = verbs.add_parser("skills", help="browse, search, add, export and import skills",
-                              epilog=SKILLS_EXAMPLES,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    skills = verbs.add_parser(
+        "skills",
+        help="browse, search, add, export and import skills",
+        epilog=SKILLS_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = skills.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    for action, helptext in (("list", "list every skill"), ("show", "show one skill"),
-                             ("search", "find skills for a sub-goal"),
-                             ("export", "write the library as a bundle"),
-                             ("import", "bring a bundle's skills in"),
-                             ("add", "prove a composite skill file and add it")):
-        sub = actions.add_parser(action, help=helptext, epilog=SKILLS_EXAMPLES,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    for action, helptext in (
+        ("list", "list every skill"),
+        ("show", "show one skill"),
+        ("search", "find skills for a sub-goal"),
+        ("export", "write the library as a bundle"),
+        ("import", "bring a bundle's skills in"),
+        ("add", "prove a composite skill file and add it"),
+    ):
+        sub = actions.add_parser(
+            action,
+            help=helptext,
+            epilog=SKILLS_EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.add_argument("--workspace", type=Path, default=None, help="workspace folder")
         if action == "show":
             sub.add_argument("name", help="skill name")
@@ -838,8 +1064,9 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("file", type=Path, help="composite skill JSON file")
             sub.add_argument("--family", required=True, help="task family to prove it on")
             sub.add_argument("--seed", type=int, default=0, help="task seed (default: 0)")
-            sub.add_argument("--args", default="",
-                             help="comma-separated roles or object names to call it with")
+            sub.add_argument(
+                "--args", default="", help="comma-separated roles or object names to call it with"
+            )
     return parser
 
 
@@ -848,39 +1075,88 @@ def _train_parser(verbs: argparse._SubParsersAction) -> None:
     from robolearn.learn.lora import LoraSettings
     from robolearn.learn.rounds import RoundConfig
 
-    train = verbs.add_parser("train", help="run a LoRA round on corrections (or every N)",
-                             epilog=TRAIN_EXAMPLES,
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    train.add_argument("--every", type=int, default=None,
-                       help="keep watching; run a round whenever N new corrections arrived")
-    train.add_argument("--poll", type=float, default=5.0,
-                       help="with --every: seconds between looks (default: %(default)s)")
-    train.add_argument("--rounds", type=int, default=None,
-                       help="with --every: stop after this many rounds")
-    train.add_argument("--model", default=None,
-                       help="base model: a preset (smollm2) or a folder (default: the "
-                       "workspace's own)")
-    train.add_argument("--replay", default=DataConfig.replay,
-                       help="balanced (default), reservoir, or none (naive fine-tuning)")
-    train.add_argument("--replay-ratio", type=float, default=DataConfig.replay_ratio,
-                       help="replayed examples per new one (default: %(default)s)")
-    train.add_argument("--replay-size", type=int, default=DataConfig.replay_size,
-                       help="most examples replayed in a round (default: %(default)s)")
-    train.add_argument("--augment", type=int, default=DataConfig.augment,
-                       help="colour-renamed copies of each lesson (default: %(default)s)")
-    train.add_argument("--epochs", type=int, default=LoraSettings.epochs,
-                       help="passes over the round's data (default: %(default)s)")
-    train.add_argument("--rank", type=int, default=LoraSettings.rank,
-                       help="LoRA rank (default: %(default)s)")
-    train.add_argument("--learning-rate", type=float, default=LoraSettings.learning_rate,
-                       help="peak learning rate (default: %(default)s)")
-    train.add_argument("--threads", type=int, default=LoraSettings.threads,
-                       help="CPU threads (default: %(default)s; 1 beside a busy dashboard)")
-    train.add_argument("--max-regression", type=float, default=RoundConfig.max_regression,
-                       help="most a family's success may drop for promotion, as a fraction "
-                       "(default: %(default)s)")
-    train.add_argument("--eval-scenes", type=int, default=RoundConfig.eval_scenes,
-                       help="held-out scenes per family for the gate (default: %(default)s)")
+    train = verbs.add_parser(
+        "train",
+        help="run a LoRA round on corrections (or every N)",
+        epilog=TRAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument(
+        "--every",
+        type=int,
+        default=None,
+        help="keep watching; run a round whenever N new corrections arrived",
+    )
+    train.add_argument(
+        "--poll",
+        type=float,
+        default=5.0,
+        help="with --every: seconds between looks (default: %(default)s)",
+    )
+    train.add_argument(
+        "--rounds", type=int, default=None, help="with --every: stop after this many rounds"
+    )
+    train.add_argument(
+        "--model",
+        default=None,
+        help="base model: a preset (smollm2) or a folder (default: the workspace's own)",
+    )
+    train.add_argument(
+        "--replay",
+        default=DataConfig.replay,
+        help="balanced (default), reservoir, or none (naive fine-tuning)",
+    )
+    train.add_argument(
+        "--replay-ratio",
+        type=float,
+        default=DataConfig.replay_ratio,
+        help="replayed examples per new one (default: %(default)s)",
+    )
+    train.add_argument(
+        "--replay-size",
+        type=int,
+        default=DataConfig.replay_size,
+        help="most examples replayed in a round (default: %(default)s)",
+    )
+    train.add_argument(
+        "--augment",
+        type=int,
+        default=DataConfig.augment,
+        help="colour-renamed copies of each lesson (default: %(default)s)",
+    )
+    train.add_argument(
+        "--epochs",
+        type=int,
+        default=LoraSettings.epochs,
+        help="passes over the round's data (default: %(default)s)",
+    )
+    train.add_argument(
+        "--rank", type=int, default=LoraSettings.rank, help="LoRA rank (default: %(default)s)"
+    )
+    train.add_argument(
+        "--learning-rate",
+        type=float,
+        default=LoraSettings.learning_rate,
+        help="peak learning rate (default: %(default)s)",
+    )
+    train.add_argument(
+        "--threads",
+        type=int,
+        default=LoraSettings.threads,
+        help="CPU threads (default: %(default)s; 1 beside a busy dashboard)",
+    )
+    train.add_argument(
+        "--max-regression",
+        type=float,
+        default=RoundConfig.max_regression,
+        help="most a family's success may drop for promotion, as a fraction (default: %(default)s)",
+    )
+    train.add_argument(
+        "--eval-scenes",
+        type=int,
+        default=RoundConfig.eval_scenes,
+        help="held-out scenes per family for the gate (default: %(default)s)",
+    )
     train.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     train.add_argument("--workspace", type=Path, default=None, help="workspace folder")
 
@@ -892,15 +1168,33 @@ def _train_config(args: argparse.Namespace, workspace: Path) -> TrainConfig:
 
     try:
         round_config = RoundConfig(
-            data=DataConfig(replay=args.replay, replay_ratio=args.replay_ratio,
-                            replay_size=args.replay_size, augment=args.augment),
-            lora=LoraSettings(rank=args.rank, alpha=2 * args.rank, epochs=args.epochs,
-                              learning_rate=args.learning_rate, threads=args.threads),
-            max_regression=args.max_regression, eval_scenes=args.eval_scenes, seed=args.seed)
+            data=DataConfig(
+                replay=args.replay,
+                replay_ratio=args.replay_ratio,
+                replay_size=args.replay_size,
+                augment=args.augment,
+            ),
+            lora=LoraSettings(
+                rank=args.rank,
+                alpha=2 * args.rank,
+                epochs=args.epochs,
+                learning_rate=args.learning_rate,
+                threads=args.threads,
+            ),
+            max_regression=args.max_regression,
+            eval_scenes=args.eval_scenes,
+            seed=args.seed,
+        )
     except ValueError as error:
         raise UsageError(str(error).replace("_", "-")) from None
-    return TrainConfig(round=round_config, every=args.every, poll_seconds=args.poll,
-                       max_rounds=args.rounds, model=args.model, workspace=workspace)
+    return TrainConfig(
+        round=round_config,
+        every=args.every,
+        poll_seconds=args.poll,
+        max_rounds=args.rounds,
+        model=args.model,
+        workspace=workspace,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -913,8 +1207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"robolearn {command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # what finished is kept: runs and rounds store as they go
-        print(f"\nrobolearn {command}: interrupted; what finished before is stored",
-              file=sys.stderr)
+        print(
+            f"\nrobolearn {command}: interrupted; what finished before is stored", file=sys.stderr
+        )
         return 130
 
 
@@ -923,12 +1218,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_tasks()
     workspace = workspace_dir(args.workspace)
     if args.verb == "run":
-        return cmd_run(RunConfig(families=args.families, episodes=args.episodes, seed=args.seed,
-                                 planner=args.planner, model=args.model, json=args.json,
-                                 frames=args.frames, learn_skills=args.learn_skills,
-                                 memory=args.memory, workers=args.workers,
-                                 backend=args.backend, ray_address=args.ray_address,
-                                 workspace=workspace))
+        return cmd_run(
+            RunConfig(
+                families=args.families,
+                episodes=args.episodes,
+                seed=args.seed,
+                planner=args.planner,
+                model=args.model,
+                json=args.json,
+                frames=args.frames,
+                learn_skills=args.learn_skills,
+                memory=args.memory,
+                workers=args.workers,
+                backend=args.backend,
+                ray_address=args.ray_address,
+                workspace=workspace,
+            )
+        )
     if args.verb == "dashboard":
         return cmd_dashboard(workspace, args.address, args.port)
     if args.verb == "bootstrap":
@@ -942,15 +1248,23 @@ def _dispatch(args: argparse.Namespace) -> int:
             return cmd_adapters_list(workspace, args.model)
         return cmd_adapters_use(workspace, args.model, args.round, args.why)
     if args.verb == "bench" and args.action == "planners":
-        return cmd_bench_planners(BenchPlannersConfig(
-            models=args.models or list(BENCH_MODELS),
-            per_family=args.per_family if args.per_family is not None else
-            QUICK_PER_FAMILY if args.quick else BenchPlannersConfig.per_family,
-            paraphrases_per_family=QUICK_PARAPHRASES if args.quick else None,
-            output=args.output, workspace=workspace))
+        return cmd_bench_planners(
+            BenchPlannersConfig(
+                models=args.models or list(BENCH_MODELS),
+                per_family=args.per_family
+                if args.per_family is not None
+                else QUICK_PER_FAMILY
+                if args.quick
+                else BenchPlannersConfig.per_family,
+                paraphrases_per_family=QUICK_PARAPHRASES if args.quick else None,
+                output=args.output,
+                workspace=workspace,
+            )
+        )
     if args.verb == "bench" and args.action == "learning":
-        return cmd_bench_learning(workspace, args.model, args.out, args.quick, args.conditions,
-                                  args.threads)
+        return cmd_bench_learning(
+            workspace, args.model, args.out, args.quick, args.conditions, args.threads
+        )
     action = args.action
     if action == "list":
         return cmd_skills_list(workspace)
@@ -962,8 +1276,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_skills_export(workspace, args.out)
     if action == "import":
         return cmd_skills_import(workspace, args.bundle)
-    return cmd_skills_add(workspace, args.file, args.family, args.seed,
-                          [a.strip() for a in args.args.split(",") if a.strip()])
+    return cmd_skills_add(
+        workspace,
+        args.file,
+        args.family,
+        args.seed,
+        [a.strip() for a in args.args.split(",") if a.strip()],
+    )
 
 
 if __name__ == "__main__":

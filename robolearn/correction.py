@@ -74,7 +74,8 @@ class CorrectionAPI:
         if task.instruction != episode.instruction:
             raise CorrectionError(
                 f"episode {episode.id}: the {episode.family!r} family file has changed since it "
-                "ran, so its scene cannot be rebuilt; correct a newer episode")
+                "ran, so its scene cannot be rebuilt; correct a newer episode"
+            )
         return task
 
     def scene(self, episode: EpisodeRow) -> TabletopEnv:
@@ -85,12 +86,14 @@ class CorrectionAPI:
         env.reset(options={"task": self.task_of(episode)})
         return env
 
-    def propose(self, episode_id: int, plan: str | list[Call], who: str,
-                why: str = "") -> Correction:
+    def propose(
+        self, episode_id: int, plan: str | list[Call], who: str, why: str = ""
+    ) -> Correction:
         """Check a corrected plan (text in the call language, or calls) for an episode."""
         if problem := text_problem(who, "who", MAX_WHO_CHARS):
-            raise CorrectionError(f"{problem}: say who makes the correction (a name, or "
-                                  "'simulated')")
+            raise CorrectionError(
+                f"{problem}: say who makes the correction (a name, or 'simulated')"
+            )
         if why.strip() and (problem := text_problem(why, "why")):
             raise CorrectionError(f"{problem}: say in a sentence or two why the plan was wrong")
         episode = self.store.episode(episode_id)
@@ -105,10 +108,14 @@ class CorrectionAPI:
             raise CorrectionError(f"the corrected plan cannot run: {error}") from None
         texts = [str(c) for c in calls]
         if texts == episode.plan:
-            raise CorrectionError("the corrected plan is the plan the robot already ran; change "
-                                  "a step, insert one or delete one")
-        first = next((i for i, (a, b) in enumerate(zip(texts, episode.plan, strict=False))
-                      if a != b), min(len(texts), len(episode.plan)))
+            raise CorrectionError(
+                "the corrected plan is the plan the robot already ran; change "
+                "a step, insert one or delete one"
+            )
+        first = next(
+            (i for i, (a, b) in enumerate(zip(texts, episode.plan, strict=False)) if a != b),
+            min(len(texts), len(episode.plan)),
+        )
         return Correction(episode, tuple(calls), first, who.strip(), why.strip())
 
     def rerun(self, correction: Correction, frames: bool = False) -> Rerun:
@@ -119,8 +126,14 @@ class CorrectionAPI:
 
     def save(self, correction: Correction, rerun: Rerun | None) -> int:
         """Append the correction, with the re-run's outcome, to the store; its id."""
-        return self.store.add_correction(CorrectionRow(
-            episode_id=correction.episode.id, step_index=correction.step_index,
-            proposed=correction.episode.plan, corrected=[str(c) for c in correction.plan],
-            who=correction.who, why=correction.why,
-            rerun_success=None if rerun is None else rerun.success))
+        return self.store.add_correction(
+            CorrectionRow(
+                episode_id=correction.episode.id,
+                step_index=correction.step_index,
+                proposed=correction.episode.plan,
+                corrected=[str(c) for c in correction.plan],
+                who=correction.who,
+                why=correction.why,
+                rerun_success=None if rerun is None else rerun.success,
+            )
+        )

@@ -41,8 +41,9 @@ def _shipped(in_wheel: str, in_checkout: str, what: str) -> Path:
     for candidate in (package / "_data" / in_wheel, package.parent / in_checkout):
         if candidate.exists():
             return candidate
-    raise FileNotFoundError(f"robolearn's {what} is missing from {package.parent}; reinstall "
-                            "robolearn")
+    raise FileNotFoundError(
+        f"robolearn's {what} is missing from {package.parent}; reinstall robolearn"
+    )
 
 
 def workspace_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -72,5 +73,6 @@ def in_workspace(workspace: str | os.PathLike[str], stored: str) -> Path:
     if path is None or not path.is_relative_to(root):
         raise OutsideWorkspaceError(
             f"the stored path {stored!r} leads outside the workspace {root}; robolearn only "
-            "reads files it wrote there (was the database edited or copied from elsewhere?)")
+            "reads files it wrote there (was the database edited or copied from elsewhere?)"
+        )
     return path

@@ -26,8 +26,9 @@ def text_problem(text: str, what: str, max_chars: int = MAX_TEXT_CHARS) -> str |
         return f"{what} is {len(text):,} characters long; the limit is {max_chars:,}"
     for index, char in enumerate(text):
         if char not in _WHITESPACE and unicodedata.category(char) in ("Cc", "Cs"):
-            return (f"{what} holds the binary character {char!r} at position {index}; "
-                    "give plain text")
+            return (
+                f"{what} holds the binary character {char!r} at position {index}; give plain text"
+            )
     return None
 
 

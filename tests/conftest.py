@@ -74,14 +74,27 @@ def stored_episodes(workspace):
 
 def modules_loaded_by(statement: str, candidates: tuple[str, ...]) -> list[str]:
     """Which of ``candidates`` a fresh interpreter has imported after running ``statement``."""
-    code = (f"import json, sys; {statement}; "
-            f"print(json.dumps([m for m in {candidates!r} if m in sys.modules]))")
-    return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
-                                     text=True, check=True).stdout)
+    code = (
+        f"import json, sys; {statement}; "
+        f"print(json.dumps([m for m in {candidates!r} if m in sys.modules]))"
+    )
+    return json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+    )
 
 
-TINY = BootstrapConfig(scenes_per_family=8, phrasings_per_scene=1, epochs=1, width=32,
-                       heads=2, layers=1, vocab_size=400, heldout_per_family=1)
+TINY = BootstrapConfig(
+    scenes_per_family=8,
+    phrasings_per_scene=1,
+    epochs=1,
+    width=32,
+    heads=2,
+    layers=1,
+    vocab_size=400,
+    heldout_per_family=1,
+)
 
 
 @pytest.fixture(scope="session")
@@ -92,9 +105,18 @@ def tiny_model(tmp_path_factory):
     return out, report
 
 
-PUSH_ONLY = dict(scenes_per_family=30, phrasings_per_scene=2, epochs=4, width=128, heads=4,
-                 layers=2, vocab_size=300, heldout_per_family=2, families=("push_to_zone",),
-                 batch_size=8)
+PUSH_ONLY = dict(
+    scenes_per_family=30,
+    phrasings_per_scene=2,
+    epochs=4,
+    width=128,
+    heads=4,
+    layers=2,
+    vocab_size=300,
+    heldout_per_family=2,
+    families=("push_to_zone",),
+    batch_size=8,
+)
 """A base model that knows one family (push_to_zone, one call a plan) well, in seconds."""
 
 
@@ -127,8 +149,7 @@ def run_and_correct(workspace: Path, model_dir: Path, family: str, seeds) -> lis
     with Store.open(workspace) as store:
         plan_with_active_adapter(planner, store, workspace)
         recorder = RunRecorder(store, store.start_run("lm", seeds[0]), workspace)
-        ids = [recorder.save(run_episode(env, planner, seed, library=library))
-               for seed in seeds]
+        ids = [recorder.save(run_episode(env, planner, seed, library=library)) for seed in seeds]
         env.close()
         api = CorrectionAPI(store, library)
         corrector = SimulatedCorrector(api)
@@ -147,9 +168,12 @@ def quick_round():
     from robolearn.learn.lora import LoraSettings
     from robolearn.learn.rounds import RoundConfig
 
-    return RoundConfig(data=DataConfig(augment=3, replay_ratio=3),
-                       lora=LoraSettings(epochs=40, learning_rate=1e-2, batch_size=8),
-                       eval_scenes=len(SEEDS), eval_seed_start=SEEDS[0])
+    return RoundConfig(
+        data=DataConfig(augment=3, replay_ratio=3),
+        lora=LoraSettings(epochs=40, learning_rate=1e-2, batch_size=8),
+        eval_scenes=len(SEEDS),
+        eval_seed_start=SEEDS[0],
+    )
 
 
 QUICK = quick_round()

@@ -14,16 +14,24 @@ def run_benchmark(module, tmp_path, *args):
     """Run ``python -m benchmarks.<module> --quick`` as a user would; stdout and its JSON."""
     output = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{module}", "--quick", "--output", str(output),
-         *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [sys.executable, "-m", f"benchmarks.{module}", "--quick", "--output", str(output), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout, json.loads(output.read_text())
 
 
 def test_the_simulation_benchmark_runs_and_reports_every_bar(tmp_path):
     stdout, results = run_benchmark("bench_sim", tmp_path)
-    for bar in ("env.step / raw stepSimulation", "set_scene", "pick-and-place, no images",
-                "determinism"):
+    for bar in (
+        "env.step / raw stepSimulation",
+        "set_scene",
+        "pick-and-place, no images",
+        "determinism",
+    ):
         assert bar in stdout
     assert results["determinism"]["equal"] is True
 
@@ -50,7 +58,6 @@ def test_the_rollout_benchmark_compares_workers_on_the_same_episodes(tmp_path):
 
 @pytest.mark.slow
 def test_the_soak_benchmark_loses_nothing_and_reports_every_bar(tmp_path):
-    stdout, results = run_benchmark("bench_soak", tmp_path, "--seconds", "5", "--kill-cycles",
-                                    "2")
+    stdout, results = run_benchmark("bench_soak", tmp_path, "--seconds", "5", "--kill-cycles", "2")
     assert "rows lost (three writers)" in stdout and "integrity_check" in stdout
     assert all(bar["passed"] for bar in results["bars"]), results["bars"]

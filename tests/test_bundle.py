@@ -22,18 +22,31 @@ from robolearn.skills.composite import Provenance, skill_from_json
 from robolearn.skills.library import SkillLibrary, read_flat_folder
 
 
-def skill(name: str, params: dict[str, str], steps: list[str], effect: list[str],
-          description: str = "") -> dict:
-    return {"format": 1, "name": name, "description": description or name.replace("_", " "),
-            "params": [{"name": k, "type": v} for k, v in params.items()],
-            "steps": steps, "effect": effect}
+def skill(
+    name: str, params: dict[str, str], steps: list[str], effect: list[str], description: str = ""
+) -> dict:
+    return {
+        "format": 1,
+        "name": name,
+        "description": description or name.replace("_", " "),
+        "params": [{"name": k, "type": v} for k, v in params.items()],
+        "steps": steps,
+        "effect": effect,
+    }
 
 
-PUT_BOTH_IN = skill("put_both_in", {"a": "block", "b": "block", "bowl": "container"},
-                    ["put_in(a, bowl)", "put_in(b, bowl)"], ["inside(a, bowl)", "inside(b, bowl)"])
-FILL_BOWL = skill("fill_bowl",  # sorts before the skill it calls: saving must follow the calls
-                  {"a": "block", "b": "block", "c": "block", "bowl": "container"},
-                  ["put_both_in(a, b, bowl)", "put_in(c, bowl)"], ["inside(c, bowl)"])
+PUT_BOTH_IN = skill(
+    "put_both_in",
+    {"a": "block", "b": "block", "bowl": "container"},
+    ["put_in(a, bowl)", "put_in(b, bowl)"],
+    ["inside(a, bowl)", "inside(b, bowl)"],
+)
+FILL_BOWL = skill(
+    "fill_bowl",  # sorts before the skill it calls: saving must follow the calls
+    {"a": "block", "b": "block", "c": "block", "bowl": "container"},
+    ["put_both_in(a, b, bowl)", "put_in(c, bowl)"],
+    ["inside(c, bowl)"],
+)
 
 
 @pytest.fixture
@@ -58,23 +71,28 @@ def exported(source: SkillLibrary, tmp_path: Path) -> Path:
 
 def snapshot(library: SkillLibrary) -> list[tuple[str, str]]:
     """Every file of the workspace's skills folder with its sha256."""
-    return sorted((str(p.relative_to(library.root)), hashlib.sha256(p.read_bytes()).hexdigest())
-                  for p in library.root.rglob("*") if p.is_file())
+    return sorted(
+        (str(p.relative_to(library.root)), hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in library.root.rglob("*")
+        if p.is_file()
+    )
 
 
 def restamp(folder: Path, **changes: object) -> None:
     """Rewrite the manifest so its checksums match the files as they are now (a forger's bundle)."""
     manifest = json.loads((folder / "manifest.json").read_text())
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
-    manifest["checksums"] = {p.relative_to(folder).as_posix():
-                             hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    manifest["checksums"] = {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files
+    }
     manifest["skill_count"] = len(files)
     manifest.update(changes)
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
-def zip_of(folder: Path, out: Path,
-           extra: dict[zipfile.ZipInfo | str, bytes] | None = None) -> Path:
+def zip_of(
+    folder: Path, out: Path, extra: dict[zipfile.ZipInfo | str, bytes] | None = None
+) -> Path:
     """A zip of ``folder``'s content plus ``extra`` entries, written as an attacker would."""
     with zipfile.ZipFile(out, "w") as archive:
         for path in sorted(folder.rglob("*")):
@@ -96,16 +114,18 @@ def assert_refused(library: SkillLibrary, bundle: Path, message: str) -> BundleE
 
 
 # ----- the happy path ---------------------------------------------------------------------------
-def test_an_export_imported_into_a_fresh_workspace_gives_the_same_skills(source, target,
-                                                                        exported, tmp_path):
+def test_an_export_imported_into_a_fresh_workspace_gives_the_same_skills(
+    source, target, exported, tmp_path
+):
     report = import_bundle(target, exported)
 
     assert report.added == ("fill_bowl", "put_both_in")
     assert report.updated == ()
     assert set(report.unchanged) == set(source.composites) - {"fill_bowl", "put_both_in"}
     reopened = SkillLibrary.open(tmp_path / "ws")
-    assert {n: s.content_hash for n, s in reopened.composites.items()} == \
-           {n: s.content_hash for n, s in source.composites.items()}
+    assert {n: s.content_hash for n, s in reopened.composites.items()} == {
+        n: s.content_hash for n, s in source.composites.items()
+    }
     learned = reopened.composites["put_both_in"]
     assert learned.provenance == Provenance("import", note="from bundle bundle")
     assert learned.version == 1
@@ -126,8 +146,9 @@ def test_the_manifest_describes_the_bundle_and_checksums_every_skill_file(source
 def test_an_exported_folder_seeds_a_library_like_the_shipped_skills_folder(source, exported):
     seeded = SkillLibrary(read_flat_folder(exported / "skills"))
 
-    assert {n: s.content_hash for n, s in seeded.composites.items()} == \
-           {n: s.content_hash for n, s in source.composites.items()}
+    assert {n: s.content_hash for n, s in seeded.composites.items()} == {
+        n: s.content_hash for n, s in source.composites.items()
+    }
 
 
 def test_a_zip_bundle_round_trips_and_carries_the_embedder_id(source, target, tmp_path):
@@ -153,8 +174,12 @@ def test_importing_the_same_bundle_again_changes_nothing(target, exported):
 
 def test_a_changed_skill_becomes_a_new_version_with_import_provenance(source, target, tmp_path):
     stack_on = source.composites["stack_on"]
-    source.save(skill_from_json({**stack_on.to_json(), "description": "stack one block on "
-                                 "another, gently"}, "test"), Provenance("person"))
+    source.save(
+        skill_from_json(
+            {**stack_on.to_json(), "description": "stack one block on another, gently"}, "test"
+        ),
+        Provenance("person"),
+    )
     report = import_bundle(target, export_bundle(source, tmp_path / "corrected"))
 
     assert report.updated == ("stack_on",)
@@ -207,12 +232,15 @@ def test_a_zip_of_the_folder_instead_of_its_content_gets_a_hint(target, exported
     assert_refused(target, archive, "zip the folder's content")
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "must hold a JSON object"),
-    ('{"bundle_format": 1, "skill_format": 1, "checksums": []}', "'checksums': expected dict"),
-    ('{"bundle_format": "1"}', "'bundle_format': expected int"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "must hold a JSON object"),
+        ('{"bundle_format": 1, "skill_format": 1, "checksums": []}', "'checksums': expected dict"),
+        ('{"bundle_format": "1"}', "'bundle_format': expected int"),
+    ],
+)
 def test_a_malformed_manifest_is_refused(target, exported, text, message):
     (exported / "manifest.json").write_text(text)
     assert_refused(target, exported, message)
@@ -293,11 +321,14 @@ def test_a_bundle_with_too_many_entries_is_refused(target, exported, monkeypatch
     assert_refused(target, exported, "more than 4 entries")
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"steps": []}, "put_both_in.json: field 'steps': a composite needs at least one step"),
-    ({"params": [{"name": "a", "type": "colour"}]}, "unknown type 'colour'"),
-    ({"name": "put_all_in"}, "must match the file name 'put_both_in'"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"steps": []}, "put_both_in.json: field 'steps': a composite needs at least one step"),
+        ({"params": [{"name": "a", "type": "colour"}]}, "unknown type 'colour'"),
+        ({"name": "put_all_in"}, "must match the file name 'put_both_in'"),
+    ],
+)
 def test_a_malformed_skill_file_is_refused(target, exported, change, message):
     path = exported / "skills" / "put_both_in.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
@@ -325,8 +356,12 @@ def test_a_skill_that_would_break_one_already_in_the_library_is_refused(source, 
     stack_on["params"].append({"name": "side", "type": "side"})
     (exported / "skills" / "stack_on.json").write_text(json.dumps(stack_on))
     restamp(exported)
-    assert_refused(target, exported, r"build_tower.*stack_on\(top: block, base: block, side: "
-                                     r"side\) takes 3 arguments")
+    assert_refused(
+        target,
+        exported,
+        r"build_tower.*stack_on\(top: block, base: block, side: "
+        r"side\) takes 3 arguments",
+    )
 
 
 # ----- the rest of the fuzzed cases (tests/test_reliability_input.py has the other inputs) ------
@@ -342,17 +377,21 @@ def mark_encrypted(archive: Path) -> Path:
     return archive
 
 
-@pytest.mark.parametrize(("entry", "message"), [
-    ("C:/evil.json", "absolute path"),
-    ("\\evil.json", "absolute path"),
-    ("skills\\..\\..\\evil.json", "backslash"),
-    ("skills/evil\x01.json", "control character"),
-    ("./manifest.json", r"'\.\.', '\.' or empty part"),
-    ("skills//evil.json", r"'\.\.', '\.' or empty part"),
-    ("skills/put_both_in.json", "appears twice"),
-])
-def test_a_zip_entry_that_could_escape_or_hide_is_refused(target, exported, tmp_path, entry,
-                                                          message):
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("C:/evil.json", "absolute path"),
+        ("\\evil.json", "absolute path"),
+        ("skills\\..\\..\\evil.json", "backslash"),
+        ("skills/evil\x01.json", "control character"),
+        ("./manifest.json", r"'\.\.', '\.' or empty part"),
+        ("skills//evil.json", r"'\.\.', '\.' or empty part"),
+        ("skills/put_both_in.json", "appears twice"),
+    ],
+)
+def test_a_zip_entry_that_could_escape_or_hide_is_refused(
+    target, exported, tmp_path, entry, message
+):
     with pytest.warns(UserWarning) if entry == "skills/put_both_in.json" else nullcontext():
         archive = zip_of(exported, tmp_path / "evil.zip", {entry: b"{}"})
     assert_refused(target, archive, message)
@@ -364,23 +403,29 @@ def test_an_encrypted_zip_entry_is_refused(target, exported, tmp_path):
     assert_refused(target, archive, "is encrypted; export the bundle again without a password")
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"", "truncated or corrupt"),
-    (os.urandom(4096), "truncated or corrupt"),
-    (b"PK\x05\x06" + b"\0" * 18, "no manifest.json"),  # an empty archive
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "truncated or corrupt"),
+        (os.urandom(4096), "truncated or corrupt"),
+        (b"PK\x05\x06" + b"\0" * 18, "no manifest.json"),  # an empty archive
+    ],
+)
 def test_a_zip_that_holds_nothing_usable_is_refused(target, tmp_path, data, message):
     (tmp_path / "skills.zip").write_bytes(data)
     assert_refused(target, tmp_path / "skills.zip", message)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"bundle_format": 0}, "'bundle_format': 0 is no format"),
-    ({"skill_format": -1}, "'skill_format': -1 is no format"),
-    ({"skill_count": 99}, "counts 99 skills but the bundle holds"),
-    ({"embedder_id": 7}, "'embedder_id': expected a string"),
-    ({"created": None}, "'created': expected str"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"bundle_format": 0}, "'bundle_format': 0 is no format"),
+        ({"skill_format": -1}, "'skill_format': -1 is no format"),
+        ({"skill_count": 99}, "counts 99 skills but the bundle holds"),
+        ({"embedder_id": 7}, "'embedder_id': expected a string"),
+        ({"created": None}, "'created': expected str"),
+    ],
+)
 def test_a_manifest_with_a_wrong_version_or_count_is_refused(target, exported, change, message):
     restamp(exported, **change)
     assert_refused(target, exported, message)

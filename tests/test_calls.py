@@ -13,7 +13,9 @@ def test_a_plan_round_trips_through_text():
 
 def test_semicolons_and_blank_lines_separate_calls():
     assert [c.name for c in parse_calls("open_gripper();\n\n close_gripper() ;")] == [
-        "open_gripper", "close_gripper"]
+        "open_gripper",
+        "close_gripper",
+    ]
 
 
 def test_binding_roles_replaces_only_named_arguments():
@@ -21,10 +23,19 @@ def test_binding_roles_replaces_only_named_arguments():
     assert str(call) == "place_beside(blue_block, red_block, right)"
 
 
-@pytest.mark.parametrize("text", [
-    "pick red_block", "pick(red_block", "pick((red_block))", "pick(red block)",
-    "move_to(1e999, 0, 0)", "pick(__import__('os'))", "", "place(a,)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pick red_block",
+        "pick(red_block",
+        "pick((red_block))",
+        "pick(red block)",
+        "move_to(1e999, 0, 0)",
+        "pick(__import__('os'))",
+        "",
+        "place(a,)",
+    ],
+)
 def test_malformed_calls_are_refused_with_the_offending_text(text):
     with pytest.raises(CallSyntaxError) as error:
         parse_call(text)

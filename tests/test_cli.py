@@ -9,8 +9,18 @@ from tests.conftest import robolearn
 
 
 def test_run_prints_a_json_summary_that_repeats_for_the_same_seed(tmp_path):
-    command = ("run", "--family", "stack", "--episodes", "3", "--seed", "4", "--json",
-               "--planner", "oracle")
+    command = (
+        "run",
+        "--family",
+        "stack",
+        "--episodes",
+        "3",
+        "--seed",
+        "4",
+        "--json",
+        "--planner",
+        "oracle",
+    )
     first = robolearn(*command, workspace=tmp_path)
     second = robolearn(*command, workspace=tmp_path)
     a, b = json.loads(first.stdout), json.loads(second.stdout)
@@ -25,8 +35,17 @@ def test_run_prints_a_json_summary_that_repeats_for_the_same_seed(tmp_path):
 
 
 def test_run_shows_a_table_and_saves_frames_when_asked(tmp_path):
-    result = robolearn("run", "--family", "push_to_zone", "--episodes", "1", "--frames",
-                       "--planner", "oracle", workspace=tmp_path)
+    result = robolearn(
+        "run",
+        "--family",
+        "push_to_zone",
+        "--episodes",
+        "1",
+        "--frames",
+        "--planner",
+        "oracle",
+        workspace=tmp_path,
+    )
     assert "push_to_zone" in result.stdout and "1/1" in result.stdout
     frames = list((tmp_path / "frames").rglob("*.png"))
     assert frames and frames[0].read_bytes().startswith(b"\x89PNG")
@@ -35,14 +54,17 @@ def test_run_shows_a_table_and_saves_frames_when_asked(tmp_path):
     assert all((tmp_path / step.frame_path).is_file() for step in steps)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["run", "--family", "juggle"], "unknown --family juggle; known:"),
-    (["run", "--episodes", "0"], "--episodes must be at least 1"),
-    (["run", "--episodes", "many"], "invalid int value: 'many'"),
-    (["run", "--planner", "gpt"], "unknown --planner 'gpt'"),
-    (["run", "--planner", "oracle", "--model", "x"], "--model is for the lm planner"),
-    (["fly"], "invalid choice: 'fly'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--family", "juggle"], "unknown --family juggle; known:"),
+        (["run", "--episodes", "0"], "--episodes must be at least 1"),
+        (["run", "--episodes", "many"], "invalid int value: 'many'"),
+        (["run", "--planner", "gpt"], "unknown --planner 'gpt'"),
+        (["run", "--planner", "oracle", "--model", "x"], "--model is for the lm planner"),
+        (["fly"], "invalid choice: 'fly'"),
+    ],
+)
 def test_a_bad_command_line_gets_one_clear_line(args, message, tmp_path):
     result = robolearn(*args, check=False)
     assert result.returncode == 2

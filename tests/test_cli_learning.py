@@ -15,8 +15,7 @@ def workspace(taught, tmp_path):
 
 
 def test_adapters_list_shows_the_rounds_and_the_one_in_use(workspace, push_only_model):
-    out = robolearn("adapters", "list", "--model", str(push_only_model),
-                    workspace=workspace).stdout
+    out = robolearn("adapters", "list", "--model", str(push_only_model), workspace=workspace).stdout
     assert "1 rounds" in out
     [row] = [line for line in out.splitlines() if "promoted" in line]
     assert row.startswith("*") and "no family regressed" in row
@@ -24,31 +23,36 @@ def test_adapters_list_shows_the_rounds_and_the_one_in_use(workspace, push_only_
 
 def test_adapters_use_rolls_back_and_refuses_an_unknown_round(workspace, push_only_model):
     model = ("--model", str(push_only_model))
-    assert "base model alone" in robolearn("adapters", "use", "base", *model,
-                                           workspace=workspace).stdout
-    assert "in use: the base model alone" in robolearn("adapters", "list", *model,
-                                                       workspace=workspace).stdout
+    assert (
+        "base model alone"
+        in robolearn("adapters", "use", "base", *model, workspace=workspace).stdout
+    )
+    assert (
+        "in use: the base model alone"
+        in robolearn("adapters", "list", *model, workspace=workspace).stdout
+    )
     missing = robolearn("adapters", "use", "9", *model, workspace=workspace, check=False)
     assert missing.returncode == 2 and "has no training round 9" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
 
 
 def test_train_with_nothing_new_says_what_to_do(workspace, push_only_model):
-    result = robolearn("train", "--model", str(push_only_model), workspace=workspace,
-                       check=False)
+    result = robolearn("train", "--model", str(push_only_model), workspace=workspace, check=False)
     assert result.returncode == 2
     assert "nothing new to learn" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["train", "--every", "0"], "--every must be at least 1"),
-    (["train", "--replay", "fifo"], "replay must be one of balanced, reservoir or none"),
-    (["train", "--max-regression", "2"], "max-regression is a fraction"),
-    (["adapters", "use", "latest"], "takes a round number or 'base'"),
-    (["bench", "learning", "--condition", "magic"], "unknown conditions ['magic']"),
-])
-def test_a_bad_learning_command_line_gets_one_clear_line(args, message, push_only_model,
-                                                        tmp_path):
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--every", "0"], "--every must be at least 1"),
+        (["train", "--replay", "fifo"], "replay must be one of balanced, reservoir or none"),
+        (["train", "--max-regression", "2"], "max-regression is a fraction"),
+        (["adapters", "use", "latest"], "takes a round number or 'base'"),
+        (["bench", "learning", "--condition", "magic"], "unknown conditions ['magic']"),
+    ],
+)
+def test_a_bad_learning_command_line_gets_one_clear_line(args, message, push_only_model, tmp_path):
     if args[0] != "bench":
         args = [*args, "--model", str(push_only_model)]
     result = robolearn(*args, workspace=tmp_path, check=False)

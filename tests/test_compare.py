@@ -19,8 +19,16 @@ def workspace(tmp_path_factory, tiny_model):
 
 
 def test_the_planner_comparison_reports_every_measure(workspace, tmp_path):
-    stdout, results = run_benchmark("bench_planners", tmp_path, "--model", "default",
-                                    "--per-family", "1", "--workspace", str(workspace))
+    stdout, results = run_benchmark(
+        "bench_planners",
+        tmp_path,
+        "--model",
+        "default",
+        "--per-family",
+        "1",
+        "--workspace",
+        str(workspace),
+    )
     assert "plan latency median / p95" in stdout and "success per family" in stdout
     assert "default: parse failures" in stdout
     (model,) = results["models"]
@@ -38,18 +46,20 @@ def test_the_planner_comparison_reports_every_measure(workspace, tmp_path):
 def test_scene_sets_take_odd_seeds_and_the_paraphrases_asked_for():
     families = bootstrap_families()
     paraphrases = [Scene("stack", seed, "x") for seed in (1, 3, 5)]
-    sets = scene_sets(CompareConfig(per_family=2, paraphrases_per_family=2), paraphrases,
-                      families)
+    sets = scene_sets(CompareConfig(per_family=2, paraphrases_per_family=2), paraphrases, families)
     assert {s.seed for s in sets["held-out"]} == {1, 3}
     assert len(sets["held-out"]) == 2 * len(families)
     assert [s.seed for s in sets["paraphrases"]] == [1, 3]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["bench"], "the following arguments are required"),
-    (["bench", "planners", "--per-family", "-1"], "--per-family must be 0 or more"),
-    (["bench", "planners", "--model", "/no/such/model"], "no model at /no/such/model"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["bench"], "the following arguments are required"),
+        (["bench", "planners", "--per-family", "-1"], "--per-family must be 0 or more"),
+        (["bench", "planners", "--model", "/no/such/model"], "no model at /no/such/model"),
+    ],
+)
 def test_bad_bench_flags_print_one_line(args, message, capsys):
     try:
         status = main(args)

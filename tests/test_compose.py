@@ -19,11 +19,14 @@ from robolearn.tasks.spec import get_family
 def test_a_plan_becomes_a_skill_over_typed_parameters():
     task = sample_task(get_family("line_up"), 0)
     objects = {o.name: o for o in task.objects}
-    skill, args = compose_skill("row_up", task.instruction, list(task.oracle), task.success,
-                                objects, Provenance("planner"))
+    skill, args = compose_skill(
+        "row_up", task.instruction, list(task.oracle), task.success, objects, Provenance("planner")
+    )
     assert [p.type for p in skill.params] == ["block", "block", "block"]
-    assert [str(s) for s in skill.steps][:2] == ["pick(block1)",
-                                                 "place_beside(block1, block2, right)"]
+    assert [str(s) for s in skill.steps][:2] == [
+        "pick(block1)",
+        "place_beside(block1, block2, right)",
+    ]
     assert [str(e) for e in skill.effect] == ["row(block2, block1, block3)"]
     assert args == (task.roles["b"], task.roles["a"], task.roles["c"])
     assert "learned from" in skill.description
@@ -32,8 +35,9 @@ def test_a_plan_becomes_a_skill_over_typed_parameters():
 
 def test_names_come_from_the_instruction_without_colours_and_never_collide():
     assert skill_name("stack the red block on the blue one", []) == "stack_block_on"
-    assert skill_name("stack the red block on the blue one",
-                      ["stack_block_on"]) == "stack_block_on_2"
+    assert (
+        skill_name("stack the red block on the blue one", ["stack_block_on"]) == "stack_block_on_2"
+    )
     assert skill_name("the red one", []) == "skill"
 
 
@@ -50,8 +54,7 @@ def test_headless_runs_grow_the_library_with_proven_skills_only(tmp_path, embedd
         first = run_episode(env, OraclePlanner(), 0, library=library, learner=learner)
         assert first.proposal.startswith("passed"), first.proposal
         learned = next(iter(library.composites.values()))
-        assert learned.provenance.source == "planner" and "tower seed 0" in \
-            learned.provenance.note
+        assert learned.provenance.source == "planner" and "tower seed 0" in learned.provenance.note
         again = run_episode(env, OraclePlanner(), 1, library=library, learner=learner)
         assert again.proposal is None or "duplicate" in again.proposal
         assert len(library.composites) == 1, "the same skill is never stored twice"

@@ -40,8 +40,9 @@ def test_a_person_fixes_a_step_re_runs_it_and_saves_it(api):
     episode = api.store.episode(1)
     roles = api.task_of(episode).roles
     top, base = roles["top"], roles["base"]
-    correction = api.propose(1, f"pick({top}); place({top}, {base})", who="ada",
-                             why="the small one goes on top")
+    correction = api.propose(
+        1, f"pick({top}); place({top}, {base})", who="ada", why="the small one goes on top"
+    )
     assert correction.step_index == 0
     rerun = api.rerun(correction)
     assert rerun.success and all(step.ok for step in rerun.steps)
@@ -59,12 +60,15 @@ def test_a_re_run_starts_from_the_episodes_initial_state_every_time(api):
     assert [s.to_dict() for s in first] == [s.to_dict() for s in second]
 
 
-@pytest.mark.parametrize(("plan", "who", "message"), [
-    ("pick(green_cube)", "ada", "no object named 'green_cube'"),
-    ("teleport(x)", "ada", "unknown skill 'teleport'"),
-    ("pick(", "ada", "does not parse"),
-    ("open_gripper()", " ", "say who"),
-])
+@pytest.mark.parametrize(
+    ("plan", "who", "message"),
+    [
+        ("pick(green_cube)", "ada", "no object named 'green_cube'"),
+        ("teleport(x)", "ada", "unknown skill 'teleport'"),
+        ("pick(", "ada", "does not parse"),
+        ("open_gripper()", " ", "say who"),
+    ],
+)
 def test_a_bad_correction_is_refused_and_nothing_is_written(api, plan, who, message):
     with pytest.raises(CorrectionError, match=message):
         api.propose(1, plan, who=who)

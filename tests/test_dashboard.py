@@ -30,8 +30,7 @@ def page(name):
 def store_episode(workspace, planner, family="stack", seed=4, frames=True):
     """Store one episode through RunRecorder, as a headless run does; its id."""
     with Store.open(workspace) as store:
-        recorder = RunRecorder(store, store.start_run(planner.name, seed), workspace,
-                               frames=frames)
+        recorder = RunRecorder(store, store.start_run(planner.name, seed), workspace, frames=frames)
         env = TabletopEnv(family)
         try:
             return recorder.save(run_episode(env, planner, seed, frames=frames))
@@ -114,11 +113,14 @@ def test_run_an_episode_then_correct_it_and_see_the_correction(app, workspace):
     assert saved.rerun_success and saved.corrected[0] == "open_gripper()"
 
 
-@pytest.mark.parametrize(("plan", "who", "message"), [
-    ("pick(green_cube)", "ada", "no object named 'green_cube'"),
-    ("pick(", "ada", "does not parse"),
-    (None, "", "say who"),
-])
+@pytest.mark.parametrize(
+    ("plan", "who", "message"),
+    [
+        ("pick(green_cube)", "ada", "no object named 'green_cube'"),
+        ("pick(", "ada", "does not parse"),
+        (None, "", "say who"),
+    ],
+)
 def test_a_bad_correction_shows_an_error_and_writes_nothing(app, workspace, plan, who, message):
     store_episode(workspace, SwappedPlanner())
     app.switch_page(page("correct")).run()
@@ -154,8 +156,10 @@ def test_the_skills_page_lists_the_seed_skills(app):
 
 def test_the_pages_load_no_physics_or_ml_stack_until_used():
     modules = ", ".join(f"robolearn.dashboard.{spec.module}" for spec in PAGES)
-    loaded = modules_loaded_by(f"import robolearn.dashboard.navigation, {modules}",
-                               ("pybullet", "torch", "transformers", "peft"))
+    loaded = modules_loaded_by(
+        f"import robolearn.dashboard.navigation, {modules}",
+        ("pybullet", "torch", "transformers", "peft"),
+    )
     assert loaded == []
 
 
@@ -186,9 +190,12 @@ def test_list_episodes_filters_by_family_and_outcome(workspace):
 
 
 def test_rolling_success_is_per_family_over_the_last_episodes():
-    rows = [EpisodeRow(family, 0, "", "test", [], success=ok, id=i)
-            for i, (family, ok) in enumerate([("a", True), ("b", False), ("a", False),
-                                              ("a", False)], start=1)]
+    rows = [
+        EpisodeRow(family, 0, "", "test", [], success=ok, id=i)
+        for i, (family, ok) in enumerate(
+            [("a", True), ("b", False), ("a", False), ("a", False)], start=1
+        )
+    ]
     rates = [(r["family"], r["success rate"]) for r in progress.rolling_success(rows, window=2)]
     assert rates == [("a", 1.0), ("b", 0.0), ("a", 0.5), ("a", 0.0)]
 
@@ -202,7 +209,17 @@ def test_the_export_is_a_bundle_another_workspace_imports(tmp_path):
 
 
 def test_correction_rows_read_the_corrected_plan():
-    rows = correct.correction_rows([CorrectionRow(1, 1, ["a()"], ["a()", "b()"], "ada", "why",
-                                                  None, id=7, created="now")])
-    assert rows == [{"id": 7, "created": "now", "who": "ada", "why": "why", "from step": 2,
-                     "re-run": "not re-run", "corrected plan": "a(); b()"}]
+    rows = correct.correction_rows(
+        [CorrectionRow(1, 1, ["a()"], ["a()", "b()"], "ada", "why", None, id=7, created="now")]
+    )
+    assert rows == [
+        {
+            "id": 7,
+            "created": "now",
+            "who": "ada",
+            "why": "why",
+            "from step": 2,
+            "re-run": "not re-run",
+            "corrected plan": "a(); b()",
+        }
+    ]

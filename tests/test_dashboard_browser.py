@@ -24,16 +24,26 @@ from tests.conftest import SwappedPlanner
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.is_file(),
-                       reason="needs Debian's Chromium: apt-get install -y chromium"),
-    pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
-                       reason="needs playwright: pip install playwright"),
+    pytest.mark.skipif(
+        not CHROMIUM.is_file(), reason="needs Debian's Chromium: apt-get install -y chromium"
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("playwright") is None,
+        reason="needs playwright: pip install playwright",
+    ),
 ]
 
 
@@ -72,11 +82,26 @@ def server(tmp_path):
     port = free_port()
     log = (tmp_path / "streamlit.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.headless", "true", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "ROBOLEARN_WORKSPACE": str(workspace)},
-        stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "ROBOLEARN_WORKSPACE": str(workspace)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)
@@ -102,8 +127,7 @@ def test_a_person_opens_a_stored_episode_in_the_browser(server, tmp_path):
     url, record = server
     screenshot = tmp_path / "episodes.png"
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1800})
             page.set_default_timeout(20_000)
@@ -115,8 +139,9 @@ def test_a_person_opens_a_stored_episode_in_the_browser(server, tmp_path):
             page.get_by_text(record.instruction).first.wait_for()
             frame = page.locator("[data-testid='stImage'] img").last
             frame.wait_for()
-            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                                   arg=frame.element_handle())
+            page.wait_for_function(
+                "img => img.complete && img.naturalWidth > 0", arg=frame.element_handle()
+            )
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()

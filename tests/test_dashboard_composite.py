@@ -41,8 +41,7 @@ def stored(tmp_path_factory):
         recorder = RunRecorder(store, store.start_run("stack_on", 4), workspace)
         env = TabletopEnv("stack")
         try:
-            record = run_episode(env, StackOnPlanner(), 4,
-                                 library=SkillLibrary.open(workspace))
+            record = run_episode(env, StackOnPlanner(), 4, library=SkillLibrary.open(workspace))
         finally:
             env.close()
         recorder.save(record)
@@ -69,11 +68,14 @@ def test_the_stored_episode_calls_stack_on(workspace):
     library = SkillLibrary.open(workspace)
     assert composite_edit.skills_in_plan(episode.plan, library) == ["stack_on"]
     roles = sample_task(get_family("stack"), 4).roles
-    assert composite_edit.arguments_in_plan("stack_on", ["open_gripper()", *episode.plan]) \
-        == (roles["top"], roles["base"])
+    assert composite_edit.arguments_in_plan("stack_on", ["open_gripper()", *episode.plan]) == (
+        roles["top"],
+        roles["base"],
+    )
     assert composite_edit.arguments_in_plan("put_in", episode.plan) is None
-    assert composite_edit.steps_text(library.composites["stack_on"]) == \
-        "pick(top)\nplace(top, base)"
+    assert (
+        composite_edit.steps_text(library.composites["stack_on"]) == "pick(top)\nplace(top, base)"
+    )
 
 
 def test_an_edit_that_still_works_passes_and_saves_as_a_person_version(workspace):
@@ -89,8 +91,11 @@ def test_an_edit_that_still_works_passes_and_saves_as_a_person_version(workspace
     assert stored.version == 2
     [_, v2] = SkillLibrary.open(workspace).versions("stack_on")
     assert v2.version == 2 and [str(s) for s in v2.steps] == WORKS.split("\n")
-    assert (v2.provenance.source, v2.provenance.episode, v2.provenance.note) == \
-        ("person", 1, "open first")
+    assert (v2.provenance.source, v2.provenance.episode, v2.provenance.note) == (
+        "person",
+        1,
+        "open first",
+    )
 
 
 def test_an_edit_that_misses_the_effect_is_refused_and_nothing_is_saved(workspace):
@@ -102,12 +107,15 @@ def test_an_edit_that_misses_the_effect_is_refused_and_nothing_is_saved(workspac
     assert len(SkillLibrary.open(workspace).versions("stack_on")) == 1
 
 
-@pytest.mark.parametrize(("steps", "message"), [
-    ("pick(top", "do not parse"),
-    ("  \n ", "at least one step"),
-    ("pick(top)\nplace(top, red_block)", "'red_block' is not a parameter of stack_on"),
-    ("fly(top)", "unknown skill 'fly'"),
-])
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ("pick(top", "do not parse"),
+        ("  \n ", "at least one step"),
+        ("pick(top)\nplace(top, red_block)", "'red_block' is not a parameter of stack_on"),
+        ("fly(top)", "unknown skill 'fly'"),
+    ],
+)
 def test_a_malformed_edit_says_what_is_wrong(workspace, steps, message):
     library = SkillLibrary.open(workspace)
     with pytest.raises(UserError, match=message.replace("(", r"\(")):
@@ -116,8 +124,9 @@ def test_a_malformed_edit_says_what_is_wrong(workspace, steps, message):
 
 def test_a_skill_the_plan_does_not_call_cannot_be_evaluated_on_it(workspace):
     library, episode = SkillLibrary.open(workspace), episode_of(workspace)
-    skill = composite_edit.edited_skill(library.composites["put_in"],
-                                        "open_gripper()\npick(obj)\nplace(obj, container)")
+    skill = composite_edit.edited_skill(
+        library.composites["put_in"], "open_gripper()\npick(obj)\nplace(obj, container)"
+    )
     with Store.open(workspace) as store, pytest.raises(UserError, match="does not call put_in"):
         composite_edit.evaluate_edit(store, library, episode, skill)
 

@@ -10,8 +10,9 @@ from robolearn.store import Store
 from tests.test_dashboard import APP, page, texts
 
 
-def test_the_learning_page_shows_the_round_and_rolls_back(taught, push_only_model, tmp_path,
-                                                         monkeypatch):
+def test_the_learning_page_shows_the_round_and_rolls_back(
+    taught, push_only_model, tmp_path, monkeypatch
+):
     workspace = tmp_path / "ws"
     shutil.copytree(taught[0], workspace)
     shutil.copytree(push_only_model, workspace / "models" / "default")  # the same base model

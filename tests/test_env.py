@@ -89,7 +89,10 @@ def test_an_episode_is_cut_off_at_its_step_budget():
 
 
 def test_a_block_that_starts_on_a_block_or_in_a_zone_is_there_at_reset(family_file):
-    family = load_family(family_file(VALID_FAMILY + """
+    family = load_family(
+        family_file(
+            VALID_FAMILY
+            + """
 [objects.lid]
 kind = "block"
 on = "top"
@@ -98,7 +101,9 @@ kind = "zone"
 [objects.token]
 kind = "block"
 on = "pad"
-"""))
+"""
+        )
+    )
     env = TabletopEnv(family)
     try:
         for seed in range(3):

@@ -67,8 +67,9 @@ def tokenizer(request):
     bpe = ByteLevelBPETokenizer()
     if request.param == "spans":
         bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-    bpe.train_from_iterator(training_texts(), vocab_size=1000, special_tokens=[EOS],
-                            show_progress=False)
+    bpe.train_from_iterator(
+        training_texts(), vocab_size=1000, special_tokens=[EOS], show_progress=False
+    )
     return wrap(bpe._tokenizer)
 
 
@@ -76,8 +77,16 @@ def tokenizer(request):
 def model(tokenizer):
     torch.manual_seed(0)
     eos = tokenizer.eos_token_id
-    config = GPT2Config(vocab_size=len(tokenizer), n_positions=512, n_embd=64, n_layer=2,
-                        n_head=2, bos_token_id=eos, eos_token_id=eos, pad_token_id=eos)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=512,
+        n_embd=64,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=eos,
+        eos_token_id=eos,
+        pad_token_id=eos,
+    )
     return GPT2LMHeadModel(config).eval()
 
 
@@ -120,30 +129,54 @@ def test_every_offered_call_is_one_the_library_accepts_in_that_scene(family):
 
 def test_a_crowded_scene_still_gets_its_calls_quickly():
     colours = ["red", "green", "blue", "yellow"]
-    objects = [SceneObject(f"{c}_{kind}", kind, c, 0.5, 0.0)
-               for kind, n in [("block", 4), ("bowl", 3), ("zone", 3)] for c in colours[:n]]
+    objects = [
+        SceneObject(f"{c}_{kind}", kind, c, 0.5, 0.0)
+        for kind, n in [("block", 4), ("bowl", 3), ("zone", 3)]
+        for c in colours[:n]
+    ]
     vocabulary = call_vocabulary(LIBRARY, objects)
     assert len(vocabulary) > 3000  # sort_into_bowls: 4*3*2 blocks, 6*5*4 containers
     assert PlanGrammar(vocabulary).is_complete(vocabulary[0])
 
 
 # ----- the plan grammar ----------------------------------------------------------------------
-GRAMMAR = PlanGrammar(["pick(red_block)", "place(red_block, blue_bowl)", "open_gripper()"],
-                      max_calls=2)
+GRAMMAR = PlanGrammar(
+    ["pick(red_block)", "place(red_block, blue_bowl)", "open_gripper()"], max_calls=2
+)
 
 
-@pytest.mark.parametrize("text", ["", "pi", "pick(red_block)", "pick(red_block);",
-                                  "pick(red_block); ", "pick(red_block); place(red_",
-                                  "open_gripper(); open_gripper()"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "pi",
+        "pick(red_block)",
+        "pick(red_block);",
+        "pick(red_block); ",
+        "pick(red_block); place(red_",
+        "open_gripper(); open_gripper()",
+    ],
+)
 def test_a_plan_can_be_written_one_character_at_a_time(text):
     assert GRAMMAR.is_prefix(text)
 
 
-@pytest.mark.parametrize("text", [" pick", "pick(green", "pick(red_block) ", "pick(red_block);pick",
-                                  "pick(red_block);  pick", "pick(red_block)\npick(red_block)",
-                                  "pick(red_block, red_block)", "move_to(", "pick(red_block)x",
-                                  "pick(red_block); pick(red_block); pick(red_block)",
-                                  "pick(red_block); pick(red_block);"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        " pick",
+        "pick(green",
+        "pick(red_block) ",
+        "pick(red_block);pick",
+        "pick(red_block);  pick",
+        "pick(red_block)\npick(red_block)",
+        "pick(red_block, red_block)",
+        "move_to(",
+        "pick(red_block)x",
+        "pick(red_block); pick(red_block); pick(red_block)",
+        "pick(red_block); pick(red_block);",
+    ],
+)
 def test_anything_else_is_refused_at_once(text):
     assert not GRAMMAR.is_prefix(text)
     assert not GRAMMAR.is_complete(text)
@@ -171,13 +204,15 @@ def test_max_calls_bounds_the_plan_and_defaults_to_the_executors_limit():
 # ----- the logits processor ------------------------------------------------------------------
 def processor_for(instance, tokenizer, prompt_length=0, max_calls=3, lead=""):
     grammar = PlanGrammar(call_vocabulary(LIBRARY, instance.objects), max_calls=max_calls)
-    return ConstrainedPlanProcessor(grammar, tokenizer, prompt_length, tokenizer.eos_token_id,
-                                    lead=lead)
+    return ConstrainedPlanProcessor(
+        grammar, tokenizer, prompt_length, tokenizer.eos_token_id, lead=lead
+    )
 
 
 @pytest.mark.parametrize("lead", ["", " "])
-def test_allowed_tokens_are_exactly_those_that_keep_the_text_a_plan_prefix(tokenizer, lead,
-                                                                          request):
+def test_allowed_tokens_are_exactly_those_that_keep_the_text_a_plan_prefix(
+    tokenizer, lead, request
+):
     instance = task("sort_into_bowls", seed=5)
     processor = processor_for(instance, tokenizer, lead=lead)
     grammar, eos = processor.grammar, tokenizer.eos_token_id
@@ -186,7 +221,7 @@ def test_allowed_tokens_are_exactly_those_that_keep_the_text_a_plan_prefix(token
     def fits(text):
         if len(text) <= len(lead):
             return lead.startswith(text)
-        return text.startswith(lead) and grammar.is_prefix(text[len(lead):])
+        return text.startswith(lead) and grammar.is_prefix(text[len(lead) :])
 
     answer = lead + "; ".join(map(str, instance.oracle[:3]))
     ends = [i for i, ch in enumerate(answer) if ch == "_"]  # "_bowl); pick(" may come next
@@ -195,7 +230,7 @@ def test_allowed_tokens_are_exactly_those_that_keep_the_text_a_plan_prefix(token
     for cut in sorted(cuts):
         text = answer[:cut]
         expected = {i for i, piece in enumerate(texts) if i != eos and piece and fits(text + piece)}
-        if text.startswith(lead) and grammar.is_complete(text[len(lead):]):
+        if text.startswith(lead) and grammar.is_complete(text[len(lead) :]):
             expected.add(eos)
         assert set(processor.allowed(tokenizer.encode(text)).tolist()) == expected, text
         seen |= expected
@@ -230,7 +265,8 @@ def test_a_tokenizer_that_does_not_decode_by_concatenation_is_refused():
     sentencepiece_like.pre_tokenizer = pre_tokenizers.Metaspace()
     sentencepiece_like.decoder = decoders.Metaspace()
     sentencepiece_like.train_from_iterator(
-        training_texts()[:50], trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", EOS]))
+        training_texts()[:50], trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", EOS])
+    )
     with pytest.raises(ValueError, match="byte-level BPE"):
         processor_for(task("stack"), wrap(sentencepiece_like))
 
@@ -251,10 +287,13 @@ def test_a_random_model_writes_only_plans_that_parse_and_fit_the_scene(tokenizer
         vocabulary = processor.grammar.calls
         sample = n % 2 == 1
         torch.manual_seed(n)
-        out = model.generate(**inputs, logits_processor=LogitsProcessorList([processor]),
-                             max_new_tokens=len(lead) + processor.grammar.longest_plan + 1,
-                             do_sample=sample)
-        generated = out[0, inputs.input_ids.shape[1]:].tolist()
+        out = model.generate(
+            **inputs,
+            logits_processor=LogitsProcessorList([processor]),
+            max_new_tokens=len(lead) + processor.grammar.longest_plan + 1,
+            do_sample=sample,
+        )
+        generated = out[0, inputs.input_ids.shape[1] :].tolist()
         text = tokenizer.decode(generated, skip_special_tokens=True)
         where = f"{family}/{seed} ({'sampled' if sample else 'greedy'}): {text!r}"
         assert generated[-1] == eos, where  # it ended by itself
@@ -271,6 +310,6 @@ def test_without_the_processor_the_same_model_writes_nonsense(tokenizer, model):
     instance = task("stack")
     inputs = tokenizer(f"{instance.instruction}\n", return_tensors="pt")
     out = model.generate(**inputs, max_new_tokens=20, do_sample=False)
-    text = tokenizer.decode(out[0, inputs.input_ids.shape[1]:], skip_special_tokens=True)
+    text = tokenizer.decode(out[0, inputs.input_ids.shape[1] :], skip_special_tokens=True)
     grammar = PlanGrammar(call_vocabulary(LIBRARY, instance.objects))
     assert not grammar.is_prefix(text)

@@ -16,16 +16,32 @@ from robolearn.tasks.spec import get_family
 
 def stored_episode(store, family, seed, plan, success):
     task = sample_task(get_family(family), seed)
-    return store.add_episode(store.start_run("lm", seed), EpisodeRow(
-        family=family, seed=seed, instruction=task.instruction, planner="lm", plan=plan,
-        success=success))
+    return store.add_episode(
+        store.start_run("lm", seed),
+        EpisodeRow(
+            family=family,
+            seed=seed,
+            instruction=task.instruction,
+            planner="lm",
+            plan=plan,
+            success=success,
+        ),
+    )
 
 
 def test_colour_renaming_keeps_instruction_objects_and_plan_consistent():
     task = sample_task(get_family("sort_into_bowls"), 2)
     situation = Situation(task.instruction, tuple(o.name for o in task.objects))
-    mapping = {"red": "pink", "pink": "red", "green": "cyan", "cyan": "green", "blue": "yellow",
-               "yellow": "blue", "purple": "orange", "orange": "purple"}
+    mapping = {
+        "red": "pink",
+        "pink": "red",
+        "green": "cyan",
+        "cyan": "green",
+        "blue": "yellow",
+        "yellow": "blue",
+        "purple": "orange",
+        "orange": "purple",
+    }
     renamed = situation.recoloured(mapping)
     for before, after in zip(situation.objects, renamed.objects, strict=True):
         colour, kind = before.split("_", 1)
@@ -34,24 +50,34 @@ def test_colour_renaming_keeps_instruction_objects_and_plan_consistent():
         assert mapping[colour] in renamed.instruction.split()
     # sort_into_bowls pairs each block with the bowl of its colour; renaming keeps the pairs.
     assert sorted(o.split("_")[0] for o in renamed.objects if o.endswith("bowl")) == sorted(
-        o.split("_")[0] for o in renamed.objects if o.endswith("block"))
+        o.split("_")[0] for o in renamed.objects if o.endswith("block")
+    )
 
 
 def test_a_correction_becomes_a_lesson_with_copies_and_the_latest_correction_wins(tmp_path):
     task = sample_task(get_family("stack"), 5)
     top, base = task.roles["top"], task.roles["base"]
     with Store.open(tmp_path) as store:
-        wrong = stored_episode(store, "stack", 5, [f"pick({base})", f"place({base}, {top})"],
-                               success=False)
+        wrong = stored_episode(
+            store, "stack", 5, [f"pick({base})", f"place({base}, {top})"], success=False
+        )
         for corrected, worked in ((["pick(x)"], False), ([str(c) for c in task.oracle], True)):
-            store.add_correction(CorrectionRow(wrong, 0, "x", corrected, who="ann",
-                                               rerun_success=worked))
-        stored_episode(store, "tower", 2, [str(c) for c in sample_task(
-            get_family("tower"), 2).oracle], success=True)
+            store.add_correction(
+                CorrectionRow(wrong, 0, "x", corrected, who="ann", rerun_success=worked)
+            )
+        stored_episode(
+            store,
+            "tower",
+            2,
+            [str(c) for c in sample_task(get_family("tower"), 2).oracle],
+            success=True,
+        )
         found = lessons(store)
 
     assert [(lesson.source, lesson.family) for lesson in found] == [
-        ("correction", "stack"), ("episode", "tower")]
+        ("correction", "stack"),
+        ("episode", "tower"),
+    ]
     assert found[0].plan == task.oracle  # the failed re-run was not learned
     examples = found[0].examples(copies=5, rng=random.Random(0))
     assert examples[0].answer == f" pick({top}); place({top}, {base})"
@@ -64,24 +90,26 @@ def test_a_correction_becomes_a_lesson_with_copies_and_the_latest_correction_win
 
 
 def pool(counts):
-    return [Example(f"p{family}{i}", "a", family) for family, n in counts.items()
-            for i in range(n)]
+    return [Example(f"p{family}{i}", "a", family) for family, n in counts.items() for i in range(n)]
 
 
 def test_balanced_replay_gives_every_family_an_equal_share():
-    chosen = replay_sample(pool({"stack": 600, "tower": 600, "swap_blocks": 20}), 90,
-                           "balanced", random.Random(0))
+    chosen = replay_sample(
+        pool({"stack": 600, "tower": 600, "swap_blocks": 20}), 90, "balanced", random.Random(0)
+    )
     assert Counter(e.family for e in chosen) == {"stack": 35, "tower": 35, "swap_blocks": 20}
 
 
 def test_reservoir_replay_is_a_uniform_sample_so_small_families_are_rarely_replayed():
-    chosen = replay_sample(pool({"stack": 600, "tower": 600, "swap_blocks": 20}), 90,
-                           "reservoir", random.Random(0))
+    chosen = replay_sample(
+        pool({"stack": 600, "tower": 600, "swap_blocks": 20}), 90, "reservoir", random.Random(0)
+    )
     counts = Counter(e.family for e in chosen)
     assert len(chosen) == 90 and len(set(chosen)) == 90
     assert counts["swap_blocks"] < 10 < counts["stack"]
-    assert chosen == replay_sample(pool({"stack": 600, "tower": 600, "swap_blocks": 20}), 90,
-                                   "reservoir", random.Random(0))  # seeded: the same sample
+    assert chosen == replay_sample(
+        pool({"stack": 600, "tower": 600, "swap_blocks": 20}), 90, "reservoir", random.Random(0)
+    )  # seeded: the same sample
 
 
 def test_replay_takes_the_whole_pool_when_it_is_small_and_refuses_unknown_strategies():

@@ -16,9 +16,14 @@ from robolearn.skills.library import (
 )
 from robolearn.tasks.env import TabletopEnv
 
-STACK = {"format": 1, "name": "my_stack", "description": "stack a block on another",
-         "params": [{"name": "a", "type": "block"}, {"name": "b", "type": "block"}],
-         "steps": ["pick(a)", "place(a, b)"], "effect": ["on(a, b)"]}
+STACK = {
+    "format": 1,
+    "name": "my_stack",
+    "description": "stack a block on another",
+    "params": [{"name": "a", "type": "block"}, {"name": "b", "type": "block"}],
+    "steps": ["pick(a)", "place(a, b)"],
+    "effect": ["on(a, b)"],
+}
 
 
 def skill(**changes):
@@ -28,10 +33,12 @@ def skill(**changes):
 def test_the_seed_library_holds_atomic_and_composite_skills():
     library = SkillLibrary.seed()
     assert set(ATOMIC_SKILLS) <= set(library.names())
-    assert {"put_in", "stack_on", "build_tower", "line_up_three",
-            "sort_into_bowls"} <= set(library.composites)
+    assert {"put_in", "stack_on", "build_tower", "line_up_three", "sort_into_bowls"} <= set(
+        library.composites
+    )
     assert library.get("build_tower").signature == (
-        "build_tower(bottom: block, middle: block, top: block)")
+        "build_tower(bottom: block, middle: block, top: block)"
+    )
 
 
 def test_a_workspace_library_is_seeded_then_keeps_every_version(tmp_path):
@@ -68,9 +75,15 @@ def test_a_run_counts_the_runs_of_a_skill_learned_after_it_began(tmp_path):
     counting = SkillLibrary.open(tmp_path)  # the run's copy, read before the skill is learned
     learning = SkillLibrary.open(tmp_path)
     learning.save(replace(learning.get("put_in"), name="put_away"))
-    record = EpisodeRecord("place_in_bowl", 0, "put the red block in the blue bowl", "lm",
-                           ["put_away(red_block, blue_bowl)"],
-                           [StepRecord("put_away(red_block, blue_bowl)", ok=True)], success=True)
+    record = EpisodeRecord(
+        "place_in_bowl",
+        0,
+        "put the red block in the blue bowl",
+        "lm",
+        ["put_away(red_block, blue_bowl)"],
+        [StepRecord("put_away(red_block, blue_bowl)", ok=True)],
+        success=True,
+    )
     with Store.open(tmp_path) as store:
         RunRecorder(store, store.start_run("lm", 0), tmp_path, library=counting).save(record)
     assert SkillLibrary.open(tmp_path).stats("put_away").runs == 1
@@ -82,27 +95,35 @@ def test_a_composite_call_expands_to_checked_atomic_calls():
         env.reset(seed=0)
         a, b, c = (env.task.roles[r] for r in "abc")
         calls = SkillLibrary.seed().expand(Call("build_tower", (a, b, c)), env.world)
-        assert [str(x) for x in calls] == [f"pick({b})", f"place({b}, {a})", f"pick({c})",
-                                           f"place({c}, {b})"]
+        assert [str(x) for x in calls] == [
+            f"pick({b})",
+            f"place({b}, {a})",
+            f"pick({c})",
+            f"place({c}, {b})",
+        ]
         steps = execute_plan(env, [Call("build_tower", (a, b, c))], library=SkillLibrary.seed())
         assert steps[0].ok and env.task.succeeded(env.world)
         with pytest.raises(PlanValidationError, match="names the same object twice"):
-            execute_plan(env, parse_calls(f"build_tower({a}, {a}, {c})"),
-                         library=SkillLibrary.seed())
+            execute_plan(
+                env, parse_calls(f"build_tower({a}, {a}, {c})"), library=SkillLibrary.seed()
+            )
     finally:
         env.close()
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"steps": []}, "steps"),
-    ({"steps": "pick(a)"}, "steps"),
-    ({"effect": ["above(a, b)"]}, "effect[0]"),
-    ({"effect": ["on(a, c)"]}, "effect[0]"),
-    ({"params": [{"name": "a", "type": "cube"}]}, "params[0]"),
-    ({"format": 99}, None),
-    ({"name": "My Stack"}, "name"),
-    ({"steps": ["pick(a"]}, "steps[0]"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"steps": []}, "steps"),
+        ({"steps": "pick(a)"}, "steps"),
+        ({"effect": ["above(a, b)"]}, "effect[0]"),
+        ({"effect": ["on(a, c)"]}, "effect[0]"),
+        ({"params": [{"name": "a", "type": "cube"}]}, "params[0]"),
+        ({"format": 99}, None),
+        ({"name": "My Stack"}, "name"),
+        ({"steps": ["pick(a"]}, "steps[0]"),
+    ],
+)
 def test_a_malformed_skill_file_names_the_field(changes, field):
     with pytest.raises(SkillFileError) as error:
         skill(**changes)
@@ -119,14 +140,17 @@ def test_a_file_must_be_named_after_its_skill(tmp_path):
         read_flat_folder(tmp_path)
 
 
-@pytest.mark.parametrize(("steps", "message"), [
-    (["pick(a)", "teleport(a)"], "unknown skill 'teleport'"),
-    (["pick(a)", "place(a)"], "takes 2 arguments"),
-    (["pick(a)", "place(a, red_block)"], "objects must be passed in as parameters"),
-    (["pick(a)", "place_beside(a, b, up)"], "must be one of left, right, front, back"),
-    (["push(a, b)"], "parameter 'b' is a block, but push needs a zone"),
-    (["my_stack(a, b)"], "cannot call itself"),
-])
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (["pick(a)", "teleport(a)"], "unknown skill 'teleport'"),
+        (["pick(a)", "place(a)"], "takes 2 arguments"),
+        (["pick(a)", "place(a, red_block)"], "objects must be passed in as parameters"),
+        (["pick(a)", "place_beside(a, b, up)"], "must be one of left, right, front, back"),
+        (["push(a, b)"], "parameter 'b' is a block, but push needs a zone"),
+        (["my_stack(a, b)"], "cannot call itself"),
+    ],
+)
 def test_a_composite_that_could_not_run_is_refused(steps, message):
     with pytest.raises(SkillDefinitionError, match=message):
         SkillLibrary().check(skill(steps=steps))
@@ -162,9 +186,14 @@ def test_a_composite_that_expands_past_the_limit_is_refused():
 
 def test_a_new_version_that_would_break_its_callers_is_refused(tmp_path):
     library = SkillLibrary.open(tmp_path)
-    three_params = skill(name="stack_on", params=[{"name": "a", "type": "block"},
-                                                  {"name": "b", "type": "block"},
-                                                  {"name": "c", "type": "block"}])
+    three_params = skill(
+        name="stack_on",
+        params=[
+            {"name": "a", "type": "block"},
+            {"name": "b", "type": "block"},
+            {"name": "c", "type": "block"},
+        ],
+    )
     with pytest.raises(SkillDefinitionError, match=r"build_tower.*takes 3 arguments"):
         library.save(three_params)
     assert [v.version for v in SkillLibrary.open(tmp_path).versions("stack_on")] == [1]

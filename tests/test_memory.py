@@ -24,7 +24,8 @@ def corrected(tmp_path):
         recorder = RunRecorder(store, store.start_run("swapped", 4), tmp_path)
         first = run_episode(env, planner, 4, library=library)
         correction_id, rerun = SimulatedCorrector(CorrectionAPI(store, library)).correct(
-            recorder.save(first))
+            recorder.save(first)
+        )
         assert rerun.success
         yield library, env, store, recorder, planner, first, correction_id
     env.close()
@@ -50,10 +51,15 @@ def test_a_correction_whose_rerun_failed_is_not_remembered(tmp_path):
 
     task = sample_task(get_family("stack"), 2)
     with Store.open(tmp_path) as store:
-        episode = store.add_episode(store.start_run("lm", 2), EpisodeRow(
-            family="stack", seed=2, instruction=task.instruction, planner="lm", plan=["x()"]))
-        store.add_correction(CorrectionRow(episode, 0, "x()", ["pick(a)"], who="bo",
-                                           rerun_success=False))
+        episode = store.add_episode(
+            store.start_run("lm", 2),
+            EpisodeRow(
+                family="stack", seed=2, instruction=task.instruction, planner="lm", plan=["x()"]
+            ),
+        )
+        store.add_correction(
+            CorrectionRow(episode, 0, "x()", ["pick(a)"], who="bo", rerun_success=False)
+        )
         memory = CorrectionMemory(store)
         assert memory.refresh() == 1 and len(memory) == 0
 
@@ -67,15 +73,18 @@ def test_a_like_instruction_with_other_colours_gets_the_correction_renamed():
     corrected, later = sample_task(family, 0), None
     for seed in range(1, 200):  # a scene phrased the same way, with other colours
         later = sample_task(family, seed)
-        if (later.instruction.split()[:2] == corrected.instruction.split()[:2]
-                and later.roles != corrected.roles):
+        if (
+            later.instruction.split()[:2] == corrected.instruction.split()[:2]
+            and later.roles != corrected.roles
+        ):
             break
 
     def situation(task):
         return Situation(task.instruction, tuple(o.name for o in task.objects))
 
-    mapping = situation(corrected).colours_to(situation(later), {
-        a for c in corrected.oracle for a in c.args})
+    mapping = situation(corrected).colours_to(
+        situation(later), {a for c in corrected.oracle for a in c.args}
+    )
     assert mapping is not None
     from robolearn.learn.examples import recolour_plan
 
@@ -85,17 +94,31 @@ def test_a_like_instruction_with_other_colours_gets_the_correction_renamed():
 def test_an_analogy_the_words_do_not_fix_is_refused():
     from robolearn.learn.examples import Situation
 
-    sort = Situation("sort the blocks into the bowls of the same colour",
-                     ("red_block", "blue_block", "red_bowl", "blue_bowl"))
-    other = Situation("sort the blocks into the bowls of the same colour",
-                      ("pink_block", "cyan_block", "pink_bowl", "cyan_bowl"))
+    sort = Situation(
+        "sort the blocks into the bowls of the same colour",
+        ("red_block", "blue_block", "red_bowl", "blue_bowl"),
+    )
+    other = Situation(
+        "sort the blocks into the bowls of the same colour",
+        ("pink_block", "cyan_block", "pink_bowl", "cyan_bowl"),
+    )
     assert sort.colours_to(other, {"red_block", "red_bowl"}) is None  # which block is which?
-    stack = Situation("stack the red block on the blue block",
-                      ("red_block", "blue_block", "green_block"))
-    assert stack.colours_to(Situation("stack the red block on the red block",
-                                      ("red_block", "pink_block")), {"red_block"}) is None
-    assert stack.colours_to(Situation("put the red block on the blue block", stack.objects),
-                            {"red_block"}) is None  # other words: not the same instruction
+    stack = Situation(
+        "stack the red block on the blue block", ("red_block", "blue_block", "green_block")
+    )
+    assert (
+        stack.colours_to(
+            Situation("stack the red block on the red block", ("red_block", "pink_block")),
+            {"red_block"},
+        )
+        is None
+    )
+    assert (
+        stack.colours_to(
+            Situation("put the red block on the blue block", stack.objects), {"red_block"}
+        )
+        is None
+    )  # other words: not the same instruction
 
 
 def test_memory_plans_a_like_situation_and_says_the_colours_were_renamed(corrected):

@@ -19,7 +19,8 @@ def test_the_oracle_solves_at_least_95_percent_of_20_seeds(name):
         records = [run_episode(env, OraclePlanner(), seed, library=library) for seed in SEEDS]
     finally:
         env.close()
-    failures = [(r.seed, [s.to_dict() for s in r.steps if not s.ok]) for r in records
-                if not r.success]
+    failures = [
+        (r.seed, [s.to_dict() for s in r.steps if not s.ok]) for r in records if not r.success
+    ]
     assert len(failures) <= 0.05 * len(SEEDS), failures
     assert all(r.error is None for r in records)

@@ -25,6 +25,10 @@ def test_the_design_top_level_layout_exists():
 
 
 def test_the_code_passes_the_linter():
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "robolearn", "tests",
-                             "benchmarks"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "robolearn", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout

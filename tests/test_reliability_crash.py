@@ -42,10 +42,21 @@ from tests.conftest import QUICK, SEEDS, robolearn, run_and_correct, stored_epis
 
 
 def test_a_run_killed_mid_episode_keeps_every_stored_episode_and_the_next_run_adds_its_own(
-        tmp_path):
+    tmp_path,
+):
     workspace = tmp_path / "ws"
-    run = start_robolearn(tmp_path / "run.log", "run", "--planner", "oracle", "--family",
-                          "stack", "--episodes", "50", "--workspace", str(workspace))
+    run = start_robolearn(
+        tmp_path / "run.log",
+        "run",
+        "--planner",
+        "oracle",
+        "--family",
+        "stack",
+        "--episodes",
+        "50",
+        "--workspace",
+        str(workspace),
+    )
     wait_until(lambda: stored_episodes(workspace) >= 5, run, "five stored episodes")
     before = committed_rows(workspace)
     kill_9(run)
@@ -57,9 +68,20 @@ def test_a_run_killed_mid_episode_keeps_every_stored_episode_and_the_next_run_ad
     assert 5 <= len(episodes) < 50
     assert all(e.success and len(e.steps) == len(e.plan) for e in episodes)  # none half-stored
 
-    again = start_robolearn(tmp_path / "run.log", "run", "--planner", "oracle", "--family",
-                            "stack", "--episodes", "5", "--seed", "100", "--workspace",
-                            str(workspace))
+    again = start_robolearn(
+        tmp_path / "run.log",
+        "run",
+        "--planner",
+        "oracle",
+        "--family",
+        "stack",
+        "--episodes",
+        "5",
+        "--seed",
+        "100",
+        "--workspace",
+        str(workspace),
+    )
     assert again.wait() == 0, (tmp_path / "run.log").read_text()
     with Store.open(workspace) as store:
         assert store.integrity_ok()
@@ -79,12 +101,24 @@ def alive(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
 def test_a_killed_parallel_run_keeps_its_first_episodes_and_leaves_no_workers(tmp_path):
     workspace = tmp_path / "ws"
-    run = start_robolearn(tmp_path / "run.log", "run", "--planner", "oracle", "--family",
-                          "stack", "--episodes", "500", "--workers", "2", "--workspace",
-                          str(workspace))
+    run = start_robolearn(
+        tmp_path / "run.log",
+        "run",
+        "--planner",
+        "oracle",
+        "--family",
+        "stack",
+        "--episodes",
+        "500",
+        "--workers",
+        "2",
+        "--workspace",
+        str(workspace),
+    )
     wait_until(lambda: stored_episodes(workspace) >= 5, run, "five stored episodes")
-    workers = [int(pid) for pid in
-               Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()]
+    workers = [
+        int(pid) for pid in Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()
+    ]
     run.kill()  # kill -9 of the run itself, mid-episode, not of its workers
     run.wait()
     assert workers
@@ -93,22 +127,45 @@ def test_a_killed_parallel_run_keeps_its_first_episodes_and_leaves_no_workers(tm
         assert store.integrity_ok()
         seeds = [e.seed for e in store.episodes(limit=None)]
     assert seeds == list(range(len(seeds)))  # stored in order: a clean prefix of the run
-    robolearn("run", "--planner", "oracle", "--family", "stack", "--episodes", "2",
-              "--workers", "2", workspace=workspace)
+    robolearn(
+        "run",
+        "--planner",
+        "oracle",
+        "--family",
+        "stack",
+        "--episodes",
+        "2",
+        "--workers",
+        "2",
+        workspace=workspace,
+    )
     assert stored_episodes(workspace) == len(seeds) + 2
 
 
 def test_a_round_killed_mid_epoch_keeps_every_row_and_the_adapter_in_use(
-        taught, push_only_model, tmp_path):
+    taught, push_only_model, tmp_path
+):
     workspace = tmp_path / "ws"
     shutil.copytree(taught[0], workspace)
     run_and_correct(workspace, push_only_model, "place_in_zone", SEEDS)  # new to learn
     log = tmp_path / "train.log"
-    training = start_robolearn(log, "train", "--workspace", str(workspace), "--model",
-                               str(push_only_model), "--epochs", "100000", "--eval-scenes", "2",
-                               "--threads", "1")
-    wait_until(lambda: "LoRA round" in log.read_text(errors="replace"), training,
-               "training")  # its progress bar: the epochs have begun
+    training = start_robolearn(
+        log,
+        "train",
+        "--workspace",
+        str(workspace),
+        "--model",
+        str(push_only_model),
+        "--epochs",
+        "100000",
+        "--eval-scenes",
+        "2",
+        "--threads",
+        "1",
+    )
+    wait_until(
+        lambda: "LoRA round" in log.read_text(errors="replace"), training, "training"
+    )  # its progress bar: the epochs have begun
     before = committed_rows(workspace)
     kill_9(training)
 
@@ -149,8 +206,14 @@ def test_a_round_is_recorded_promoted_only_together_with_its_adapter_in_use(tmp_
         round_id = store.start_round(RoundRow("m", {}))
         promotion = AdapterRow("m", round_id, "adapters/round-0001", "promoted")
         with pytest.raises(MissingRowError):  # the adapter log's write fails mid-promotion
-            store.finish_round(round_id, "promoted", "ok", {}, promotion.path,
-                               use=AdapterRow("m", round_id + 1, promotion.path, "promoted"))
+            store.finish_round(
+                round_id,
+                "promoted",
+                "ok",
+                {},
+                promotion.path,
+                use=AdapterRow("m", round_id + 1, promotion.path, "promoted"),
+            )
         assert store.training_round(round_id).status == "running"  # neither write happened
         assert store.active_adapter("m") is None
 
@@ -187,7 +250,8 @@ def test_processes_counting_the_same_skill_at_once_lose_no_count(tmp_path):
 
 
 def test_a_run_training_rounds_and_a_person_correcting_at_once_lose_nothing(
-        push_only_model, tmp_path):
+    push_only_model, tmp_path
+):
     workspace = tmp_path / "ws"  # new: the three also race to create it
     reports = run_writers(workspace, 15, push_only_model)
 
@@ -196,8 +260,13 @@ def test_a_run_training_rounds_and_a_person_correcting_at_once_lose_nothing(
     assert wrote["episodes"].episodes and wrote["corrections"].corrections
     assert wrote["rounds"].rounds  # at least one round ran from start to end
     tallies = tally(workspace, reports)
-    assert {t.table for t in tallies if t.sent} >= {"episodes", "steps", "corrections",
-                                                    "training_rounds", "round_examples"}
+    assert {t.table for t in tallies if t.sent} >= {
+        "episodes",
+        "steps",
+        "corrections",
+        "training_rounds",
+        "round_examples",
+    }
     assert [t for t in tallies if t.lost] == []
     with Store.open(workspace) as store:
         assert store.integrity_ok()
@@ -207,9 +276,15 @@ def test_a_run_training_rounds_and_a_person_correcting_at_once_lose_nothing(
 @pytest.mark.parametrize("batches", [9, 10, 11])
 def test_training_of_exactly_ten_steps_trains(batches):
     # Found by the soak: rounds of 72-76 examples (5 batches, 2 epochs) failed in OneCycleLR.
-    model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, n_positions=8,
-                                       vocab_size=12))
+    model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, n_positions=8, vocab_size=12))
     rows = [([1, 2, 3, 4], 2)] * batches
-    result = train(model, rows, 0, Schedule(epochs=1, batch_size=1, learning_rate=1e-3),
-                   random.Random(0), "ten steps", progress=False)
+    result = train(
+        model,
+        rows,
+        0,
+        Schedule(epochs=1, batch_size=1, learning_rate=1e-3),
+        random.Random(0),
+        "ten steps",
+        progress=False,
+    )
     assert result.steps == batches

@@ -37,8 +37,11 @@ from tests.conftest import VALID_FAMILY
 
 def files_of(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` with its sha256: what "changes nothing" compares."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def assert_clear(error: BaseException, *fragments: str) -> None:
@@ -79,13 +82,15 @@ def searcher_ws(tmp_path_factory):
     from robolearn.skills.embeddings import Embedder, EmbeddingCache
 
     workspace = tmp_path_factory.mktemp("searcher-ws")
-    searcher = Searcher(SkillLibrary.open(workspace), Embedder(),
-                        cache=EmbeddingCache.for_workspace(workspace))
+    searcher = Searcher(
+        SkillLibrary.open(workspace), Embedder(), cache=EmbeddingCache.for_workspace(workspace)
+    )
     return searcher, workspace
 
 
-@pytest.mark.parametrize(("text", "problem"), BAD_INSTRUCTIONS.values(),
-                         ids=BAD_INSTRUCTIONS.keys())
+@pytest.mark.parametrize(
+    ("text", "problem"), BAD_INSTRUCTIONS.values(), ids=BAD_INSTRUCTIONS.keys()
+)
 def test_a_search_for_unreadable_text_says_so_and_touches_nothing(searcher_ws, text, problem):
     searcher, workspace = searcher_ws
     before = files_of(workspace)
@@ -115,8 +120,9 @@ def stack_scene():
     return sample_task(get_family("stack"), 0)
 
 
-@pytest.mark.parametrize(("text", "problem"), BAD_INSTRUCTIONS.values(),
-                         ids=BAD_INSTRUCTIONS.keys())
+@pytest.mark.parametrize(
+    ("text", "problem"), BAD_INSTRUCTIONS.values(), ids=BAD_INSTRUCTIONS.keys()
+)
 def test_the_planner_refuses_unreadable_instructions(planner, stack_scene, text, problem):
     with pytest.raises(InstructionError) as error:
         planner.plan_instruction(text, stack_scene.objects)
@@ -131,10 +137,12 @@ def test_the_planner_plans_instructions_in_other_scripts(planner, stack_scene, t
     assert all(arg in words for call in plan for arg in call.args)
 
 
-@pytest.mark.parametrize(("text", "problem"), BAD_INSTRUCTIONS.values(),
-                         ids=BAD_INSTRUCTIONS.keys())
+@pytest.mark.parametrize(
+    ("text", "problem"), BAD_INSTRUCTIONS.values(), ids=BAD_INSTRUCTIONS.keys()
+)
 def test_robolearn_plan_refuses_them_in_one_line_before_any_model_loads(
-        tmp_path, capsys, text, problem):
+    tmp_path, capsys, text, problem
+):
     workspace = tmp_path / "ws"
     code = main(["plan", text, "--family", "stack", "--workspace", str(workspace)])
     err = capsys.readouterr().err
@@ -145,66 +153,121 @@ def test_robolearn_plan_refuses_them_in_one_line_before_any_model_loads(
 
 
 def test_robolearn_plan_takes_an_instruction_in_chinese(tiny_model, tmp_path, capsys):
-    code = main(["plan", FOREIGN_INSTRUCTIONS["Chinese"], "--family", "stack", "--model",
-                 str(tiny_model[0]), "--workspace", str(tmp_path)])
+    code = main(
+        [
+            "plan",
+            FOREIGN_INSTRUCTIONS["Chinese"],
+            "--family",
+            "stack",
+            "--model",
+            str(tiny_model[0]),
+            "--workspace",
+            str(tmp_path),
+        ]
+    )
     assert code == 0 and "  1. " in capsys.readouterr().out
 
 
 # ----- task files -------------------------------------------------------------------------------
 def swap(old: str, new: str):
     """A change of the valid family file: ``old`` (which must be there) becomes ``new``."""
+
     def change(text: str) -> str:
         assert old in text
         return text.replace(old, new, 1)
+
     return change
 
 
 TOP = '[objects.top]\nkind = "block"\n'
 TEMPLATE = '"stack the {top} on the {base}"'
 BAD_FAMILIES = {
-    "no description": (swap('description = "Stack one block on another."\n', ""),
-                       "description", "missing"),
+    "no description": (
+        swap('description = "Stack one block on another."\n', ""),
+        "description",
+        "missing",
+    ),
     "no objects": (lambda t: t.split("[objects.top]")[0], "objects", "missing"),
     "no success": (swap('success = ["on(top, base)"]\n', ""), "success", "missing"),
     "no oracle": (swap('oracle = ["pick(top)", "place(top, base)"]\n', ""), "oracle", "missing"),
     "instructions a string": (swap(f"[{TEMPLATE}]", TEMPLATE), "instructions", "expected list"),
-    "objects an array": (lambda t: t.split("[objects.top]")[0] + "objects = [1, 2]\n",
-                         "objects", "expected dict"),
-    "kind a number": (swap(TOP, '[objects.top]\nkind = 3\n'), "objects.top.kind", "expected str"),
-    "colours a string": (swap(TOP, TOP + 'colours = "red"\n'), "objects.top.colours",
-                         "expected a list of colour names"),
-    "colours nested": (swap(TOP, TOP + 'colours = [["red"]]\n'), "objects.top.colours",
-                       "expected a list of colour names"),
+    "objects an array": (
+        lambda t: t.split("[objects.top]")[0] + "objects = [1, 2]\n",
+        "objects",
+        "expected dict",
+    ),
+    "kind a number": (swap(TOP, "[objects.top]\nkind = 3\n"), "objects.top.kind", "expected str"),
+    "colours a string": (
+        swap(TOP, TOP + 'colours = "red"\n'),
+        "objects.top.colours",
+        "expected a list of colour names",
+    ),
+    "colours nested": (
+        swap(TOP, TOP + 'colours = [["red"]]\n'),
+        "objects.top.colours",
+        "expected a list of colour names",
+    ),
     "x not numbers": (swap(TOP, TOP + 'x = ["a", 1]\n'), "objects.top.x", "expected [low, high]"),
     "x nan": (swap(TOP, TOP + "x = [nan, 0.5]\n"), "objects.top.x", "expected [low, high]"),
     "y inf": (swap(TOP, TOP + "y = [0.0, inf]\n"), "objects.top.y", "expected [low, high]"),
-    "template format spec": (swap(TEMPLATE, '"stack the {top:d} on the {base}"'),
-                             "instructions[0]", "formats {top} with :d"),
-    "template conversion": (swap(TEMPLATE, '"stack the {top!r} on the {base}"'),
-                            "instructions[0]", "formats {top} with !r"),
-    "template nested field": (swap(TEMPLATE, '"stack the {top:{base}}"'), "instructions[0]",
-                              "formats {top}"),
+    "template format spec": (
+        swap(TEMPLATE, '"stack the {top:d} on the {base}"'),
+        "instructions[0]",
+        "formats {top} with :d",
+    ),
+    "template conversion": (
+        swap(TEMPLATE, '"stack the {top!r} on the {base}"'),
+        "instructions[0]",
+        "formats {top} with !r",
+    ),
+    "template nested field": (
+        swap(TEMPLATE, '"stack the {top:{base}}"'),
+        "instructions[0]",
+        "formats {top}",
+    ),
     "template index": (swap(TEMPLATE, '"stack the {top[0]}"'), "instructions[0]", "{top[0]}"),
-    "template 1 MB": (swap(TEMPLATE, '"' + "stack the {top} on the {base} " * 40_000 + '"'),
-                      "instructions[0]", "the limit is"),
-    "description with NUL": (swap('"Stack one block on another."', '"Stack\\u0000 it"'),
-                             "description", "binary character"),
-    "success of wrong arity": (swap("on(top, base)", "on(top)"), "success[0]",
-                               "on(top) does not fit on(top, base)"),
-    "success with a number": (swap("on(top, base)", "on(top, 3)"), "success[0]",
-                              "passes the numbers [3.0]"),
+    "template 1 MB": (
+        swap(TEMPLATE, '"' + "stack the {top} on the {base} " * 40_000 + '"'),
+        "instructions[0]",
+        "the limit is",
+    ),
+    "description with NUL": (
+        swap('"Stack one block on another."', '"Stack\\u0000 it"'),
+        "description",
+        "binary character",
+    ),
+    "success of wrong arity": (
+        swap("on(top, base)", "on(top)"),
+        "success[0]",
+        "on(top) does not fit on(top, base)",
+    ),
+    "success with a number": (
+        swap("on(top, base)", "on(top, 3)"),
+        "success[0]",
+        "passes the numbers [3.0]",
+    ),
     "success unterminated": (swap("on(top, base)", "on(top, base"), "success[0]", "not a call"),
-    "success empty": (swap('success = ["on(top, base)"]', "success = []"), "success",
-                      "at least one"),
-    "max_steps past the cap": (swap("oracle =", f"max_steps = {MAX_EPISODE_STEPS + 1}\noracle ="),
-                               "max_steps", f"from 1 to {MAX_EPISODE_STEPS}"),
-    "max_steps a bool": (swap("oracle =", "max_steps = true\noracle ="), "max_steps",
-                         "expected an integer"),
+    "success empty": (
+        swap('success = ["on(top, base)"]', "success = []"),
+        "success",
+        "at least one",
+    ),
+    "max_steps past the cap": (
+        swap("oracle =", f"max_steps = {MAX_EPISODE_STEPS + 1}\noracle ="),
+        "max_steps",
+        f"from 1 to {MAX_EPISODE_STEPS}",
+    ),
+    "max_steps a bool": (
+        swap("oracle =", "max_steps = true\noracle ="),
+        "max_steps",
+        "expected an integer",
+    ),
 }
 
 
-@pytest.mark.parametrize(("change", "field", "problem"), BAD_FAMILIES.values(),
-                         ids=BAD_FAMILIES.keys())
+@pytest.mark.parametrize(
+    ("change", "field", "problem"), BAD_FAMILIES.values(), ids=BAD_FAMILIES.keys()
+)
 def test_a_bad_family_file_is_refused_on_load(family_file, change, field, problem):
     path = family_file(change(VALID_FAMILY))
     with pytest.raises(TaskFileError) as error:
@@ -233,14 +296,21 @@ def test_an_oracle_calling_an_unknown_skill_is_recorded_not_raised(family_file):
 
 
 # ----- skill files: `robolearn skills add` and saving into a workspace's library ----------------
-STACK = {"format": 1, "name": "demo_stack", "description": "stack a block on another",
-         "params": [{"name": "top", "type": "block"}, {"name": "base", "type": "block"}],
-         "steps": ["pick(top)", "place(top, base)"], "effect": ["on(top, base)"]}
+STACK = {
+    "format": 1,
+    "name": "demo_stack",
+    "description": "stack a block on another",
+    "params": [{"name": "top", "type": "block"}, {"name": "base", "type": "block"}],
+    "steps": ["pick(top)", "place(top, base)"],
+    "effect": ["on(top, base)"],
+}
 BAD_SKILL_FILES = {
     "not JSON": ("{not json", "cannot read"),
     "a list": ([STACK], "expected a JSON object"),
-    **{f"no {key}": ({k: v for k, v in STACK.items() if k != key}, f"field {key!r}: missing")
-       for key in ("format", "name", "description", "params", "steps", "effect")},
+    **{
+        f"no {key}": ({k: v for k, v in STACK.items() if k != key}, f"field {key!r}: missing")
+        for key in ("format", "name", "description", "params", "steps", "effect")
+    },
     "format 0": ({**STACK, "format": 0}, "0 is no format"),
     "format a string": ({**STACK, "format": "1"}, "expected int, got str"),
     "name with a path": ({**STACK, "name": "../evil"}, "snake_case name"),
@@ -254,8 +324,10 @@ BAD_SKILL_FILES = {
     "step infinite": ({**STACK, "steps": ["move_to(1e999, 0, 0.3)"]}, "finite number"),
     "effect of wrong arity": ({**STACK, "effect": ["on(top)"]}, "does not fit on(top, base)"),
     "effect with a number": ({**STACK, "effect": ["on(top, 3)"]}, "passes the numbers"),
-    "provenance id a string": ({**STACK, "provenance": {"source": "seed", "episode": "x"}},
-                               "'provenance.episode': expected an id"),
+    "provenance id a string": (
+        {**STACK, "provenance": {"source": "seed", "episode": "x"}},
+        "'provenance.episode': expected an id",
+    ),
     "provenance unknown": ({**STACK, "provenance": {"source": "internet"}}, "'provenance'"),
     "version 0": ({**STACK, "version": 0}, "expected a positive integer"),
     "description with NUL": ({**STACK, "description": "stack\x00"}, "binary character"),
@@ -270,15 +342,28 @@ def workspace(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize(("content", "problem"), BAD_SKILL_FILES.values(),
-                         ids=BAD_SKILL_FILES.keys())
-def test_skills_add_refuses_a_bad_skill_file_in_one_line(workspace, tmp_path_factory, capsys,
-                                                         content, problem):
+@pytest.mark.parametrize(
+    ("content", "problem"), BAD_SKILL_FILES.values(), ids=BAD_SKILL_FILES.keys()
+)
+def test_skills_add_refuses_a_bad_skill_file_in_one_line(
+    workspace, tmp_path_factory, capsys, content, problem
+):
     file = tmp_path_factory.mktemp("upload") / "demo_stack.json"
     file.write_text(content if isinstance(content, str) else json.dumps(content))
     before = files_of(workspace)
-    code = main(["skills", "add", str(file), "--family", "stack", "--args", "top,base",
-                 "--workspace", str(workspace)])
+    code = main(
+        [
+            "skills",
+            "add",
+            str(file),
+            "--family",
+            "stack",
+            "--args",
+            "top,base",
+            "--workspace",
+            str(workspace),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("robolearn skills add: error: ") and err.count("\n") == 1
     assert problem in err
@@ -292,24 +377,34 @@ def composite(name: str, steps: list[str], **changes: object) -> dict:
 BAD_DEFINITIONS = {
     "unknown skill": (composite("demo_stack", ["teleport(top)"]), "unknown skill 'teleport'"),
     "wrong arity": (composite("demo_stack", ["pick(top, base)"]), "takes 1 arguments"),
-    "object not passed in": (composite("demo_stack", ["pick(red_block)"]),
-                             "objects must be passed in as parameters"),
-    "bad side": (composite("demo_stack", ["place_beside(top, base, up)"]),
-                 "must be one of left, right, front, back"),
+    "object not passed in": (
+        composite("demo_stack", ["pick(red_block)"]),
+        "objects must be passed in as parameters",
+    ),
+    "bad side": (
+        composite("demo_stack", ["place_beside(top, base, up)"]),
+        "must be one of left, right, front, back",
+    ),
     "number out of reach": (composite("demo_stack", ["move_to(5, 0, 0.3)"]), "out of reach"),
     "nan argument": (composite("demo_stack", ["move_to(nan, 0, 0.3)"]), "must be a number"),
     "calls itself": (composite("demo_stack", ["demo_stack(top, base)"]), "cannot call itself"),
     # build_tower calls stack_on, so stack_on calling build_tower closes a cycle.
-    "cycle through the library": (composite(
-        "stack_on", ["build_tower(top, base, base)"],
-        params=[{"name": "top", "type": "block"}, {"name": "base", "type": "block"}]), "cycle"),
-    "breaks a caller": (composite("stack_on", ["pick(top)"], params=[
-        {"name": "top", "type": "block"}], effect=[]), "build_tower"),
+    "cycle through the library": (
+        composite(
+            "stack_on",
+            ["build_tower(top, base, base)"],
+            params=[{"name": "top", "type": "block"}, {"name": "base", "type": "block"}],
+        ),
+        "cycle",
+    ),
+    "breaks a caller": (
+        composite("stack_on", ["pick(top)"], params=[{"name": "top", "type": "block"}], effect=[]),
+        "build_tower",
+    ),
 }
 
 
-@pytest.mark.parametrize(("data", "problem"), BAD_DEFINITIONS.values(),
-                         ids=BAD_DEFINITIONS.keys())
+@pytest.mark.parametrize(("data", "problem"), BAD_DEFINITIONS.values(), ids=BAD_DEFINITIONS.keys())
 def test_a_skill_that_could_not_run_is_not_saved(workspace, data, problem):
     library = SkillLibrary.open(workspace)
     before, skills = files_of(workspace), dict(library.composites)
@@ -329,7 +424,8 @@ def api(tmp_path_factory):
     env = TabletopEnv("stack")
     try:
         RunRecorder(store, store.start_run("oracle", 4), workspace).save(
-            run_episode(env, OraclePlanner(), 4, library=library))
+            run_episode(env, OraclePlanner(), 4, library=library)
+        )
     finally:
         env.close()
     api = CorrectionAPI(store, library)
@@ -349,28 +445,63 @@ BAD_CORRECTIONS = {
     "unknown skill": (1, "teleport({top})", "ada", "", CorrectionError, "unknown skill"),
     "unknown object": (1, "pick(green_cube)", "ada", "", CorrectionError, "no object named"),
     "too few arguments": (1, "place({top})", "ada", "", CorrectionError, "takes 2 arguments"),
-    "too many arguments": (1, "pick({top}, {base})", "ada", "", CorrectionError,
-                           "takes 1 arguments"),
-    "bad side": (1, "place_beside({top}, {base}, up)", "ada", "", CorrectionError,
-                 "must be one of left"),
+    "too many arguments": (
+        1,
+        "pick({top}, {base})",
+        "ada",
+        "",
+        CorrectionError,
+        "takes 1 arguments",
+    ),
+    "bad side": (
+        1,
+        "place_beside({top}, {base}, up)",
+        "ada",
+        "",
+        CorrectionError,
+        "must be one of left",
+    ),
     "same object twice": (1, "place({top}, {top})", "ada", "", CorrectionError, "twice"),
     "nan pose": (1, "move_to(nan, 0, 0.3)", "ada", "", CorrectionError, "must be a number"),
     "inf pose": (1, "move_to(0.5, inf, 0.3)", "ada", "", CorrectionError, "must be a number"),
-    "overflowing pose": (1, "move_to(1e999, 0, 0.3)", "ada", "", CorrectionError,
-                         "finite number"),
-    "nan pose as a call": (1, [Call("move_to", (float("nan"), 0.0, 0.3))], "ada", "",
-                           CorrectionError, "must be a number, got nan"),
-    "inf pose as a call": (1, [Call("move_to", (0.5, 0.0, float("-inf")))], "ada", "",
-                           CorrectionError, "must be a number, got -inf"),
+    "overflowing pose": (1, "move_to(1e999, 0, 0.3)", "ada", "", CorrectionError, "finite number"),
+    "nan pose as a call": (
+        1,
+        [Call("move_to", (float("nan"), 0.0, 0.3))],
+        "ada",
+        "",
+        CorrectionError,
+        "must be a number, got nan",
+    ),
+    "inf pose as a call": (
+        1,
+        [Call("move_to", (0.5, 0.0, float("-inf")))],
+        "ada",
+        "",
+        CorrectionError,
+        "must be a number, got -inf",
+    ),
     "pose out of reach": (1, "move_to(0.5, 0, 9)", "ada", "", CorrectionError, "out of reach"),
     "unterminated": (1, "pick({top}", "ada", "", CorrectionError, "does not parse"),
     "empty plan": (1, "", "ada", "", CorrectionError, "the plan is empty"),
-    "plan past the limit": (1, "open_gripper()\n" * (MAX_PLAN_STEPS + 1), "ada", "",
-                            CorrectionError, f"more than the limit of {MAX_PLAN_STEPS}"),
+    "plan past the limit": (
+        1,
+        "open_gripper()\n" * (MAX_PLAN_STEPS + 1),
+        "ada",
+        "",
+        CorrectionError,
+        f"more than the limit of {MAX_PLAN_STEPS}",
+    ),
     "1 MB plan": (1, "open_gripper()\n" * 70_000, "ada", "", CorrectionError, "the limit"),
     "NUL in the plan": (1, "open_gripper()\x00", "ada", "", CorrectionError, "does not parse"),
-    "the same plan": (1, "pick({top})\nplace({top}, {base})", "ada", "", CorrectionError,
-                      "already ran"),
+    "the same plan": (
+        1,
+        "pick({top})\nplace({top}, {base})",
+        "ada",
+        "",
+        CorrectionError,
+        "already ran",
+    ),
     "nobody": (1, GOOD, " ", "", CorrectionError, "who is empty"),
     "a huge who": (1, GOOD, "a" * 1_000, "", CorrectionError, "who is 1,000 characters"),
     "NUL in who": (1, GOOD, "ada\x00", "", CorrectionError, "binary character"),
@@ -379,10 +510,14 @@ BAD_CORRECTIONS = {
 }
 
 
-@pytest.mark.parametrize(("episode", "plan", "who", "why", "kind", "problem"),
-                         BAD_CORRECTIONS.values(), ids=BAD_CORRECTIONS.keys())
-def test_a_bad_correction_is_refused_and_nothing_is_appended(api, episode, plan, who, why, kind,
-                                                             problem):
+@pytest.mark.parametrize(
+    ("episode", "plan", "who", "why", "kind", "problem"),
+    BAD_CORRECTIONS.values(),
+    ids=BAD_CORRECTIONS.keys(),
+)
+def test_a_bad_correction_is_refused_and_nothing_is_appended(
+    api, episode, plan, who, why, kind, problem
+):
     roles = api.task_of(api.store.episode(1)).roles
     plan = plan.format(**roles) if isinstance(plan, str) else plan
     before = api.store.corrections()
@@ -418,8 +553,10 @@ WRONG_PLANS = {
     "number for an object": ("pick(3)", "must be the name of a block"),
     "object for a number": ("move_to({top}, 0, 0.3)", "must be a number"),
     "second step wrong": ("pick({top}); place({top}, table)", "step 2"),
-    "past the plan limit": ("; ".join(["open_gripper()"] * (MAX_PLAN_STEPS + 1)),
-                            f"more than the limit of {MAX_PLAN_STEPS}"),
+    "past the plan limit": (
+        "; ".join(["open_gripper()"] * (MAX_PLAN_STEPS + 1)),
+        f"more than the limit of {MAX_PLAN_STEPS}",
+    ),
 }
 
 
@@ -432,8 +569,7 @@ class ScriptedAnswer:
         self.answer = answer
 
     def plan(self, task):
-        return parse_answer(self.answer.format(**task.roles) if "{" in self.answer
-                            else self.answer)
+        return parse_answer(self.answer.format(**task.roles) if "{" in self.answer else self.answer)
 
 
 @pytest.fixture(scope="module")
@@ -443,18 +579,23 @@ def stack_env():
     env.close()
 
 
-@pytest.mark.parametrize(("answer", "problem"), GARBAGE_ANSWERS.values(),
-                         ids=GARBAGE_ANSWERS.keys())
+@pytest.mark.parametrize(
+    ("answer", "problem"), GARBAGE_ANSWERS.values(), ids=GARBAGE_ANSWERS.keys()
+)
 def test_a_model_answer_that_is_no_plan_is_refused_quoting_it(answer, problem):
     with pytest.raises(PlanParseError) as error:
         parse_answer(answer)
     assert_clear(error.value, "the model's answer", problem)
 
 
-@pytest.mark.parametrize(("answer", "problem"), {**GARBAGE_ANSWERS, **WRONG_PLANS}.values(),
-                         ids={**GARBAGE_ANSWERS, **WRONG_PLANS}.keys())
-def test_an_episode_records_why_the_answer_could_not_run_and_nothing_moves(stack_env, answer,
-                                                                           problem):
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    {**GARBAGE_ANSWERS, **WRONG_PLANS}.values(),
+    ids={**GARBAGE_ANSWERS, **WRONG_PLANS}.keys(),
+)
+def test_an_episode_records_why_the_answer_could_not_run_and_nothing_moves(
+    stack_env, answer, problem
+):
     record = run_episode(stack_env, ScriptedAnswer(answer), 0, library=SkillLibrary.seed())
     assert problem in record.error and len(record.error) < 1_000
     assert record.steps == [] and record.control_steps == 0 and not record.success
@@ -464,8 +605,9 @@ def test_an_episode_records_why_the_answer_could_not_run_and_nothing_moves(stack
 def test_a_plan_longer_than_the_limit_is_refused_before_the_robot_moves(stack_env):
     plan = "; ".join(["pick({top})", "place({top}, {base})"] * (MAX_PLAN_STEPS // 2 + 1))
     record = run_episode(stack_env, ScriptedAnswer(plan), 0, library=SkillLibrary.seed())
-    assert record.error == (f"plan: {MAX_PLAN_STEPS + 2} steps is more than the limit of "
-                            f"{MAX_PLAN_STEPS}")
+    assert record.error == (
+        f"plan: {MAX_PLAN_STEPS + 2} steps is more than the limit of {MAX_PLAN_STEPS}"
+    )
     assert stack_env.elapsed_steps == 0
 
 
@@ -473,8 +615,7 @@ def test_a_composite_nested_past_the_limit_is_not_saved(workspace):
     library = SkillLibrary.open(workspace)
     deepest = "stack_on"  # a composite of atomic skills: depth 1
     for depth in range(2, MAX_DEPTH + 1):
-        library.save(skill_from_json(composite(f"level{depth}", [f"{deepest}(top, base)"]),
-                                     "test"))
+        library.save(skill_from_json(composite(f"level{depth}", [f"{deepest}(top, base)"]), "test"))
         deepest = f"level{depth}"
     before = files_of(workspace)
     too_deep = composite("one_level_too_deep", [f"{deepest}(top, base)"])

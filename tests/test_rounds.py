@@ -42,13 +42,14 @@ def test_a_round_learns_the_corrected_stacks_and_is_promoted(taught, push_only_m
     assert "LoRA adapter round-0001" in planner.explanation
     # The adapter traces to its data: the corrections, their recoloured copies, the replay.
     assert {(e.role, e.source) for e in examples} == {
-        ("new", "correction"), ("replay", "bootstrap")}
+        ("new", "correction"),
+        ("replay", "bootstrap"),
+    }
     assert any(e.augmented for e in examples)
     assert round_.metrics["dataset"]["new"] == sum(e.role == "new" for e in examples)
 
 
-def test_nothing_new_to_learn_is_said_and_no_round_is_recorded(taught, push_only_model,
-                                                                 tmp_path):
+def test_nothing_new_to_learn_is_said_and_no_round_is_recorded(taught, push_only_model, tmp_path):
     workspace = tmp_path / "copy"
     shutil.copytree(taught[0], workspace)
     with pytest.raises(NothingToLearnError, match="correct some episodes first"):
@@ -58,12 +59,16 @@ def test_nothing_new_to_learn_is_said_and_no_round_is_recorded(taught, push_only
 
 
 def test_a_round_that_forgets_an_old_family_is_refused_and_the_adapter_stays(
-        taught, push_only_model, tmp_path):
+    taught, push_only_model, tmp_path
+):
     workspace = tmp_path / "copy"
     shutil.copytree(taught[0], workspace)
     assert run_and_correct(workspace, push_only_model, "line_up", SEEDS)
-    naive = replace(QUICK, data=DataConfig(replay="none", augment=1),
-                    lora=replace(QUICK.lora, epochs=50, learning_rate=3e-2))
+    naive = replace(
+        QUICK,
+        data=DataConfig(replay="none", augment=1),
+        lora=replace(QUICK.lora, epochs=50, learning_rate=3e-2),
+    )
 
     outcome = run_round(workspace, push_only_model, naive, progress=False, log=quiet)
 

@@ -34,9 +34,21 @@ from robolearn.skills.searcher import (
 from tests.conftest import modules_loaded_by
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "searcher_queries.json"
-SEED_SKILLS = ("move_to", "open_gripper", "close_gripper", "pick", "place", "place_beside",
-               "place_between", "push", "put_in", "stack_on", "build_tower", "line_up_three",
-               "sort_into_bowls")
+SEED_SKILLS = (
+    "move_to",
+    "open_gripper",
+    "close_gripper",
+    "pick",
+    "place",
+    "place_beside",
+    "place_between",
+    "push",
+    "put_in",
+    "stack_on",
+    "build_tower",
+    "line_up_three",
+    "sort_into_bowls",
+)
 
 
 class FakeEmbedder:
@@ -48,8 +60,12 @@ class FakeEmbedder:
 
     def embed(self, texts):
         self.embedded.extend(texts)
-        rows = [np.frombuffer(hashlib.sha256(f"{self.embedder_id}{t}".encode()).digest()[:32],
-                              dtype=np.int32).astype(np.float32) for t in texts]
+        rows = [
+            np.frombuffer(
+                hashlib.sha256(f"{self.embedder_id}{t}".encode()).digest()[:32], dtype=np.int32
+            ).astype(np.float32)
+            for t in texts
+        ]
         matrix = np.array(rows, dtype=np.float32).reshape(len(texts), 8)
         return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
@@ -165,8 +181,11 @@ def test_skills_are_indexed_by_name_words_and_description():
 
 # ----- the embedder ----------------------------------------------------------------------------
 def test_embeddings_are_unit_float32_rows_independent_of_the_batch(embedder):
-    texts = ["pick up the red cube", "grab the crimson box",
-             "a much longer sentence about sliding a block across the whole table into a zone"]
+    texts = [
+        "pick up the red cube",
+        "grab the crimson box",
+        "a much longer sentence about sliding a block across the whole table into a zone",
+    ]
     together = embedder.embed(texts)
     assert together.shape == (3, 384) and together.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
@@ -236,11 +255,21 @@ def test_a_corrupt_cache_file_is_reported_once_and_rebuilt(tmp_path, damage):
     elif damage == "truncated":
         path.write_bytes(path.read_bytes()[:100])
     elif damage == "pickled":
-        np.savez(path, format=np.int64(1), embedder_id=np.str_("fake-1"),
-                 keys=np.array([{"evil": 1}], dtype=object), vectors=good[:1])
+        np.savez(
+            path,
+            format=np.int64(1),
+            embedder_id=np.str_("fake-1"),
+            keys=np.array([{"evil": 1}], dtype=object),
+            vectors=good[:1],
+        )
     else:
-        np.savez(path, format=np.int64(1), embedder_id=np.str_("fake-1"),
-                 keys=np.array(["a", "b", "c"]), vectors=good)
+        np.savez(
+            path,
+            format=np.int64(1),
+            embedder_id=np.str_("fake-1"),
+            keys=np.array(["a", "b", "c"]),
+            vectors=good,
+        )
     fresh = FakeEmbedder()
     reopened = EmbeddingCache(tmp_path)
     with pytest.warns(RuntimeWarning, match="unusable.*rebuilt"):
@@ -258,10 +287,17 @@ def test_the_index_follows_the_library(tmp_path):
     searcher = Searcher(library, fake, EmbeddingCache(tmp_path))
     assert searcher.refresh() is False
     fake.embedded.clear()
-    skill = skill_from_json({
-        "format": 1, "name": "drop_in", "description": "drop a held block into a bowl",
-        "params": [{"name": "obj", "type": "block"}, {"name": "bowl", "type": "container"}],
-        "steps": ["place(obj, bowl)"], "effect": ["inside(obj, bowl)"]}, "test")
+    skill = skill_from_json(
+        {
+            "format": 1,
+            "name": "drop_in",
+            "description": "drop a held block into a bowl",
+            "params": [{"name": "obj", "type": "block"}, {"name": "bowl", "type": "container"}],
+            "steps": ["place(obj, bowl)"],
+            "effect": ["inside(obj, bowl)"],
+        },
+        "test",
+    )
     library.save(skill)
     vector = fake.embed([skill_text(skill)])[0]
     fake.embedded.clear()

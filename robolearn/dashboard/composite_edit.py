@@ -55,8 +55,9 @@ def arguments_in_plan(skill_name: str, plan: Sequence[str]) -> tuple[Arg, ...] |
     return None
 
 
-def edited_skill(skill: CompositeSkill, text: str,
-                 library: SkillLibrary | None = None) -> CompositeSkill:
+def edited_skill(
+    skill: CompositeSkill, text: str, library: SkillLibrary | None = None
+) -> CompositeSkill:
     """``skill`` with the steps in ``text`` (one call a line); same name, params and effect.
 
     Raises a UserError that says what to change: steps that do not parse
@@ -76,13 +77,13 @@ def edited_skill(skill: CompositeSkill, text: str,
         from robolearn.skills.library import SkillLibrary
 
         # As the library would be after a save, so a skill that calls it is checked too.
-        SkillLibrary([*(s for s in library.composites.values() if s.name != skill.name),
-                      edited])
+        SkillLibrary([*(s for s in library.composites.values() if s.name != skill.name), edited])
     return edited
 
 
-def evaluate_edit(store: Store, library: SkillLibrary, episode: EpisodeRow,
-                  skill: CompositeSkill) -> Verdict:
+def evaluate_edit(
+    store: Store, library: SkillLibrary, episode: EpisodeRow, skill: CompositeSkill
+) -> Verdict:
     """Evaluate the edited ``skill`` in ``episode``'s scene, from its initial state.
 
     It is called with the objects the episode's plan passed to it in its first call; a plan
@@ -95,7 +96,8 @@ def evaluate_edit(store: Store, library: SkillLibrary, episode: EpisodeRow,
     if args is None:
         raise CompositeEditError(
             f"episode {episode.id}'s plan does not call {skill.name}, so there are no objects "
-            f"to evaluate it with here; open an episode whose plan calls {skill.name}")
+            f"to evaluate it with here; open an episode whose plan calls {skill.name}"
+        )
     api = CorrectionAPI(store, library)
     try:
         return Evaluator(library).evaluate(skill, api.scene(episode), args)
@@ -103,7 +105,8 @@ def evaluate_edit(store: Store, library: SkillLibrary, episode: EpisodeRow,
         api.close()
 
 
-def save_edit(library: SkillLibrary, skill: CompositeSkill, episode_id: int,
-              why: str) -> CompositeSkill:
+def save_edit(
+    library: SkillLibrary, skill: CompositeSkill, episode_id: int, why: str
+) -> CompositeSkill:
     """Save a passed edit as the skill's next version, made by a person; the stored version."""
     return library.save(skill, Provenance("person", episode=episode_id, note=why.strip()))

@@ -68,8 +68,9 @@ def plan_text(episode: EpisodeRow) -> str:
     return "\n".join(episode.plan)
 
 
-def propose_and_rerun(store: Store, episode_id: int, plan: str, who: str,
-                      why: str) -> tuple[Correction, Rerun]:
+def propose_and_rerun(
+    store: Store, episode_id: int, plan: str, who: str, why: str
+) -> tuple[Correction, Rerun]:
     """Validate a corrected plan and re-run it with frames; nothing is stored.
 
     Raises CorrectionError (a UserError) with what to change when the input cannot be used.
@@ -100,9 +101,18 @@ def save(store: Store, correction: Correction, rerun: Rerun) -> int:
 def correction_rows(corrections: list[CorrectionRow]) -> list[dict[str, Any]]:
     """The episode's corrections, oldest first: who, when, why, the change and the outcome."""
     outcomes = {True: "succeeded", False: "failed", None: "not re-run"}
-    return [{"id": c.id, "created": c.created, "who": c.who, "why": c.why,
-             "from step": c.step_index + 1, "re-run": outcomes[c.rerun_success],
-             "corrected plan": _plan_text(c.corrected)} for c in corrections]
+    return [
+        {
+            "id": c.id,
+            "created": c.created,
+            "who": c.who,
+            "why": c.why,
+            "from step": c.step_index + 1,
+            "re-run": outcomes[c.rerun_success],
+            "corrected plan": _plan_text(c.corrected),
+        }
+        for c in corrections
+    ]
 
 
 def _plan_text(value: object) -> str:
@@ -128,16 +138,21 @@ def render() -> None:
     with session.open_store() as store:
         episodes = pickable(store, session.open_episode())
         if not episodes:
-            st.info("No episodes to correct yet. Run one on the Run page, or headless with "
-                    "`robolearn run --frames`.")
+            st.info(
+                "No episodes to correct yet. Run one on the Run page, or headless with "
+                "`robolearn run --frames`."
+            )
             return
         by_id = {e.id: e for e in episodes}
         ids = list(by_id)
         opened = session.open_episode()
-        episode_id = st.selectbox("Episode", ids,
-                                  index=ids.index(opened) if opened in by_id else 0,
-                                  format_func=lambda i: episode_title(by_id[i]),
-                                  key="correct_episode")
+        episode_id = st.selectbox(
+            "Episode",
+            ids,
+            index=ids.index(opened) if opened in by_id else 0,
+            format_func=lambda i: episode_title(by_id[i]),
+            key="correct_episode",
+        )
         session.set_open_episode(episode_id)
         episode = by_id[episode_id]
         with st.expander("The episode as it ran", expanded=not episode.success):
@@ -155,14 +170,16 @@ def render() -> None:
 def _render_form(store: Store, episode: EpisodeRow) -> None:
     """The plan editor, the re-run and the save."""
     st.subheader("Corrected plan")
-    st.caption("One call a line: change a step's skill or arguments, insert or delete lines. "
-               "Example: `pick(red_block)`, `place(red_block, blue_bowl)`.")
-    plan = st.text_area("Plan", value=plan_text(episode), height=180,
-                        key=f"correct_plan_{episode.id}")
+    st.caption(
+        "One call a line: change a step's skill or arguments, insert or delete lines. "
+        "Example: `pick(red_block)`, `place(red_block, blue_bowl)`."
+    )
+    plan = st.text_area(
+        "Plan", value=plan_text(episode), height=180, key=f"correct_plan_{episode.id}"
+    )
     left, right = st.columns(2)
     who = left.text_input("Who", key="correct_who", placeholder="your name")
-    why = right.text_input("Why", key=f"correct_why_{episode.id}",
-                           placeholder="what was wrong")
+    why = right.text_input("Why", key=f"correct_why_{episode.id}", placeholder="what was wrong")
     inputs = (episode.id, plan, who, why)
     saved = st.session_state.pop(_SAVED, None)
     if saved:
@@ -186,9 +203,11 @@ def _render_form(store: Store, episode: EpisodeRow) -> None:
     if st.button("Save correction", key="correct_save"):
         correction_id = save(store, pending.correction, pending.rerun)
         st.session_state.pop(_PENDING, None)
-        st.session_state[_SAVED] = (f"Saved correction {correction_id} (from step "
-                                    f"{pending.correction.step_index + 1}, by "
-                                    f"{pending.correction.who}).")
+        st.session_state[_SAVED] = (
+            f"Saved correction {correction_id} (from step "
+            f"{pending.correction.step_index + 1}, by "
+            f"{pending.correction.who})."
+        )
         st.rerun()  # show the page without the saved re-run and its Save button
 
 
@@ -198,8 +217,10 @@ def _render_rerun(pending: Pending) -> None:
     if rerun.success:
         st.success("Re-run in simulation: the task succeeded with the corrected plan.")
     else:
-        st.warning("Re-run in simulation: the task still fails with the corrected plan. "
-                   "You can still save it, or edit the plan and re-run.")
+        st.warning(
+            "Re-run in simulation: the task still fails with the corrected plan. "
+            "You can still save it, or edit the plan and re-run."
+        )
     render_steps([str(c) for c in pending.correction.plan], rerun.steps)
     render_frames(rerun_frames(rerun.steps), key="correct_rerun_frame")
 
@@ -216,8 +237,10 @@ def _render_skill_editor(store: Store, episode: EpisodeRow) -> None:
         st.success(saved)
     names = composite_edit.skills_in_plan(episode.plan, library)
     if not names:
-        st.info("This episode's plan calls no composite skill; any can be edited, but one can "
-                "be evaluated only on an episode whose plan calls it.")
+        st.info(
+            "This episode's plan calls no composite skill; any can be edited, but one can "
+            "be evaluated only on an episode whose plan calls it."
+        )
         names = sorted(library.composites)
     if not names:
         st.caption("The library has no composite skills.")
@@ -225,12 +248,19 @@ def _render_skill_editor(store: Store, episode: EpisodeRow) -> None:
     name = st.selectbox("Composite skill", names, key=f"correct_skill_{episode.id}")
     skill = library.composites[name]
     st.markdown(f"`{skill.signature}` (version {skill.version}): {skill.description}")
-    st.caption("Its steps, one call a line, over its parameters. The name, parameters and "
-               f"effect ({', '.join(map(str, skill.effect))}) stay as they are.")
-    steps = st.text_area("Steps", value=composite_edit.steps_text(skill), height=140,
-                         key=f"correct_skill_steps_{episode.id}_{name}_{skill.version}")
-    why = st.text_input("Why", key=f"correct_skill_why_{episode.id}_{name}",
-                        placeholder="what the skill did wrong")
+    st.caption(
+        "Its steps, one call a line, over its parameters. The name, parameters and "
+        f"effect ({', '.join(map(str, skill.effect))}) stay as they are."
+    )
+    steps = st.text_area(
+        "Steps",
+        value=composite_edit.steps_text(skill),
+        height=140,
+        key=f"correct_skill_steps_{episode.id}_{name}_{skill.version}",
+    )
+    why = st.text_input(
+        "Why", key=f"correct_skill_why_{episode.id}_{name}", placeholder="what the skill did wrong"
+    )
     inputs = (episode.id, name, skill.version, steps, why)
     if st.button("Evaluate in simulation", key="correct_skill_evaluate"):
         st.session_state.pop(_SKILL_PENDING, None)
@@ -243,20 +273,29 @@ def _render_skill_editor(store: Store, episode: EpisodeRow) -> None:
         return
     verdict = pending.verdict
     if not verdict.passed:
-        st.warning(f"Refused ({verdict.reason}: {REASONS[verdict.reason]}): {verdict.detail}. "
-                   "Nothing was saved.")
+        st.warning(
+            f"Refused ({verdict.reason}: {REASONS[verdict.reason]}): {verdict.detail}. "
+            "Nothing was saved."
+        )
         return
     st.success(f"Passed: {verdict.detail}.")
     if st.button("Save as new version", type="primary", key="correct_skill_save"):
         stored = composite_edit.save_edit(library, pending.skill, episode.id, why)
         st.session_state.pop(_SKILL_PENDING, None)
-        st.session_state[_SKILL_SAVED] = (f"Saved {stored.name} version {stored.version} "
-                                          f"(by a person, from episode {episode.id}).")
+        st.session_state[_SKILL_SAVED] = (
+            f"Saved {stored.name} version {stored.version} "
+            f"(by a person, from episode {episode.id})."
+        )
         st.rerun()
 
 
-def _evaluate_skill(store: Store, library: SkillLibrary, episode: EpisodeRow,
-                    skill: CompositeSkill, inputs: tuple[int, str, int, str, str]) -> None:
+def _evaluate_skill(
+    store: Store,
+    library: SkillLibrary,
+    episode: EpisodeRow,
+    skill: CompositeSkill,
+    inputs: tuple[int, str, int, str, str],
+) -> None:
     """Build the edited skill and evaluate it; errors are shown and nothing is kept."""
     try:
         edited = composite_edit.edited_skill(skill, inputs[3], library)

@@ -60,10 +60,16 @@ def step_rows(plan: Sequence[str], steps: Sequence[StepLike]) -> list[dict[str, 
     rows = []
     for index, call in enumerate(plan):
         step = steps[index] if index < len(steps) else None
-        rows.append({"step": index + 1, "call": call, "outcome": outcome(step),
-                     "reason": (step.reason or "") if step else "",
-                     "message": step.message if step else "",
-                     "ticks": step.ticks if step else 0})
+        rows.append(
+            {
+                "step": index + 1,
+                "call": call,
+                "outcome": outcome(step),
+                "reason": (step.reason or "") if step else "",
+                "message": step.message if step else "",
+                "ticks": step.ticks if step else 0,
+            }
+        )
     return rows
 
 
@@ -90,9 +96,11 @@ def stored_frames(episode: EpisodeRow, workspace: Path) -> list[Frame]:
 
 def rerun_frames(steps: Sequence[Any]) -> list[Frame]:
     """The frames of a re-run's steps (``StepRecord`` with images in memory)."""
-    return [Frame(index + 1, f"after step {index + 1}: {step.call} — {outcome(step)}",
-                  step.frame)
-            for index, step in enumerate(steps) if step.frame is not None]
+    return [
+        Frame(index + 1, f"after step {index + 1}: {step.call} — {outcome(step)}", step.frame)
+        for index, step in enumerate(steps)
+        if step.frame is not None
+    ]
 
 
 def episode_title(episode: EpisodeRow) -> str:
@@ -106,17 +114,21 @@ def render_episode(episode: EpisodeRow, workspace: Path, key: str) -> None:
     """Show an episode: instruction, outcome, plan step by step, and its frames."""
     st.subheader(episode_title(episode))
     st.markdown(f"**Instruction:** {episode.instruction}")
-    st.caption(f"stored {episode.created} · run {episode.run_id} · "
-               f"{episode.control_steps} control steps")
+    st.caption(
+        f"stored {episode.created} · run {episode.run_id} · {episode.control_steps} control steps"
+    )
     if episode.success:
         st.success("The task succeeded.")
     elif episode.error:
         st.error(f"The plan could not run: {episode.error}")
     else:
         failed = next((i for i, s in enumerate(episode.steps) if not s.ok), None)
-        where = (f" at step {failed + 1} ({episode.steps[failed].call}: "
-                 f"{episode.steps[failed].message or episode.steps[failed].reason})"
-                 if failed is not None else "; every step ran, but the goal does not hold")
+        where = (
+            f" at step {failed + 1} ({episode.steps[failed].call}: "
+            f"{episode.steps[failed].message or episode.steps[failed].reason})"
+            if failed is not None
+            else "; every step ran, but the goal does not hold"
+        )
         st.warning(f"The task failed{where}.")
     render_steps(episode.plan, episode.steps)
     render_frames(stored_frames(episode, workspace), key=key)
@@ -133,17 +145,24 @@ def render_steps(plan: Sequence[str], steps: Sequence[StepLike]) -> None:
 def render_frames(frames: Sequence[Frame], key: str) -> None:
     """The frames with a slider to step through them; says so when there are none."""
     if not frames:
-        st.info("No camera frames for this episode (it ran without frames: "
-                "`robolearn run --frames` or the Run page records them).")
+        st.info(
+            "No camera frames for this episode (it ran without frames: "
+            "`robolearn run --frames` or the Run page records them)."
+        )
         return
     index = 0
     if len(frames) > 1:
         # The count is in the key: a re-run with fewer frames gets a fresh slider.
-        index = st.slider("Frame after step", 1, len(frames), len(frames),
-                          key=f"{key}_{len(frames)}") - 1
+        index = (
+            st.slider("Frame after step", 1, len(frames), len(frames), key=f"{key}_{len(frames)}")
+            - 1
+        )
     frame = frames[index]
     if frame.image is None:
         st.warning(frame.caption)
     else:
-        st.image(frame.image if not isinstance(frame.image, Path) else str(frame.image),
-                 caption=frame.caption, width=FRAME_WIDTH)
+        st.image(
+            frame.image if not isinstance(frame.image, Path) else str(frame.image),
+            caption=frame.caption,
+            width=FRAME_WIDTH,
+        )

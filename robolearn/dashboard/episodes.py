@@ -22,8 +22,9 @@ SHOW_LIMIT = 200  # most episodes listed
 ALL_FAMILIES = "all families"
 
 
-def list_episodes(store: Store, family: str | None = None, outcome: str = "all",
-                  limit: int = SHOW_LIMIT) -> list[EpisodeRow]:
+def list_episodes(
+    store: Store, family: str | None = None, outcome: str = "all", limit: int = SHOW_LIMIT
+) -> list[EpisodeRow]:
     """Episodes newest first, of one family (or all) and one outcome (or all), at most ``limit``."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
@@ -35,11 +36,20 @@ def list_episodes(store: Store, family: str | None = None, outcome: str = "all",
 
 def episode_rows(episodes: list[EpisodeRow]) -> list[dict[str, Any]]:
     """The table of episodes a person scans: one row each."""
-    return [{"id": e.id, "created": e.created, "family": e.family, "seed": e.seed,
-             "planner": e.planner, "success": e.success,
-             "steps run": f"{sum(s.ok for s in e.steps)}/{len(e.plan)}",
-             "frames": sum(s.frame_path is not None for s in e.steps),
-             "instruction": e.instruction} for e in episodes]
+    return [
+        {
+            "id": e.id,
+            "created": e.created,
+            "family": e.family,
+            "seed": e.seed,
+            "planner": e.planner,
+            "success": e.success,
+            "steps run": f"{sum(s.ok for s in e.steps)}/{len(e.plan)}",
+            "frames": sum(s.frame_path is not None for s in e.steps),
+            "instruction": e.instruction,
+        }
+        for e in episodes
+    ]
 
 
 def family_options(store: Store) -> list[str]:
@@ -56,26 +66,33 @@ def render() -> None:
     st.title("Episodes")
     with session.open_store() as store:
         left, middle, right = st.columns([2, 2, 1])
-        family = left.selectbox("Family", [ALL_FAMILIES, *family_options(store)],
-                                key="episodes_family")
+        family = left.selectbox(
+            "Family", [ALL_FAMILIES, *family_options(store)], key="episodes_family"
+        )
         outcome = middle.radio("Outcome", OUTCOMES, horizontal=True, key="episodes_outcome")
         right.button("Refresh", key="episodes_refresh", help="Read the store again")
         episodes = list_episodes(store, None if family == ALL_FAMILIES else family, outcome)
         if not episodes:
-            st.info("No episodes here yet. Run one on the Run page, or headless with "
-                    "`robolearn run --frames`; it appears on the next refresh.")
+            st.info(
+                "No episodes here yet. Run one on the Run page, or headless with "
+                "`robolearn run --frames`; it appears on the next refresh."
+            )
             return
-        st.caption(f"{len(episodes)} episode{'s' if len(episodes) != 1 else ''}, newest first"
-                   + (f" (the newest {SHOW_LIMIT})" if len(episodes) == SHOW_LIMIT else ""))
+        st.caption(
+            f"{len(episodes)} episode{'s' if len(episodes) != 1 else ''}, newest first"
+            + (f" (the newest {SHOW_LIMIT})" if len(episodes) == SHOW_LIMIT else "")
+        )
         st.dataframe(episode_rows(episodes), hide_index=True)
         by_id = {e.id: e for e in episodes}
         ids = list(by_id)
         opened = session.open_episode()
-        chosen = st.selectbox("Open episode", ids,
-                              index=ids.index(opened) if opened in by_id else 0,
-                              format_func=lambda i: f"{episode_title(by_id[i])} — "
-                                                  f"{by_id[i].instruction}",
-                              key="episodes_open")
+        chosen = st.selectbox(
+            "Open episode",
+            ids,
+            index=ids.index(opened) if opened in by_id else 0,
+            format_func=lambda i: f"{episode_title(by_id[i])} — {by_id[i].instruction}",
+            key="episodes_open",
+        )
         session.set_open_episode(chosen)
         if st.button("Correct this episode", key="episodes_correct"):
             from robolearn.dashboard.navigation import page_file

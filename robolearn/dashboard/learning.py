@@ -43,8 +43,10 @@ def forgetting_curves(rounds: list[RoundRow]) -> list[dict[str, Any]]:
     for step, row in enumerate([None, *judged]):
         if row is not None and row.status == "promoted":
             in_use = row.metrics["candidate"]
-        points += [{"after round": step, "family": family, "success": rate}
-                   for family, rate in sorted(in_use.items())]
+        points += [
+            {"after round": step, "family": family, "success": rate}
+            for family, rate in sorted(in_use.items())
+        ]
     return points
 
 
@@ -76,25 +78,32 @@ def render() -> None:
     with session.open_store() as store:
         rounds = store.rounds(base)
         in_use = active(store, session.workspace(), base).round_id
-        pending = len(store.corrections(since_id=rounds[-1].last_correction_id if rounds
-                                        else 0))
-    st.caption(f"Base model `{base}`; planning with "
-               + ("the base model alone" if in_use is None else f"the adapter of round {in_use}")
-               + f"; {pending} corrections since the last round.")
+        pending = len(store.corrections(since_id=rounds[-1].last_correction_id if rounds else 0))
+    st.caption(
+        f"Base model `{base}`; planning with "
+        + ("the base model alone" if in_use is None else f"the adapter of round {in_use}")
+        + f"; {pending} corrections since the last round."
+    )
     _render_train_button(model)
     matrix = success_matrix(rounds)
     if not matrix:
-        st.info("No training rounds yet: correct some episodes, then run a round here or with "
-                "`robolearn train`.")
+        st.info(
+            "No training rounds yet: correct some episodes, then run a round here or with "
+            "`robolearn train`."
+        )
         return
     st.subheader("Success matrix (held-out scenes, each round's new adapter)")
     frame = pd.DataFrame(matrix).set_index("round")
     families = [c for c in frame.columns if c != "status"]
-    st.dataframe(frame.style.format("{:.0%}", subset=families)
-                 .background_gradient(cmap="RdYlGn", vmin=0, vmax=1, subset=families))
+    st.dataframe(
+        frame.style.format("{:.0%}", subset=families).background_gradient(
+            cmap="RdYlGn", vmin=0, vmax=1, subset=families
+        )
+    )
     st.subheader("Forgetting curves (the adapter in use after each round)")
-    st.line_chart(pd.DataFrame(forgetting_curves(rounds)), x="after round", y="success",
-                  color="family")
+    st.line_chart(
+        pd.DataFrame(forgetting_curves(rounds)), x="after round", y="success", color="family"
+    )
     _render_rounds(rounds, in_use, model)
 
 
@@ -107,8 +116,9 @@ def _render_train_button(model: Any) -> None:
         config = RoundConfig(lora=LoraSettings(threads=1))
         try:
             with st.spinner("Training a LoRA adapter and evaluating it on every family..."):
-                outcome = run_round(session.workspace(), model, config, progress=False,
-                                    log=lambda _: None)
+                outcome = run_round(
+                    session.workspace(), model, config, progress=False, log=lambda _: None
+                )
         except UserError as error:
             st.error(str(error))
             return
@@ -116,8 +126,7 @@ def _render_train_button(model: Any) -> None:
     if _OUTCOME in st.session_state:
         round_id, promoted, reason = st.session_state[_OUTCOME]
         show = st.success if promoted else st.warning
-        show(f"Round {round_id} {'promoted' if promoted else 'kept the adapter in use'}: "
-             f"{reason}")
+        show(f"Round {round_id} {'promoted' if promoted else 'kept the adapter in use'}: {reason}")
 
 
 def _render_rounds(rounds: list[RoundRow], in_use: int | None, model: Any) -> None:
@@ -126,20 +135,37 @@ def _render_rounds(rounds: list[RoundRow], in_use: int | None, model: Any) -> No
     from robolearn.learn.adapters import use_round
 
     st.subheader("Rounds")
-    st.dataframe(pd.DataFrame([{
-        "round": r.id, "status": r.status, "in use": r.id == in_use,
-        "new": r.metrics.get("dataset", {}).get("new"),
-        "replay": r.metrics.get("dataset", {}).get("replay"),
-        "seconds": round(r.metrics.get("seconds", 0.0)), "reason": r.reason,
-        "started": r.created} for r in reversed(rounds)]), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "round": r.id,
+                    "status": r.status,
+                    "in use": r.id == in_use,
+                    "new": r.metrics.get("dataset", {}).get("new"),
+                    "replay": r.metrics.get("dataset", {}).get("replay"),
+                    "seconds": round(r.metrics.get("seconds", 0.0)),
+                    "reason": r.reason,
+                    "started": r.created,
+                }
+                for r in reversed(rounds)
+            ]
+        ),
+        hide_index=True,
+    )
     choices = ["base"] + [str(r.id) for r in rounds if r.path]
     left, right = st.columns([1, 3])
     choice = left.selectbox("Plan with", choices, key="learning_use_choice")
     if right.button("Use this adapter", key="learning_use"):
         with session.open_store() as store:
             try:
-                use_round(store, session.workspace(), model,
-                          None if choice == "base" else int(choice), "chosen in the dashboard")
+                use_round(
+                    store,
+                    session.workspace(),
+                    model,
+                    None if choice == "base" else int(choice),
+                    "chosen in the dashboard",
+                )
             except UserError as error:
                 st.error(str(error))
                 return

@@ -46,10 +46,18 @@ def page_file(module: str) -> Path:
 
 def main(workspace: Path) -> None:
     """Show the dashboard of ``workspace``: the navigation, then the chosen page."""
-    st.set_page_config(page_title="robolearn", page_icon=":material/precision_manufacturing:",
-                       layout="wide")
+    st.set_page_config(
+        page_title="robolearn", page_icon=":material/precision_manufacturing:", layout="wide"
+    )
     session.set_workspace(workspace)
-    pages = [st.Page(page_file(page.module), title=page.title, icon=page.icon,
-                     url_path=page.url_path, default=page.module == DEFAULT_PAGE)
-             for page in PAGES]
+    pages = [
+        st.Page(
+            page_file(page.module),
+            title=page.title,
+            icon=page.icon,
+            url_path=page.url_path,
+            default=page.module == DEFAULT_PAGE,
+        )
+        for page in PAGES
+    ]
     st.navigation(pages).run()

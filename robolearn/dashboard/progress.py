@@ -17,8 +17,15 @@ WINDOW = 10  # episodes of a family averaged in its rolling success rate
 
 def success_rows(store: Store) -> list[dict[str, Any]]:
     """Each family's episodes, successes and success rate (``store.success_by_family``)."""
-    return [{"family": c.family, "episodes": c.episodes, "successes": c.successes,
-             "success rate": round(c.success_rate, 4)} for c in store.success_by_family()]
+    return [
+        {
+            "family": c.family,
+            "episodes": c.episodes,
+            "successes": c.successes,
+            "success rate": round(c.success_rate, 4),
+        }
+        for c in store.success_by_family()
+    ]
 
 
 def rolling_success(episodes: list[EpisodeRow], window: int = WINDOW) -> list[dict[str, Any]]:
@@ -33,21 +40,28 @@ def rolling_success(episodes: list[EpisodeRow], window: int = WINDOW) -> list[di
     for episode in episodes:
         outcomes = recent[episode.family]
         outcomes.append(episode.success)
-        rows.append({"episode": episode.id, "created": episode.created,
-                     "family": episode.family,
-                     "success rate": round(sum(outcomes) / len(outcomes), 4)})
+        rows.append(
+            {
+                "episode": episode.id,
+                "created": episode.created,
+                "family": episode.family,
+                "success rate": round(sum(outcomes) / len(outcomes), 4),
+            }
+        )
     return rows
 
 
-def correction_counts(episodes: list[EpisodeRow],
-                      corrections: list[CorrectionRow]) -> list[dict[str, Any]]:
+def correction_counts(
+    episodes: list[EpisodeRow], corrections: list[CorrectionRow]
+) -> list[dict[str, Any]]:
     """Per family: corrections made, and how many of their re-runs succeeded."""
     family_of = {e.id: e.family for e in episodes}
     counts: dict[str, dict[str, Any]] = {}
     for correction in corrections:
         family = family_of.get(correction.episode_id, "?")
-        row = counts.setdefault(family, {"family": family, "corrections": 0,
-                                         "re-runs succeeded": 0})
+        row = counts.setdefault(
+            family, {"family": family, "corrections": 0, "re-runs succeeded": 0}
+        )
         row["corrections"] += 1
         row["re-runs succeeded"] += bool(correction.rerun_success)
     return [counts[family] for family in sorted(counts)]
@@ -66,8 +80,7 @@ def render() -> None:
             corrections = store.corrections()
             _render_success(families, episodes)
             _render_corrections(correction_counts(episodes, corrections))
-    st.caption("Training rounds, their success matrix and forgetting curves: the Learning "
-               "page.")
+    st.caption("Training rounds, their success matrix and forgetting curves: the Learning page.")
 
 
 def _render_success(families: list[dict[str, Any]], episodes: list[EpisodeRow]) -> None:
@@ -78,8 +91,9 @@ def _render_success(families: list[dict[str, Any]], episodes: list[EpisodeRow]) 
     st.bar_chart(frame, x="family", y="success rate")
     st.dataframe(frame, hide_index=True)
     st.subheader(f"Success over time (rolling, last {WINDOW} episodes of each family)")
-    st.line_chart(pd.DataFrame(rolling_success(episodes)), x="episode", y="success rate",
-                  color="family")
+    st.line_chart(
+        pd.DataFrame(rolling_success(episodes)), x="episode", y="success rate", color="family"
+    )
 
 
 def _render_corrections(rows: list[dict[str, Any]]) -> None:

@@ -38,9 +38,11 @@ def lm_missing(workspace: Path) -> str | None:
     model = default_model_dir(workspace)
     if (model / "config.json").is_file():
         return None
-    return (f"The lm planner needs this workspace's default model, which is not built yet "
-            f"({model}). Build it once (a few minutes) with "
-            f"`robolearn bootstrap --workspace {workspace}`, then rerun this page.")
+    return (
+        f"The lm planner needs this workspace's default model, which is not built yet "
+        f"({model}). Build it once (a few minutes) with "
+        f"`robolearn bootstrap --workspace {workspace}`, then rerun this page."
+    )
 
 
 def make_planner(name: str, workspace: Path, library: SkillLibrary) -> Planner:
@@ -74,8 +76,9 @@ def run_one(store: Store, workspace: Path, family: str, seed: int, planner_name:
         record = run_episode(env, planner, seed, frames=True, library=library)
     finally:
         env.close()
-    run_id = store.start_run(planner.name, seed, {"families": [family], "episodes": 1,
-                                                  "source": "dashboard"})
+    run_id = store.start_run(
+        planner.name, seed, {"families": [family], "episodes": 1, "source": "dashboard"}
+    )
     return RunRecorder(store, run_id, workspace, frames=True, library=library).save(record)
 
 
@@ -94,8 +97,10 @@ def render() -> None:
     if missing:
         st.info(missing)
     if st.button("Run episode", type="primary", disabled=missing is not None, key="run_go"):
-        with st.spinner(f"Running {family} seed {seed} with the {planner} planner…"), \
-                session.open_store() as store:
+        with (
+            st.spinner(f"Running {family} seed {seed} with the {planner} planner…"),
+            session.open_store() as store,
+        ):
             try:
                 episode_id = run_one(store, workspace, family, seed, planner)
             except UserError as error:
@@ -103,8 +108,10 @@ def render() -> None:
             else:
                 st.session_state[_LAST] = episode_id
                 session.set_open_episode(episode_id)
-                st.success(f"Stored as episode {episode_id}. Open it on the Episodes page, "
-                           "or correct it on the Correct page.")
+                st.success(
+                    f"Stored as episode {episode_id}. Open it on the Episodes page, "
+                    "or correct it on the Correct page."
+                )
     last = st.session_state.get(_LAST)
     if last is not None:
         with session.open_store() as store:

@@ -33,23 +33,37 @@ def skill_rows(library: SkillLibrary, query: str = "") -> list[dict[str, Any]]:
             continue
         composite = library.composites.get(name)
         stats = library.stats(name) if composite else None
-        rows.append({
-            "skill": name, "kind": "composite" if composite else "atomic",
-            "version": composite.version if composite else None,
-            "origin": composite.provenance.source if composite else "code",
-            "runs ok": f"{stats.successes}/{stats.runs}" if stats and stats.runs else "-",
-            "evaluations passed": (f"{stats.passed}/{stats.evaluations}"
-                                   if stats and stats.evaluations else "-"),
-            "signature": skill.signature, "description": skill.description})
+        rows.append(
+            {
+                "skill": name,
+                "kind": "composite" if composite else "atomic",
+                "version": composite.version if composite else None,
+                "origin": composite.provenance.source if composite else "code",
+                "runs ok": f"{stats.successes}/{stats.runs}" if stats and stats.runs else "-",
+                "evaluations passed": (
+                    f"{stats.passed}/{stats.evaluations}" if stats and stats.evaluations else "-"
+                ),
+                "signature": skill.signature,
+                "description": skill.description,
+            }
+        )
     return rows
 
 
 def version_rows(library: SkillLibrary, name: str) -> list[dict[str, Any]]:
     """Every stored version of a composite skill, oldest first, with its provenance."""
-    return [{"version": v.version, "origin": v.provenance.source,
-             "episode": v.provenance.episode, "correction": v.provenance.correction,
-             "note": v.provenance.note, "steps": "; ".join(map(str, v.steps)),
-             "content hash": v.content_hash} for v in library.versions(name)]
+    return [
+        {
+            "version": v.version,
+            "origin": v.provenance.source,
+            "episode": v.provenance.episode,
+            "correction": v.provenance.correction,
+            "note": v.provenance.note,
+            "steps": "; ".join(map(str, v.steps)),
+            "content hash": v.content_hash,
+        }
+        for v in library.versions(name)
+    ]
 
 
 def export_zip(library: SkillLibrary) -> bytes:
@@ -60,8 +74,9 @@ def export_zip(library: SkillLibrary) -> bytes:
         return export_bundle(library, Path(folder) / EXPORT_NAME).read_bytes()
 
 
-def semantic_search(library: SkillLibrary, workspace: Path, query: str,
-                    embedder: TextEmbedder) -> SearchResult:
+def semantic_search(
+    library: SkillLibrary, workspace: Path, query: str, embedder: TextEmbedder
+) -> SearchResult:
     """The Searcher's answer for ``query``; skill vectors come from the workspace's cache."""
     from robolearn.skills.embeddings import EmbeddingCache
     from robolearn.skills.searcher import Searcher
@@ -89,19 +104,27 @@ def render() -> None:
     workspace = session.workspace()
     st.title("Skills")
     library = SkillLibrary.open(workspace)
-    query = st.text_input("Filter by name or description", key="skills_query",
-                          placeholder="e.g. stack, bowl, tower")
+    query = st.text_input(
+        "Filter by name or description", key="skills_query", placeholder="e.g. stack, bowl, tower"
+    )
     rows = skill_rows(library, query)
-    st.caption(f"{len(rows)} of {len(library.names())} skills "
-               f"({len(library.composites)} composite)")
+    st.caption(
+        f"{len(rows)} of {len(library.names())} skills ({len(library.composites)} composite)"
+    )
     if rows:
         st.dataframe(rows, hide_index=True)
     else:
-        st.info("No skill's name or description has every word of the filter; try "
-                "semantic search, which matches meaning.")
-    if st.button("Semantic search", key="skills_semantic", disabled=not query.strip(),
-                 help="Rank skills by meaning with the Searcher's embeddings (loads torch "
-                 "and the embedding model: a few seconds the first time)"):
+        st.info(
+            "No skill's name or description has every word of the filter; try "
+            "semantic search, which matches meaning."
+        )
+    if st.button(
+        "Semantic search",
+        key="skills_semantic",
+        disabled=not query.strip(),
+        help="Rank skills by meaning with the Searcher's embeddings (loads torch "
+        "and the embedding model: a few seconds the first time)",
+    ):
         try:
             with st.spinner("Embedding (the model loads once, a few seconds)…"):
                 result = semantic_search(library, workspace, query, _embedder())
@@ -109,13 +132,24 @@ def render() -> None:
             st.error(str(error))
         else:
             st.markdown(f"**Decision: {result.decision}**")
-            st.dataframe([{"skill": m.name, "similarity": round(m.similarity, 3),
-                           "signature": m.signature} for m in result.matches],
-                         hide_index=True)
+            st.dataframe(
+                [
+                    {
+                        "skill": m.name,
+                        "similarity": round(m.similarity, 3),
+                        "signature": m.signature,
+                    }
+                    for m in result.matches
+                ],
+                hide_index=True,
+            )
     st.subheader("Skill")
-    name = st.selectbox("Show", library.names(), key="skills_show",
-                        index=len(library.names()) - len(library.composites)
-                        if library.composites else 0)
+    name = st.selectbox(
+        "Show",
+        library.names(),
+        key="skills_show",
+        index=len(library.names()) - len(library.composites) if library.composites else 0,
+    )
     skill = library.get(name)
     st.markdown(f"`{skill.signature}`  \n{skill.description}")
     if name not in library.composites:
@@ -125,14 +159,21 @@ def render() -> None:
         st.markdown("**Steps:** " + "; ".join(f"`{step}`" for step in composite.steps))
         st.markdown("**Effect:** " + ", ".join(f"`{call}`" for call in composite.effect))
         stats = library.stats(name)
-        st.markdown(f"**Record:** evaluations passed {stats.passed}/{stats.evaluations}, "
-                    f"episodes succeeded {stats.successes}/{stats.runs}")
+        st.markdown(
+            f"**Record:** evaluations passed {stats.passed}/{stats.evaluations}, "
+            f"episodes succeeded {stats.successes}/{stats.runs}"
+        )
         st.markdown("**Versions and provenance**")
         st.dataframe(version_rows(library, name), hide_index=True)
     st.subheader("Export")
-    st.download_button("Export the library (.zip)", data=export_zip(library),
-                       file_name=EXPORT_NAME, mime="application/zip", key="skills_export",
-                       help="A bundle `robolearn skills import` reads in another workspace")
+    st.download_button(
+        "Export the library (.zip)",
+        data=export_zip(library),
+        file_name=EXPORT_NAME,
+        mime="application/zip",
+        key="skills_export",
+        help="A bundle `robolearn skills import` reads in another workspace",
+    )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ def active(store: Store, workspace: Path, base_model: str) -> ActiveAdapter:
     if not (path / "adapter_config.json").is_file():
         raise AdapterChoiceError(
             f"the adapter in use, round {row.round_id}, is missing from {path}; choose another "
-            "with 'robolearn adapters use ROUND' (or 'base')")
+            "with 'robolearn adapters use ROUND' (or 'base')"
+        )
     return ActiveAdapter(base_model, row.round_id, path)
 
 
@@ -62,8 +63,9 @@ def lineage(store: Store, round_id: int | None) -> list[int]:
     return chain[::-1]
 
 
-def use_round(store: Store, workspace: Path, model_dir: Path, round_id: int | None,
-              why: str) -> AdapterRow:
+def use_round(
+    store: Store, workspace: Path, model_dir: Path, round_id: int | None, why: str
+) -> AdapterRow:
     """Make the model in ``model_dir`` plan with round ``round_id``'s adapter (None: alone)."""
     base = model_identity(model_dir)
     if round_id is None:
@@ -73,12 +75,18 @@ def use_round(store: Store, workspace: Path, model_dir: Path, round_id: int | No
         if chosen.base_model != base:
             raise AdapterChoiceError(
                 f"round {round_id} trained an adapter for {chosen.base_model}, not for "
-                f"{base}; pass the --model it was trained on")
+                f"{base}; pass the --model it was trained on"
+            )
         if chosen.path is None or not _adapter_path(workspace, chosen.path, round_id).is_dir():
-            ended = ("never ended (it is running, or its process was stopped)"
-                     if chosen.status == "running" else f"ended {chosen.status}")
-            raise AdapterChoiceError(f"round {round_id} {ended} without an adapter to use; "
-                                     "'robolearn adapters list' shows those that have one")
+            ended = (
+                "never ended (it is running, or its process was stopped)"
+                if chosen.status == "running"
+                else f"ended {chosen.status}"
+            )
+            raise AdapterChoiceError(
+                f"round {round_id} {ended} without an adapter to use; "
+                "'robolearn adapters list' shows those that have one"
+            )
         row = AdapterRow(base, round_id, chosen.path, why)
     store.use_adapter(row)
     return row
@@ -89,8 +97,10 @@ def _adapter_path(workspace: Path, stored: str, round_id: int) -> Path:
     try:
         return in_workspace(workspace, stored)
     except OutsideWorkspaceError as error:
-        raise AdapterChoiceError(f"round {round_id}'s adapter: {error}; choose another with "
-                                 "'robolearn adapters use ROUND' (or 'base')") from None
+        raise AdapterChoiceError(
+            f"round {round_id}'s adapter: {error}; choose another with "
+            "'robolearn adapters use ROUND' (or 'base')"
+        ) from None
 
 
 def plan_with_active_adapter(planner: LMPlanner, store: Store, workspace: Path) -> ActiveAdapter:

@@ -63,13 +63,16 @@ class Condition:
     """Refuse an adapter that regresses a family (else every round is promoted)."""
 
 
-CONDITIONS = {c.name: c for c in (
-    Condition("none", train=False),
-    Condition("naive", train=True, replay="none"),
-    Condition("reservoir", train=True, replay="reservoir"),
-    Condition("balanced", train=True, replay="balanced"),
-    Condition("memory", train=True, replay="balanced", memory=True, gate=True),
-)}
+CONDITIONS = {
+    c.name: c
+    for c in (
+        Condition("none", train=False),
+        Condition("naive", train=True, replay="none"),
+        Condition("reservoir", train=True, replay="reservoir"),
+        Condition("balanced", train=True, replay="balanced"),
+        Condition("memory", train=True, replay="balanced", memory=True, gate=True),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,14 @@ class LearningBenchConfig:
 
     def round_for(self, condition: Condition) -> RoundConfig:
         """The round settings under ``condition``."""
-        return replace(self.round, data=replace(self.round.data, replay=condition.replay),
-                       max_regression=self.round.max_regression if condition.gate else 1.0,
-                       eval_scenes=self.eval_scenes, eval_seed_start=1, seed=self.seed)
+        return replace(
+            self.round,
+            data=replace(self.round.data, replay=condition.replay),
+            max_regression=self.round.max_regression if condition.gate else 1.0,
+            eval_scenes=self.eval_scenes,
+            eval_seed_start=1,
+            seed=self.seed,
+        )
 
 
 @dataclass
@@ -127,16 +135,25 @@ class ConditionResult:
 
     def to_dict(self, target: float) -> dict[str, object]:
         """The JSON-ready result."""
-        return {"name": self.name, "matrix": self.matrix.to_dict(), "curves": self.curves,
-                "repeat_mistakes": asdict(self.mistakes),
-                "repeat_mistake_rate": self.mistakes.rate,
-                "corrections_needed": self.corrections_needed(target), "rounds": self.rounds,
-                "seconds": self.seconds}
+        return {
+            "name": self.name,
+            "matrix": self.matrix.to_dict(),
+            "curves": self.curves,
+            "repeat_mistakes": asdict(self.mistakes),
+            "repeat_mistake_rate": self.mistakes.rate,
+            "corrections_needed": self.corrections_needed(target),
+            "rounds": self.rounds,
+            "seconds": self.seconds,
+        }
 
 
-def run_benchmark(model_dir: Path, out: Path, config: LearningBenchConfig | None = None,
-                  progress: bool = True,
-                  log: Callable[[str], None] = print) -> dict[str, object]:
+def run_benchmark(
+    model_dir: Path,
+    out: Path,
+    config: LearningBenchConfig | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, object]:
     """Run every condition on the same stream; write ``report.json`` under ``out``."""
     config = config or LearningBenchConfig()
     out = Path(out)
@@ -144,29 +161,44 @@ def run_benchmark(model_dir: Path, out: Path, config: LearningBenchConfig | None
     library = SkillLibrary.seed()
     evaluator = SuccessEvaluator(library, heldout_seeds(config.eval_scenes, 1))
     base_pool = base_demonstrations(model_dir)
-    report: dict[str, object] = {"model": model_identity(model_dir),
-                                 "config": asdict(config), "conditions": {}}
+    report: dict[str, object] = {
+        "model": model_identity(model_dir),
+        "config": asdict(config),
+        "conditions": {},
+    }
     try:
         if config.timing_examples:
             report["lora_timing"] = time_lora_round(model_dir, base_pool, config, out)
-            log(f"LoRA round on {config.timing_examples} examples: "
-                f"{report['lora_timing']['seconds']:.1f} s")
+            log(
+                f"LoRA round on {config.timing_examples} examples: "
+                f"{report['lora_timing']['seconds']:.1f} s"
+            )
         for name in config.conditions:
-            result = run_condition(CONDITIONS[name], config, model_dir, evaluator, base_pool,
-                                   out / name, progress, log)
+            result = run_condition(
+                CONDITIONS[name], config, model_dir, evaluator, base_pool, out / name, progress, log
+            )
             report["conditions"][name] = result.to_dict(config.target)  # type: ignore[index]
-            log(f"{name}: ACC {result.matrix.acc:.0%}  BWT {result.matrix.bwt:+.1%}  "
+            log(
+                f"{name}: ACC {result.matrix.acc:.0%}  BWT {result.matrix.bwt:+.1%}  "
                 f"FWT {result.matrix.fwt:+.1%}  repeat mistakes {result.mistakes.rate:.0%}  "
-                f"({result.seconds:.0f} s)")
+                f"({result.seconds:.0f} s)"
+            )
     finally:
         evaluator.close()
     (out / "report.json").write_text(json.dumps(report, indent=2))
     return report
 
 
-def run_condition(condition: Condition, config: LearningBenchConfig, model_dir: Path,
-                  evaluator: SuccessEvaluator, base_pool: list[Example], workspace: Path,
-                  progress: bool, log: Callable[[str], None]) -> ConditionResult:
+def run_condition(
+    condition: Condition,
+    config: LearningBenchConfig,
+    model_dir: Path,
+    evaluator: SuccessEvaluator,
+    base_pool: list[Example],
+    workspace: Path,
+    progress: bool,
+    log: Callable[[str], None],
+) -> ConditionResult:
     """The stream under one condition, in a fresh workspace."""
     start = time.perf_counter()
     if workspace.exists():
@@ -174,22 +206,31 @@ def run_condition(condition: Condition, config: LearningBenchConfig, model_dir: 
     library = SkillLibrary.open(workspace)
     base_families = sorted({e.family for e in base_pool})
     families = base_families + [f for f in config.families if f not in base_families]
-    learned_at = {f: 0 for f in base_families} | {
-        f: i + 1 for i, f in enumerate(config.families)}
+    learned_at = {f: 0 for f in base_families} | {f: i + 1 for i, f in enumerate(config.families)}
     matrix = SuccessMatrix(families, learned_at)
     model = LMPlanner(model_dir, library, threads=config.round.lora.threads)
     result = ConditionResult(condition.name, matrix, {}, MistakeLog())
     with Store.open(workspace) as store:
-        planner: Planner = (MemoryPlanner(model, CorrectionMemory(store)) if condition.memory
-                            else model)
+        planner: Planner = (
+            MemoryPlanner(model, CorrectionMemory(store)) if condition.memory else model
+        )
         matrix.add("base", evaluator.evaluate(planner, families).success)
         api = CorrectionAPI(store, library)
         corrector = SimulatedCorrector(api)
-        recorder = RunRecorder(store, store.start_run(planner.name, 0, {
-            "benchmark": "learning", "condition": condition.name}), workspace)
+        recorder = RunRecorder(
+            store,
+            store.start_run(
+                planner.name, 0, {"benchmark": "learning", "condition": condition.name}
+            ),
+            workspace,
+        )
         corrected: list[tuple[str, int]] = []
-        with tqdm(total=len(config.families) * config.max_corrections, unit="correction",
-                  desc=f"{condition.name}", disable=not progress) as bar:
+        with tqdm(
+            total=len(config.families) * config.max_corrections,
+            unit="correction",
+            desc=f"{condition.name}",
+            disable=not progress,
+        ) as bar:
             for family in config.families:
                 env = TabletopEnv(get_family(family))
                 seeds = iter(range(0, 2 * 500, 2))  # training seeds: even, never evaluated
@@ -197,21 +238,39 @@ def run_condition(condition: Condition, config: LearningBenchConfig, model_dir: 
                 result.curves[family] = [(0, success[family])]
                 try:
                     while made < config.max_corrections:
-                        batch = _collect(env, planner, library, recorder, corrector, seeds,
-                                         min(config.corrections_per_round,
-                                             config.max_corrections - made))
+                        batch = _collect(
+                            env,
+                            planner,
+                            library,
+                            recorder,
+                            corrector,
+                            seeds,
+                            min(config.corrections_per_round, config.max_corrections - made),
+                        )
                         made += len(batch)
                         bar.update(len(batch))
                         corrected += [(family, seed) for seed in batch]
                         if condition.train and batch:
-                            outcome = run_round(workspace, model_dir,
-                                                config.round_for(condition), library=library,
-                                                evaluator=evaluator, base_pool=base_pool,
-                                                progress=False, log=lambda _: None)
-                            result.rounds.append({
-                                "family": family, "corrections": made,
-                                "promoted": outcome.promoted, "reason": outcome.reason,
-                                "seconds": outcome.seconds, "dataset": outcome.dataset})
+                            outcome = run_round(
+                                workspace,
+                                model_dir,
+                                config.round_for(condition),
+                                library=library,
+                                evaluator=evaluator,
+                                base_pool=base_pool,
+                                progress=False,
+                                log=lambda _: None,
+                            )
+                            result.rounds.append(
+                                {
+                                    "family": family,
+                                    "corrections": made,
+                                    "promoted": outcome.promoted,
+                                    "reason": outcome.reason,
+                                    "seconds": outcome.seconds,
+                                    "dataset": outcome.dataset,
+                                }
+                            )
                             plan_with_active_adapter(model, store, workspace)
                         success = evaluator.evaluate(planner, families).success
                         result.curves[family].append((made, success[family]))
@@ -227,9 +286,16 @@ def run_condition(condition: Condition, config: LearningBenchConfig, model_dir: 
     return result
 
 
-def _collect(env: TabletopEnv, planner: Planner, library: SkillLibrary,
-             recorder: RunRecorder, corrector: SimulatedCorrector, seeds: Iterator[int],
-             wanted: int, patience: int = 100) -> list[int]:
+def _collect(
+    env: TabletopEnv,
+    planner: Planner,
+    library: SkillLibrary,
+    recorder: RunRecorder,
+    corrector: SimulatedCorrector,
+    seeds: Iterator[int],
+    wanted: int,
+    patience: int = 100,
+) -> list[int]:
     """Run episodes on the next training seeds until ``wanted`` were corrected; their seeds.
 
     Gives up after ``patience`` episodes in a row that needed no correction.
@@ -247,22 +313,41 @@ def _collect(env: TabletopEnv, planner: Planner, library: SkillLibrary,
     return corrected
 
 
-def time_lora_round(model_dir: Path, base_pool: list[Example], config: LearningBenchConfig,
-                    out: Path) -> dict[str, float]:
+def time_lora_round(
+    model_dir: Path, base_pool: list[Example], config: LearningBenchConfig, out: Path
+) -> dict[str, float]:
     """Seconds to train one adapter on ``timing_examples`` examples with the round settings."""
     rng = random.Random(config.seed)
     examples = rng.sample(base_pool, min(config.timing_examples, len(base_pool)))
     target = out / "timing-adapter"
-    result = train_adapter(model_dir, None, examples, config.round.lora, target,
-                           model_identity(model_dir), rng, progress=False)
+    result = train_adapter(
+        model_dir,
+        None,
+        examples,
+        config.round.lora,
+        target,
+        model_identity(model_dir),
+        rng,
+        progress=False,
+    )
     shutil.rmtree(target)
-    return {"examples": len(examples), "seconds": result.seconds, "epochs":
-            config.round.lora.epochs, "threads": config.round.lora.threads}
+    return {
+        "examples": len(examples),
+        "seconds": result.seconds,
+        "epochs": config.round.lora.epochs,
+        "threads": config.round.lora.threads,
+    }
 
 
 def quick_config() -> LearningBenchConfig:
     """A smoke run in minutes: two new families, small budgets, every condition."""
     base = LearningBenchConfig()
-    return replace(base, families=NEW_FAMILIES[:2], corrections_per_round=3,
-                   max_corrections=3, eval_scenes=3, timing_examples=100,
-                   round=replace(base.round, lora=replace(base.round.lora, epochs=2)))
+    return replace(
+        base,
+        families=NEW_FAMILIES[:2],
+        corrections_per_round=3,
+        max_corrections=3,
+        eval_scenes=3,
+        timing_examples=100,
+        round=replace(base.round, lora=replace(base.round.lora, epochs=2)),
+    )

@@ -28,10 +28,15 @@ class SimulatedCorrector:
         oracle = [str(call) for call in self.api.task_of(episode).oracle]
         if episode.success or episode.plan == oracle:
             return None
-        first = next((i for i, (a, b) in enumerate(zip(episode.plan, oracle, strict=False))
-                      if a != b), min(len(episode.plan), len(oracle)))
-        why = (f"step {first + 1} should be {oracle[first]}" if first < len(oracle)
-               else f"the plan should end after step {first}")
+        first = next(
+            (i for i, (a, b) in enumerate(zip(episode.plan, oracle, strict=False)) if a != b),
+            min(len(episode.plan), len(oracle)),
+        )
+        why = (
+            f"step {first + 1} should be {oracle[first]}"
+            if first < len(oracle)
+            else f"the plan should end after step {first}"
+        )
         correction = self.api.propose(episode_id, "\n".join(oracle), WHO, why)
         rerun = self.api.rerun(correction)
         return self.api.save(correction, rerun), rerun

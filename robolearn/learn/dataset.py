@@ -40,8 +40,9 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if self.replay not in (*REPLAY_STRATEGIES, "none"):
-            raise ValueError(f"replay must be one of {', '.join(REPLAY_STRATEGIES)} or none, "
-                             f"not {self.replay!r}")
+            raise ValueError(
+                f"replay must be one of {', '.join(REPLAY_STRATEGIES)} or none, not {self.replay!r}"
+            )
         for name in ("replay_ratio", "replay_size", "augment", "max_new"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
@@ -64,10 +65,11 @@ class RoundDataset:
 
     def rows(self) -> list[RoundExampleRow]:
         """The examples as the store records them."""
-        return [RoundExampleRow(role, e.source, e.source_id, e.family, e.prompt, e.answer,
-                                e.augmented)
-                for role, examples in (("new", self.new), ("replay", self.replay))
-                for e in examples]
+        return [
+            RoundExampleRow(role, e.source, e.source_id, e.family, e.prompt, e.answer, e.augmented)
+            for role, examples in (("new", self.new), ("replay", self.replay))
+            for e in examples
+        ]
 
     def lesson_counts(self) -> dict[str, int]:
         """Lessons by source (``correction``, ``episode``)."""
@@ -75,22 +77,31 @@ class RoundDataset:
 
     def summary(self) -> dict[str, object]:
         """Counts a person reads: lessons by source, examples by role and family."""
-        return {"lessons": self.lesson_counts(),
-                "new": len(self.new), "replay": len(self.replay),
-                "new_by_family": dict(sorted(Counter(e.family for e in self.new).items())),
-                "replay_by_family": dict(sorted(Counter(e.family
-                                                        for e in self.replay).items()))}
+        return {
+            "lessons": self.lesson_counts(),
+            "new": len(self.new),
+            "replay": len(self.replay),
+            "new_by_family": dict(sorted(Counter(e.family for e in self.new).items())),
+            "replay_by_family": dict(sorted(Counter(e.family for e in self.replay).items())),
+        }
 
 
 def learned_examples(store: Store, lineage: list[int]) -> list[Example]:
     """The new examples of the rounds in ``lineage`` (oldest first), as they were trained."""
-    return [Example(row.prompt, row.answer, row.family, row.source, row.source_id,
-                    row.augmented) for row in store.round_examples(lineage, role="new")]
+    return [
+        Example(row.prompt, row.answer, row.family, row.source, row.source_id, row.augmented)
+        for row in store.round_examples(lineage, role="new")
+    ]
 
 
-def build_dataset(store: Store, base_pool: list[Example], lineage: list[int],
-                  config: DataConfig, rng: random.Random,
-                  style: PromptStyle | None = None) -> RoundDataset:
+def build_dataset(
+    store: Store,
+    base_pool: list[Example],
+    lineage: list[int],
+    config: DataConfig,
+    rng: random.Random,
+    style: PromptStyle | None = None,
+) -> RoundDataset:
     """The next round's data, given the base model's demonstrations and the adapter lineage.
 
     New examples are written in ``style``, the prompt format of the model being trained.
@@ -104,7 +115,7 @@ def build_dataset(store: Store, base_pool: list[Example], lineage: list[int],
     todo = lessons(store, done, corrections)
     last_id = max((int(c.id or 0) for c in corrections), default=0)
     new = _dedupe(e for lesson in todo for e in lesson.examples(config.augment, rng, style))
-    new = new[:config.max_new]
+    new = new[: config.max_new]
     if config.replay == "none":
         return RoundDataset(new, [], todo, last_id)
     prompts = {e.prompt for e in new}

@@ -49,13 +49,19 @@ class SuccessEvaluator:
         self._envs: dict[str, TabletopEnv] = {}
         self._outcomes: dict[tuple[str, int, tuple[str, ...]], bool] = {}
 
-    def evaluate(self, planner: Planner, families: Sequence[str], progress: bool = False,
-                 label: str = "evaluating") -> Evaluation:
+    def evaluate(
+        self,
+        planner: Planner,
+        families: Sequence[str],
+        progress: bool = False,
+        label: str = "evaluating",
+    ) -> Evaluation:
         """Plan and run every held-out scene of ``families``."""
         success: dict[str, float] = {}
         plans: dict[tuple[str, int], tuple[str, ...]] = {}
-        with tqdm(total=len(families) * len(self.seeds), desc=label, unit="scene",
-                  disable=not progress) as bar:
+        with tqdm(
+            total=len(families) * len(self.seeds), desc=label, unit="scene", disable=not progress
+        ) as bar:
             for family in families:
                 wins = 0
                 for seed in self.seeds:

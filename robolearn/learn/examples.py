@@ -54,8 +54,15 @@ class Situation:
         """Equal for the same words (case and spacing aside) in a scene of the same objects."""
         return " ".join(self.instruction.lower().split()), tuple(sorted(self.objects))
 
-    def example(self, plan: list[Call], family: str, source: str, source_id: int | None,
-                augmented: bool = False, style: PromptStyle | None = None) -> Example:
+    def example(
+        self,
+        plan: list[Call],
+        family: str,
+        source: str,
+        source_id: int | None,
+        augmented: bool = False,
+        style: PromptStyle | None = None,
+    ) -> Example:
         """The training example that answers this situation with ``plan``.
 
         ``style`` is the planner's prompt format (``LMPlanner.format``); default: the plain
@@ -69,14 +76,18 @@ class Situation:
 
     def recoloured(self, mapping: dict[str, str]) -> Situation:
         """The same situation with every colour renamed by ``mapping`` (a permutation)."""
-        return Situation(_recolour(self.instruction, mapping),
-                         tuple(_recolour(name, mapping) for name in self.objects))
+        return Situation(
+            _recolour(self.instruction, mapping),
+            tuple(_recolour(name, mapping) for name in self.objects),
+        )
 
     @property
     def template(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The instruction's words with colours blanked, and the scene's object kinds."""
-        return (tuple("<colour>" if w in COLOURS else w for w in _words(self.instruction)),
-                tuple(sorted(_kind(name) for name in self.objects)))
+        return (
+            tuple("<colour>" if w in COLOURS else w for w in _words(self.instruction)),
+            tuple(sorted(_kind(name) for name in self.objects)),
+        )
 
     def colours_to(self, other: Situation, needed: Iterable[str]) -> dict[str, str] | None:
         """The renaming of colours that turns this situation into ``other``, if there is one.
@@ -96,8 +107,9 @@ class Situation:
             colour, kind = _colour(name), _kind(name)
             if colour in mapping:
                 continue
-            free = [o for o in other.objects if _kind(o) == kind
-                    and _colour(o) not in mapping.values()]
+            free = [
+                o for o in other.objects if _kind(o) == kind and _colour(o) not in mapping.values()
+            ]
             mine = [o for o in self.objects if _kind(o) == kind and _colour(o) not in mapping]
             if len(free) != 1 or len(mine) != 1 or not _bind(mapping, colour, _colour(free[0])):
                 return None
@@ -129,25 +141,38 @@ class Lesson:
     source: str
     source_id: int
 
-    def examples(self, copies: int, rng: random.Random,
-                 style: PromptStyle | None = None) -> list[Example]:
+    def examples(
+        self, copies: int, rng: random.Random, style: PromptStyle | None = None
+    ) -> list[Example]:
         """The lesson as an example, plus ``copies`` with the colours renamed at random."""
-        examples = [self.situation.example(list(self.plan), self.family, self.source,
-                                           self.source_id, style=style)]
+        examples = [
+            self.situation.example(
+                list(self.plan), self.family, self.source, self.source_id, style=style
+            )
+        ]
         seen = {examples[0].prompt}
         for _ in range(copies):
             mapping = _colour_permutation(rng)
             situation = self.situation.recoloured(mapping)
-            example = situation.example(recolour_plan(self.plan, mapping), self.family,
-                                        self.source, self.source_id, True, style)
+            example = situation.example(
+                recolour_plan(self.plan, mapping),
+                self.family,
+                self.source,
+                self.source_id,
+                True,
+                style,
+            )
             if example.prompt not in seen:
                 seen.add(example.prompt)
                 examples.append(example)
         return examples
 
 
-def lessons(store: Store, since: dict[str, set[int]] | None = None,
-            corrections: list[CorrectionRow] | None = None) -> list[Lesson]:
+def lessons(
+    store: Store,
+    since: dict[str, set[int]] | None = None,
+    corrections: list[CorrectionRow] | None = None,
+) -> list[Lesson]:
     """What the store can teach: corrected plans that worked, then plans of successful episodes.
 
     ``since`` maps a source (``correction``, ``episode``) to row ids already learned; those are
@@ -170,8 +195,13 @@ def lessons(store: Store, since: dict[str, set[int]] | None = None,
             continue
         situation = episode_situation(episode)
         if situation is not None and situation.key not in by_situation:
-            by_situation[situation.key] = Lesson(situation, tuple(parse_calls(
-                "\n".join(episode.plan))), episode.family, "episode", int(episode.id))
+            by_situation[situation.key] = Lesson(
+                situation,
+                tuple(parse_calls("\n".join(episode.plan))),
+                episode.family,
+                "episode",
+                int(episode.id),
+            )
     return list(by_situation.values())
 
 
@@ -182,11 +212,20 @@ def correction_lesson(correction: CorrectionRow, episode: EpisodeRow) -> Lesson 
     """
     situation = episode_situation(episode)
     corrected = correction.corrected
-    if (not correction.rerun_success or situation is None or not isinstance(corrected, list)
-            or not corrected):
+    if (
+        not correction.rerun_success
+        or situation is None
+        or not isinstance(corrected, list)
+        or not corrected
+    ):
         return None
-    return Lesson(situation, tuple(parse_calls("\n".join(map(str, corrected)))),
-                  episode.family, "correction", int(correction.id))
+    return Lesson(
+        situation,
+        tuple(parse_calls("\n".join(map(str, corrected)))),
+        episode.family,
+        "correction",
+        int(correction.id),
+    )
 
 
 def _colour_permutation(rng: random.Random) -> dict[str, str]:
@@ -198,8 +237,10 @@ def _colour_permutation(rng: random.Random) -> dict[str, str]:
 
 def recolour_plan(plan: Iterable[Call], mapping: dict[str, str]) -> list[Call]:
     """``plan`` with the colours of its objects renamed by ``mapping``."""
-    return [Call(c.name, tuple(_recolour(a, mapping) if isinstance(a, str) else a
-                               for a in c.args)) for c in plan]
+    return [
+        Call(c.name, tuple(_recolour(a, mapping) if isinstance(a, str) else a for a in c.args))
+        for c in plan
+    ]
 
 
 def plan_objects(plan: Iterable[Call], situation: Situation) -> set[str]:

@@ -55,10 +55,18 @@ class LoraSettings:
             raise ValueError(f"learning_rate must be between 0 and 1, got {self.learning_rate}")
 
 
-def train_adapter(model_dir: Path, parent: Path | None, examples: Sequence[Example],
-                  settings: LoraSettings, out: Path, base_model: str, rng: random.Random,
-                  progress: bool = True, end_token_id: int | None = None,
-                  add_special_tokens: bool = True) -> TrainingResult:
+def train_adapter(
+    model_dir: Path,
+    parent: Path | None,
+    examples: Sequence[Example],
+    settings: LoraSettings,
+    out: Path,
+    base_model: str,
+    rng: random.Random,
+    progress: bool = True,
+    end_token_id: int | None = None,
+    add_special_tokens: bool = True,
+) -> TrainingResult:
     """Train an adapter for the model in ``model_dir`` (continuing ``parent``) and save it.
 
     ``end_token_id`` and ``add_special_tokens`` come from the planner's prompt format (a chat
@@ -72,31 +80,52 @@ def train_adapter(model_dir: Path, parent: Path | None, examples: Sequence[Examp
     torch.manual_seed(rng.randrange(2**31))
     with offline_loading():
         tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True,
-                                                     dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(
+            model_dir, local_files_only=True, dtype=torch.float32
+        )
         if parent is not None:
             check_adapter_fits(parent, base_model, model_dir)
             model = PeftModel.from_pretrained(model, parent, is_trainable=True)
         else:
-            targets, transposed = TARGET_MODULES.get(model.config.model_type,
-                                                     ("all-linear", False))
-            model = get_peft_model(model, LoraConfig(
-                r=settings.rank, lora_alpha=settings.alpha, lora_dropout=0.0,
-                target_modules=targets, fan_in_fan_out=transposed, task_type="CAUSAL_LM"))
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (
-        tokenizer.eos_token_id)
+            targets, transposed = TARGET_MODULES.get(model.config.model_type, ("all-linear", False))
+            model = get_peft_model(
+                model,
+                LoraConfig(
+                    r=settings.rank,
+                    lora_alpha=settings.alpha,
+                    lora_dropout=0.0,
+                    target_modules=targets,
+                    fan_in_fan_out=transposed,
+                    task_type="CAUSAL_LM",
+                ),
+            )
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id)
     rows = encode(tokenizer, examples, end_token_id, add_special_tokens)
-    result = train(model, rows, pad,
-                   Schedule(settings.epochs, settings.batch_size, settings.learning_rate),
-                   rng, f"LoRA round -> {out.name}", progress)
+    result = train(
+        model,
+        rows,
+        pad,
+        Schedule(settings.epochs, settings.batch_size, settings.learning_rate),
+        rng,
+        f"LoRA round -> {out.name}",
+        progress,
+    )
     staging = out.with_name(out.name + ".partial")
     if staging.exists():
         shutil.rmtree(staging)
     model.save_pretrained(staging)  # safetensors
-    (staging / ADAPTER_INFO).write_text(json.dumps({
-        "format": ADAPTER_FORMAT, "base_model": base_model,
-        "parent": None if parent is None else parent.name, "lora": asdict(settings),
-        "result": asdict(result)}, indent=2))
+    (staging / ADAPTER_INFO).write_text(
+        json.dumps(
+            {
+                "format": ADAPTER_FORMAT,
+                "base_model": base_model,
+                "parent": None if parent is None else parent.name,
+                "lora": asdict(settings),
+                "result": asdict(result),
+            },
+            indent=2,
+        )
+    )
     if out.exists():
         shutil.rmtree(out)
     staging.rename(out)

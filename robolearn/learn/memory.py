@@ -86,8 +86,9 @@ class CorrectionMemory:
             return Recall(list(exact.lesson.plan), exact, {})
         for remembered in self._by_template.get(situation.template, []):
             lesson = remembered.lesson
-            mapping = lesson.situation.colours_to(situation,
-                                                  plan_objects(lesson.plan, lesson.situation))
+            mapping = lesson.situation.colours_to(
+                situation, plan_objects(lesson.plan, lesson.situation)
+            )
             if mapping is not None:
                 return Recall(recolour_plan(lesson.plan, mapping), remembered, mapping)
         return None

@@ -50,8 +50,9 @@ class SuccessMatrix:
         earlier = [f for f in self.families if self.learned_at[f] < last]
         if not earlier:
             return 0.0
-        return sum(self.rows[last][f] - self.rows[self.learned_at[f]][f]
-                   for f in earlier) / len(earlier)
+        return sum(self.rows[last][f] - self.rows[self.learned_at[f]][f] for f in earlier) / len(
+            earlier
+        )
 
     @property
     def fwt(self) -> float:
@@ -59,19 +60,25 @@ class SuccessMatrix:
         new = [f for f in self.families if 0 < self.learned_at[f] < len(self.rows)]
         if not new:
             return 0.0
-        return sum(self.rows[self.learned_at[f] - 1][f] - self.rows[0][f]
-                   for f in new) / len(new)
+        return sum(self.rows[self.learned_at[f] - 1][f] - self.rows[0][f] for f in new) / len(new)
 
     def forgetting_curve(self, family: str) -> list[float | None]:
         """A family's success at every stage (None before the stage that taught it)."""
-        return [row[family] if i >= self.learned_at[family] else None
-                for i, row in enumerate(self.rows)]
+        return [
+            row[family] if i >= self.learned_at[family] else None for i, row in enumerate(self.rows)
+        ]
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready matrix with its summary numbers."""
-        return {"families": self.families, "learned_at": self.learned_at,
-                "stages": self.stages, "rows": self.rows, "acc": self.acc, "bwt": self.bwt,
-                "fwt": self.fwt}
+        return {
+            "families": self.families,
+            "learned_at": self.learned_at,
+            "stages": self.stages,
+            "rows": self.rows,
+            "acc": self.acc,
+            "bwt": self.bwt,
+            "fwt": self.fwt,
+        }
 
 
 @dataclass

@@ -22,8 +22,12 @@ from robolearn.store import Store
 PLANNERS = ("lm", "oracle")
 
 
-def model_dir_for(workspace: Path, model: str | Path | None, build: bool = True,
-                  log: Callable[[str], None] = print) -> Path:
+def model_dir_for(
+    workspace: Path,
+    model: str | Path | None,
+    build: bool = True,
+    log: Callable[[str], None] = print,
+) -> Path:
     """The folder of a model named on the command line.
 
     None or ``default``: the workspace's own model (built first if ``build`` and missing); a
@@ -38,10 +42,17 @@ def model_dir_for(workspace: Path, model: str | Path | None, build: bool = True,
     return resolve_model(str(model), log=log)
 
 
-def workspace_planner(name: str, workspace: Path, library: SkillLibrary, store: Store, *,
-                      model: str | Path | None = None, memory: bool = True,
-                      build_model: bool = True,
-                      log: Callable[[str], None] = print) -> Planner:
+def workspace_planner(
+    name: str,
+    workspace: Path,
+    library: SkillLibrary,
+    store: Store,
+    *,
+    model: str | Path | None = None,
+    memory: bool = True,
+    build_model: bool = True,
+    log: Callable[[str], None] = print,
+) -> Planner:
     """The planner called ``name`` as this workspace has taught it so far."""
     if name == "oracle":
         from robolearn.planner.oracle import OraclePlanner
@@ -64,8 +75,9 @@ def skill_learner(library: SkillLibrary, workspace: Path) -> SkillLearner:
     from robolearn.skills.evaluator import Evaluator
     from robolearn.skills.searcher import Searcher
 
-    searcher = Searcher(library, Embedder(),
-                        cache=EmbeddingCache(workspace / "cache" / "embeddings"))
+    searcher = Searcher(
+        library, Embedder(), cache=EmbeddingCache(workspace / "cache" / "embeddings")
+    )
     return SkillLearner(library, searcher, Evaluator(library))
 
 
@@ -113,9 +125,16 @@ class WorkspaceRollout:
         library = SkillLibrary.open(self.workspace)
         store = Store.open(self.workspace)
         try:
-            planner = workspace_planner(self.planner, self.workspace, library, store,
-                                        model=self.model, memory=self.memory,
-                                        build_model=False, log=lambda _: None)
+            planner = workspace_planner(
+                self.planner,
+                self.workspace,
+                library,
+                store,
+                model=self.model,
+                memory=self.memory,
+                build_model=False,
+                log=lambda _: None,
+            )
         except BaseException:
             store.close()
             raise

@@ -22,12 +22,14 @@ from robolearn.planner.training import Example
 REPLAY_STRATEGIES = ("balanced", "reservoir")
 
 
-def replay_sample(pool: Sequence[Example], size: int, strategy: str,
-                  rng: random.Random) -> list[Example]:
+def replay_sample(
+    pool: Sequence[Example], size: int, strategy: str, rng: random.Random
+) -> list[Example]:
     """``size`` examples of ``pool`` (all of it if it is smaller), chosen by ``strategy``."""
     if strategy not in REPLAY_STRATEGIES:
-        raise ValueError(f"unknown replay strategy {strategy!r}; known: "
-                         f"{', '.join(REPLAY_STRATEGIES)}")
+        raise ValueError(
+            f"unknown replay strategy {strategy!r}; known: {', '.join(REPLAY_STRATEGIES)}"
+        )
     if size <= 0:
         return []
     if size >= len(pool):

@@ -35,22 +35,44 @@ def bars(report: dict[str, Any]) -> list[Bar]:
         needed = full["corrections_needed"]
         worst = max((n for n in needed.values() if n is not None), default=0)
         reached = all(n is not None for n in needed.values())
-        found.append(Bar(f"every new family >= {config['target']:.0%} (memory)",
-                         f"{sum(n is not None for n in needed.values())}/{len(needed)} "
-                         f"families, at most {worst} corrections",
-                         f"all, <= {config['max_corrections']}", reached))
-        found.append(Bar("repeat-mistake rate (memory on)", f"{full['repeat_mistake_rate']:.0%}",
-                         "0%", full["repeat_mistake_rate"] == 0))
+        found.append(
+            Bar(
+                f"every new family >= {config['target']:.0%} (memory)",
+                f"{sum(n is not None for n in needed.values())}/{len(needed)} "
+                f"families, at most {worst} corrections",
+                f"all, <= {config['max_corrections']}",
+                reached,
+            )
+        )
+        found.append(
+            Bar(
+                "repeat-mistake rate (memory on)",
+                f"{full['repeat_mistake_rate']:.0%}",
+                "0%",
+                full["repeat_mistake_rate"] == 0,
+            )
+        )
     for name in ("balanced", "reservoir", "memory"):
         if name in conditions:
             bwt = conditions[name]["matrix"]["bwt"]
-            found.append(Bar(f"BWT with replay ({name})", f"{100 * bwt:+.1f} points",
-                             f">= {100 * BWT_BAR:+.0f} points", bwt >= BWT_BAR - 1e-9))
+            found.append(
+                Bar(
+                    f"BWT with replay ({name})",
+                    f"{100 * bwt:+.1f} points",
+                    f">= {100 * BWT_BAR:+.0f} points",
+                    bwt >= BWT_BAR - 1e-9,
+                )
+            )
     timing = report.get("lora_timing")
     if timing:
-        found.append(Bar(f"LoRA round on {timing['examples']} examples",
-                         f"{timing['seconds']:.1f} s", f"<= {LORA_SECONDS_BAR:.0f} s",
-                         timing["seconds"] <= LORA_SECONDS_BAR))
+        found.append(
+            Bar(
+                f"LoRA round on {timing['examples']} examples",
+                f"{timing['seconds']:.1f} s",
+                f"<= {LORA_SECONDS_BAR:.0f} s",
+                timing["seconds"] <= LORA_SECONDS_BAR,
+            )
+        )
     return found
 
 
@@ -58,30 +80,51 @@ def markdown(report: dict[str, Any]) -> str:
     """The report as Markdown: bars, the comparison, and each condition's success matrix."""
     conditions = report["conditions"]
     target = report["config"]["target"]
-    lines = ["# Continual-learning benchmark", "", f"Base model `{report['model']}`.", "",
-             "| target | measured | required | |", "|---|---|---|---|"]
-    lines += [f"| {b.name} | {b.measured} | {b.required} | {'PASS' if b.passed else 'FAIL'} |"
-              for b in bars(report)]
+    lines = [
+        "# Continual-learning benchmark",
+        "",
+        f"Base model `{report['model']}`.",
+        "",
+        "| target | measured | required | |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {b.name} | {b.measured} | {b.required} | {'PASS' if b.passed else 'FAIL'} |"
+        for b in bars(report)
+    ]
     new = report["config"]["families"]
-    lines += ["", "| condition | ACC | BWT | FWT | repeat mistakes | corrections to "
-              f"{target:.0%} ({', '.join(new)}) | rounds | seconds |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| condition | ACC | BWT | FWT | repeat mistakes | corrections to "
+        f"{target:.0%} ({', '.join(new)}) | rounds | seconds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, result in conditions.items():
         matrix = result["matrix"]
-        needed = ", ".join("-" if result["corrections_needed"][f] is None
-                           else str(result["corrections_needed"][f]) for f in new)
-        lines.append(f"| {name} | {matrix['acc']:.0%} | {100 * matrix['bwt']:+.1f} | "
-                     f"{100 * matrix['fwt']:+.1f} | {result['repeat_mistake_rate']:.0%} "
-                     f"({result['repeat_mistakes']['mistakes']}/"
-                     f"{result['repeat_mistakes']['replans']}) | {needed} | "
-                     f"{len(result['rounds'])} | {result['seconds']:.0f} |")
+        needed = ", ".join(
+            "-" if result["corrections_needed"][f] is None else str(result["corrections_needed"][f])
+            for f in new
+        )
+        lines.append(
+            f"| {name} | {matrix['acc']:.0%} | {100 * matrix['bwt']:+.1f} | "
+            f"{100 * matrix['fwt']:+.1f} | {result['repeat_mistake_rate']:.0%} "
+            f"({result['repeat_mistakes']['mistakes']}/"
+            f"{result['repeat_mistakes']['replans']}) | {needed} | "
+            f"{len(result['rounds'])} | {result['seconds']:.0f} |"
+        )
     for name, result in conditions.items():
         matrix = result["matrix"]
-        lines += ["", f"## {name}: success after each stage", "",
-                  "| after | " + " | ".join(matrix["families"]) + " |",
-                  "|---|" + "---|" * len(matrix["families"])]
-        lines += [f"| {stage} | " + " | ".join(f"{row[f]:.0%}" for f in matrix["families"])
-                  + " |" for stage, row in zip(matrix["stages"], matrix["rows"], strict=True)]
+        lines += [
+            "",
+            f"## {name}: success after each stage",
+            "",
+            "| after | " + " | ".join(matrix["families"]) + " |",
+            "|---|" + "---|" * len(matrix["families"]),
+        ]
+        lines += [
+            f"| {stage} | " + " | ".join(f"{row[f]:.0%}" for f in matrix["families"]) + " |"
+            for stage, row in zip(matrix["stages"], matrix["rows"], strict=True)
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -94,24 +137,38 @@ def plot(report: dict[str, Any], path: Path) -> Path:
 
     conditions = report["conditions"]
     figure, (old_axis, new_axis, grid_axis) = plt.subplots(
-        1, 3, figsize=(16, 4.8), gridspec_kw={"width_ratios": [1, 1, 1.4]})
+        1, 3, figsize=(16, 4.8), gridspec_kw={"width_ratios": [1, 1, 1.4]}
+    )
     for name, result in conditions.items():
         matrix = result["matrix"]
         stages = range(len(matrix["rows"]))
         base = [f for f in matrix["families"] if matrix["learned_at"][f] == 0]
-        old_axis.plot(stages, [sum(row[f] for f in base) / len(base) for row in matrix["rows"]],
-                      marker="o", label=name)
-        learned = [[f for f in matrix["families"] if 0 < matrix["learned_at"][f] <= i]
-                   for i in stages]
-        new_axis.plot(list(stages)[1:], [sum(row[f] for f in fams) / len(fams)
-                                         for row, fams in zip(matrix["rows"][1:], learned[1:],
-                                                              strict=True)],
-                      marker="o", label=name)
+        old_axis.plot(
+            stages,
+            [sum(row[f] for f in base) / len(base) for row in matrix["rows"]],
+            marker="o",
+            label=name,
+        )
+        learned = [
+            [f for f in matrix["families"] if 0 < matrix["learned_at"][f] <= i] for i in stages
+        ]
+        new_axis.plot(
+            list(stages)[1:],
+            [
+                sum(row[f] for f in fams) / len(fams)
+                for row, fams in zip(matrix["rows"][1:], learned[1:], strict=True)
+            ],
+            marker="o",
+            label=name,
+        )
     stages = next(iter(conditions.values()))["matrix"]["stages"]
-    for axis, title in ((old_axis, "families the base model knew"),
-                        (new_axis, "new families taught so far")):
-        axis.set(title=title, xlabel="after teaching", ylabel="held-out success",
-                 ylim=(-0.05, 1.05))
+    for axis, title in (
+        (old_axis, "families the base model knew"),
+        (new_axis, "new families taught so far"),
+    ):
+        axis.set(
+            title=title, xlabel="after teaching", ylabel="held-out success", ylim=(-0.05, 1.05)
+        )
         axis.set_xticks(range(len(stages)), stages, rotation=30, ha="right", fontsize=8)
         axis.grid(alpha=0.3)
     old_axis.legend(loc="lower left", fontsize=8)
@@ -119,14 +176,22 @@ def plot(report: dict[str, Any], path: Path) -> Path:
     matrix = conditions[shown]["matrix"]
     values = [[row[f] for f in matrix["families"]] for row in matrix["rows"]]
     image = grid_axis.imshow(values, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-    grid_axis.set_xticks(range(len(matrix["families"])), matrix["families"], rotation=45,
-                         ha="right", fontsize=8)
+    grid_axis.set_xticks(
+        range(len(matrix["families"])), matrix["families"], rotation=45, ha="right", fontsize=8
+    )
     grid_axis.set_yticks(range(len(matrix["stages"])), matrix["stages"], fontsize=8)
     grid_axis.set_title(f"success matrix ({shown})")
     for i, row in enumerate(values):
         for j, value in enumerate(row):
-            grid_axis.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=7,
-                           color="white" if value < 0.6 else "black")
+            grid_axis.text(
+                j,
+                i,
+                f"{value:.0%}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value < 0.6 else "black",
+            )
     figure.colorbar(image, ax=grid_axis, fraction=0.03)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -55,8 +55,9 @@ class RoundConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_regression <= 1:
-            raise ValueError(f"max_regression is a fraction between 0 and 1, got "
-                             f"{self.max_regression}")
+            raise ValueError(
+                f"max_regression is a fraction between 0 and 1, got {self.max_regression}"
+            )
         if self.eval_scenes < 1:
             raise ValueError(f"eval_scenes must be at least 1, got {self.eval_scenes}")
 
@@ -81,8 +82,10 @@ class RoundOutcome:
         lines = [f"{'family':<18} {'in use':>7} {'new':>7}"]
         for family in sorted(self.candidate):
             before, after = self.incumbent[family], self.candidate[family]
-            lines.append(f"{family:<18} {before:>7.0%} {after:>7.0%}"
-                         + (f"  {after - before:+.0%}" if after != before else ""))
+            lines.append(
+                f"{family:<18} {before:>7.0%} {after:>7.0%}"
+                + (f"  {after - before:+.0%}" if after != before else "")
+            )
         return "\n".join(lines)
 
 
@@ -92,10 +95,17 @@ def base_demonstrations(model_dir: Path) -> list[Example]:
     return [] if config is None else bootstrap_demonstrations(config)
 
 
-def run_round(workspace: Path, model_dir: Path, config: RoundConfig | None = None, *,
-              library: SkillLibrary | None = None, evaluator: SuccessEvaluator | None = None,
-              base_pool: list[Example] | None = None, progress: bool = True,
-              log: Callable[[str], None] = print) -> RoundOutcome:
+def run_round(
+    workspace: Path,
+    model_dir: Path,
+    config: RoundConfig | None = None,
+    *,
+    library: SkillLibrary | None = None,
+    evaluator: SuccessEvaluator | None = None,
+    base_pool: list[Example] | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> RoundOutcome:
     """Run one round for the model in ``model_dir``; promote its adapter if nothing regressed.
 
     ``evaluator`` and ``base_pool`` may be passed in to reuse them across rounds (the
@@ -108,8 +118,10 @@ def run_round(workspace: Path, model_dir: Path, config: RoundConfig | None = Non
     start = time.perf_counter()
     with _round_lock(workspace), Store.open(workspace) as store:
         for stale in store.mark_interrupted():
-            log(f"round {stale} had been interrupted (its process stopped); its adapter, if "
-                "any, was never used")
+            log(
+                f"round {stale} had been interrupted (its process stopped); its adapter, if "
+                "any, was never used"
+            )
         _remove_partial_folders(workspace)
         planner = LMPlanner(model_dir, library, threads=config.lora.threads)
         base = planner.identity
@@ -117,60 +129,109 @@ def run_round(workspace: Path, model_dir: Path, config: RoundConfig | None = Non
         if base_pool is None:
             base_pool = base_demonstrations(model_dir)
         style = planner.format  # examples are written as this model reads its prompts
-        dataset = build_dataset(store, base_pool, lineage(store, current.round_id),
-                                config.data, rng, style)
+        dataset = build_dataset(
+            store, base_pool, lineage(store, current.round_id), config.data, rng, style
+        )
         if not dataset.new:
             raise NothingToLearnError(
                 "nothing new to learn: no correction whose re-run succeeded, and no "
                 "successful episode, since the adapter in use was trained; correct some "
-                "episodes first (dashboard, or the correction API)")
-        families = sorted({e.family for e in base_pool}
-                          | {row.family for row in store.success_by_family()})
-        round_id = store.start_round(RoundRow(
-            base_model=base, config=asdict(config),
-            last_correction_id=dataset.last_correction_id,
-            parent_round=current.round_id))
+                "episodes first (dashboard, or the correction API)"
+            )
+        families = sorted(
+            {e.family for e in base_pool} | {row.family for row in store.success_by_family()}
+        )
+        round_id = store.start_round(
+            RoundRow(
+                base_model=base,
+                config=asdict(config),
+                last_correction_id=dataset.last_correction_id,
+                parent_round=current.round_id,
+            )
+        )
         try:
             store.add_round_examples(round_id, dataset.rows())
-            log(f"round {round_id}: {len(dataset.new)} new examples "
+            log(
+                f"round {round_id}: {len(dataset.new)} new examples "
                 f"({_lesson_counts(dataset)}) + {len(dataset.replay)} replayed "
                 f"({config.data.replay}), continuing from "
-                f"{'the base model' if current.round_id is None else f'round {current.round_id}'}")
+                f"{'the base model' if current.round_id is None else f'round {current.round_id}'}"
+            )
             out = round_dir(workspace, round_id)
-            result = train_adapter(model_dir, current.path, dataset.examples, config.lora, out,
-                                   base, rng, progress, style.end_token_id,
-                                   style.add_special_tokens)
-            outcome = _judge(planner, evaluator, config, families, current.path, out,
-                             progress)
+            result = train_adapter(
+                model_dir,
+                current.path,
+                dataset.examples,
+                config.lora,
+                out,
+                base,
+                rng,
+                progress,
+                style.end_token_id,
+                style.add_special_tokens,
+            )
+            outcome = _judge(planner, evaluator, config, families, current.path, out, progress)
         except BaseException as error:
             store.finish_round(round_id, "failed", f"{type(error).__name__}: {error}", {})
             raise
         incumbent, candidate = outcome
-        regressed = {f: (incumbent[f], candidate[f]) for f in families
-                     if candidate[f] < incumbent[f] - config.max_regression - 1e-9}
+        regressed = {
+            f: (incumbent[f], candidate[f])
+            for f in families
+            if candidate[f] < incumbent[f] - config.max_regression - 1e-9
+        }
         promoted = not regressed
-        reason = ("no family regressed by more than "
-                  f"{config.max_regression:.0%}" if promoted else "refused: " + ", ".join(
-                      f"{f} fell from {a:.0%} to {b:.0%}" for f, (a, b) in regressed.items()))
+        reason = (
+            f"no family regressed by more than {config.max_regression:.0%}"
+            if promoted
+            else "refused: "
+            + ", ".join(f"{f} fell from {a:.0%} to {b:.0%}" for f, (a, b) in regressed.items())
+        )
         relative = out.relative_to(workspace).as_posix()
-        metrics = {"incumbent": incumbent, "candidate": candidate, "families": families,
-                   "dataset": dataset.summary(), "training": asdict(result),
-                   "seconds": time.perf_counter() - start}
-        store.finish_round(round_id, "promoted" if promoted else "refused", reason, metrics,
-                           relative, use=AdapterRow(base, round_id, relative, f"round "
-                                                    f"{round_id} promoted: {reason}")
-                           if promoted else None)
-    return RoundOutcome(round_id, promoted, reason, out, incumbent, candidate,
-                        dataset.summary(), time.perf_counter() - start)
+        metrics = {
+            "incumbent": incumbent,
+            "candidate": candidate,
+            "families": families,
+            "dataset": dataset.summary(),
+            "training": asdict(result),
+            "seconds": time.perf_counter() - start,
+        }
+        store.finish_round(
+            round_id,
+            "promoted" if promoted else "refused",
+            reason,
+            metrics,
+            relative,
+            use=AdapterRow(base, round_id, relative, f"round {round_id} promoted: {reason}")
+            if promoted
+            else None,
+        )
+    return RoundOutcome(
+        round_id,
+        promoted,
+        reason,
+        out,
+        incumbent,
+        candidate,
+        dataset.summary(),
+        time.perf_counter() - start,
+    )
 
 
-def _judge(planner: LMPlanner, evaluator: SuccessEvaluator | None, config: RoundConfig,
-           families: list[str], incumbent: Path | None, candidate: Path,
-           progress: bool) -> tuple[dict[str, float], dict[str, float]]:
+def _judge(
+    planner: LMPlanner,
+    evaluator: SuccessEvaluator | None,
+    config: RoundConfig,
+    families: list[str],
+    incumbent: Path | None,
+    candidate: Path,
+    progress: bool,
+) -> tuple[dict[str, float], dict[str, float]]:
     """Held-out success per family of the adapter in use and of the new one."""
     own = evaluator is None
     evaluator = evaluator or SuccessEvaluator(
-        planner.library, heldout_seeds(config.eval_scenes, config.eval_seed_start))
+        planner.library, heldout_seeds(config.eval_scenes, config.eval_seed_start)
+    )
     try:
         planner.use_adapter(incumbent)
         before = evaluator.evaluate(planner, families, progress, "evaluating the adapter in use")
@@ -190,8 +251,10 @@ def _round_lock(workspace: Path) -> Iterator[None]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RoundBusyError(f"a training round is already running in {workspace}; wait "
-                                 "for it to end ('robolearn adapters list' shows it)") from None
+            raise RoundBusyError(
+                f"a training round is already running in {workspace}; wait "
+                "for it to end ('robolearn adapters list' shows it)"
+            ) from None
         try:
             yield
         finally:
@@ -205,5 +268,7 @@ def _remove_partial_folders(workspace: Path) -> None:
 
 
 def _lesson_counts(dataset: RoundDataset) -> str:
-    return ", ".join(f"{n} from {source}s"
-                     for source, n in sorted(dataset.lesson_counts().items())) or "none"
+    return (
+        ", ".join(f"{n} from {source}s" for source, n in sorted(dataset.lesson_counts().items()))
+        or "none"
+    )

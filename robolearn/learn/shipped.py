@@ -60,14 +60,16 @@ class ShippedRollout:
                     _add_folder(files, model, SHIPPED_MODEL)
                 adapter = active(store, workspace, model_identity(model))
                 if adapter.path is not None:
-                    _add_folder(files, adapter.path,
-                                adapter.path.resolve().relative_to(workspace.resolve()))
+                    _add_folder(
+                        files, adapter.path, adapter.path.resolve().relative_to(workspace.resolve())
+                    )
         size = sum(map(len, files.values()))
         if size > MAX_SHIPPED_BYTES:
             raise ShippingError(
                 f"the workspace's planning files are {size / 2**20:.0f} MiB, over the "
                 f"{MAX_SHIPPED_BYTES / 2**20:.0f} MiB a run ships to each Ray worker; use a "
-                "preset model (converted on each machine) or --backend local")
+                "preset model (converted on each machine) or --backend local"
+            )
         return cls(setup, files)
 
     @property

@@ -35,8 +35,13 @@ class CorrectionWatcher:
             since = max(self._seen, rounds[-1].last_correction_id if rounds else 0)
             return [int(c.id or 0) for c in store.corrections(since_id=since)]
 
-    def rounds(self, config: RoundConfig, poll_seconds: float, max_rounds: int | None = None,
-               log: Callable[[str], None] = print) -> Iterator[RoundOutcome]:
+    def rounds(
+        self,
+        config: RoundConfig,
+        poll_seconds: float,
+        max_rounds: int | None = None,
+        log: Callable[[str], None] = print,
+    ) -> Iterator[RoundOutcome]:
         """Each round as it ends; waits ``poll_seconds`` between looks at the store."""
         done = 0
         while max_rounds is None or done < max_rounds:

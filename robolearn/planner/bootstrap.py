@@ -63,22 +63,31 @@ class BootstrapConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("scenes_per_family", "phrasings_per_scene", "epochs", "layers", "width",
-                     "heads", "vocab_size", "batch_size", "threads"):
+        for name in (
+            "scenes_per_family",
+            "phrasings_per_scene",
+            "epochs",
+            "layers",
+            "width",
+            "heads",
+            "vocab_size",
+            "batch_size",
+            "threads",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         self.trained_families()  # an unknown name fails here, before any work
         if self.width % self.heads:
             raise ValueError(f"width {self.width} must be a multiple of heads {self.heads}")
 
-
     def trained_families(self) -> list[TaskFamily]:
         """The families the model learns, in envs/ order."""
         known = load_families()
         for name in self.families:
             if name not in known:
-                raise UnknownFamilyError(f"unknown task family {name!r} to bootstrap; known: "
-                                         f"{', '.join(sorted(known))}")
+                raise UnknownFamilyError(
+                    f"unknown task family {name!r} to bootstrap; known: {', '.join(sorted(known))}"
+                )
         if not self.families:
             return bootstrap_families()
         return [f for f in known.values() if f.name in self.families]
@@ -104,8 +113,9 @@ def bootstrap_families() -> list[TaskFamily]:
     return [family for family in load_families().values() if family.bootstrap]
 
 
-def demonstrations(families: list[TaskFamily], seeds: range,
-                   phrasings_per_scene: int, rng: random.Random) -> list[Example]:
+def demonstrations(
+    families: list[TaskFamily], seeds: range, phrasings_per_scene: int, rng: random.Random
+) -> list[Example]:
     """Each family's oracle plan for each seed's scene, in some of the family's phrasings."""
     examples = []
     for family in families:
@@ -114,22 +124,31 @@ def demonstrations(families: list[TaskFamily], seeds: range,
             names = [o.name for o in task.objects]
             texts = phrasings(family, task.objects)
             for instruction in rng.sample(texts, min(phrasings_per_scene, len(texts))):
-                examples.append(Example(build_prompt(instruction, names),
-                                        plan_text(list(task.oracle)), family.name,
-                                        source_id=seed))
+                examples.append(
+                    Example(
+                        build_prompt(instruction, names),
+                        plan_text(list(task.oracle)),
+                        family.name,
+                        source_id=seed,
+                    )
+                )
     return examples
 
 
-def bootstrap_demonstrations(config: BootstrapConfig,
-                              rng: random.Random | None = None) -> list[Example]:
+def bootstrap_demonstrations(
+    config: BootstrapConfig, rng: random.Random | None = None
+) -> list[Example]:
     """The demonstrations a bootstrap with ``config`` trains on, exactly (replay needs them).
 
     ``rng`` (default: a fresh one seeded with ``config.seed``, as the bootstrap's is) chooses
     the phrasings.
     """
-    return demonstrations(config.trained_families(),
-                          range(0, 2 * config.scenes_per_family, 2),
-                          config.phrasings_per_scene, rng or random.Random(config.seed))
+    return demonstrations(
+        config.trained_families(),
+        range(0, 2 * config.scenes_per_family, 2),
+        config.phrasings_per_scene,
+        rng or random.Random(config.seed),
+    )
 
 
 def _train_tokenizer(texts: list[str], vocab_size: int):  # noqa: ANN202 (transformers type)
@@ -142,17 +161,24 @@ def _train_tokenizer(texts: list[str], vocab_size: int):  # noqa: ANN202 (transf
     # 23 ms instead of 58 ms, exact match 100% either way.
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[EOS, PAD],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[EOS, PAD],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tokenizer.train_from_iterator(texts, trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS, bos_token=EOS,
-                                   pad_token=PAD)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, eos_token=EOS, bos_token=EOS, pad_token=PAD
+    )
 
 
-def build_default_model(out: Path, config: BootstrapConfig | None = None,
-                        progress: bool = True,
-                        log: Callable[[str], None] = print) -> BootstrapReport:
+def build_default_model(
+    out: Path,
+    config: BootstrapConfig | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> BootstrapReport:
     """Train the default planner model and save it as a Hugging Face folder at ``out``.
 
     The folder appears whole or not at all: it is written beside ``out`` and renamed.
@@ -171,18 +197,38 @@ def build_default_model(out: Path, config: BootstrapConfig | None = None,
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
     rows = encode(tokenizer, examples)
     longest = max(len(ids) for ids, _ in rows)
-    model = GPT2LMHeadModel(GPT2Config(
-        # A long window costs little here and leaves room for long plans under the grammar.
-        vocab_size=len(tokenizer), n_positions=max(1024, 2 ** math.ceil(math.log2(longest))),
-        n_embd=config.width, n_layer=config.layers, n_head=config.heads,
-        bos_token_id=eos, eos_token_id=eos, pad_token_id=pad))
-    result = train(model, rows, pad, Schedule(config.epochs, config.batch_size,
-                                              config.learning_rate),
-                   rng, "training the default planner", progress)
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            # A long window costs little here and leaves room for long plans under the grammar.
+            vocab_size=len(tokenizer),
+            n_positions=max(1024, 2 ** math.ceil(math.log2(longest))),
+            n_embd=config.width,
+            n_layer=config.layers,
+            n_head=config.heads,
+            bos_token_id=eos,
+            eos_token_id=eos,
+            pad_token_id=pad,
+        )
+    )
+    result = train(
+        model,
+        rows,
+        pad,
+        Schedule(config.epochs, config.batch_size, config.learning_rate),
+        rng,
+        "training the default planner",
+        progress,
+    )
     report = BootstrapReport(
-        examples=len(rows), tokens_per_example=sum(len(r) for r, _ in rows) / len(rows),
-        parameters=sum(p.numel() for p in model.parameters()), train_seconds=result.seconds,
-        final_loss=result.final_loss, heldout=0, exact_match=0.0, config=asdict(config))
+        examples=len(rows),
+        tokens_per_example=sum(len(r) for r, _ in rows) / len(rows),
+        parameters=sum(p.numel() for p in model.parameters()),
+        train_seconds=result.seconds,
+        final_loss=result.final_loss,
+        heldout=0,
+        exact_match=0.0,
+        config=asdict(config),
+    )
     _save(out, model, tokenizer, report)
     # Score the saved folder the way it will be used: loaded, with constrained decoding.
     from robolearn.planner.lm import LMPlanner
@@ -190,13 +236,15 @@ def build_default_model(out: Path, config: BootstrapConfig | None = None,
 
     planner = LMPlanner(out, SkillLibrary.seed(), threads=config.threads)
     report.exact_match, report.heldout = exact_match(
-        planner, families, range(1, 2 * config.heldout_per_family, 2), rng)
+        planner, families, range(1, 2 * config.heldout_per_family, 2), rng
+    )
     (out / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
     return report
 
 
-def exact_match(planner: LMPlanner, families: list[TaskFamily], seeds: range,
-                rng: random.Random) -> tuple[float, int]:
+def exact_match(
+    planner: LMPlanner, families: list[TaskFamily], seeds: range, rng: random.Random
+) -> tuple[float, int]:
     """Fraction of held-out (family, seed, phrasing) planned exactly as the oracle would."""
     right = total = 0
     for family in families:
@@ -250,5 +298,7 @@ def recorded_config(model_dir: Path) -> BootstrapConfig | None:
         settings = json.loads(report.read_text(encoding="utf-8"))["config"]
         return BootstrapConfig(**{**settings, "families": tuple(settings.get("families", ()))})
     except (ValueError, KeyError, TypeError) as error:
-        raise PlanningError(f"{report} is not a bootstrap report this robolearn can read "
-                            f"({error}); rebuild the model with 'robolearn bootstrap'") from None
+        raise PlanningError(
+            f"{report} is not a bootstrap report this robolearn can read "
+            f"({error}); rebuild the model with 'robolearn bootstrap'"
+        ) from None

@@ -66,8 +66,9 @@ class CompareConfig:
         if self.per_family < 0:
             raise ValueError(f"per_family must be 0 or more, got {self.per_family}")
         if self.paraphrases_per_family is not None and self.paraphrases_per_family < 0:
-            raise ValueError("paraphrases_per_family must be 0 or more, got "
-                             f"{self.paraphrases_per_family}")
+            raise ValueError(
+                f"paraphrases_per_family must be 0 or more, got {self.paraphrases_per_family}"
+            )
         if self.threads < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
 
@@ -115,12 +116,12 @@ class ModelResult:
 
     def latency(self, set_name: str) -> dict[str, float]:
         """Median and 95th percentile of the plan latency over a set, ms (0 for the oracle)."""
-        values = sorted(float(p["latency_ms"]) for p in self.plans
-                        if p["set"] == set_name and "latency_ms" in p)
+        values = sorted(
+            float(p["latency_ms"]) for p in self.plans if p["set"] == set_name and "latency_ms" in p
+        )
         if not values:
             return {"median": 0.0, "p95": 0.0}
-        return {"median": statistics.median(values),
-                "p95": values[int(0.95 * (len(values) - 1))]}
+        return {"median": statistics.median(values), "p95": values[int(0.95 * (len(values) - 1))]}
 
     def success(self, set_name: str) -> float:
         """Execution success over a set."""
@@ -139,27 +140,46 @@ class Comparison:
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready results."""
+
         def one(result: ModelResult) -> dict[str, object]:
             data = asdict(result)
-            data["summary"] = {s: asdict(result.total(s)) | {"success": result.success(s),
-                                                             "latency_ms": result.latency(s)}
-                               for s in SETS}
+            data["summary"] = {
+                s: asdict(result.total(s))
+                | {"success": result.success(s), "latency_ms": result.latency(s)}
+                for s in SETS
+            }
             return data
 
-        return {"models": [one(r) for r in self.results], "oracle": one(self.oracle),
-                "skipped": self.skipped, "bars": [list(bar) for bar in self.bars()]}
+        return {
+            "models": [one(r) for r in self.results],
+            "oracle": one(self.oracle),
+            "skipped": self.skipped,
+            "bars": [list(bar) for bar in self.bars()],
+        }
 
     def bars(self) -> list[tuple[str, str, str, bool]]:
         """(what, measured, required, passed) for the issue's targets."""
-        bars = [(f"{r.name}: parse failures", str(sum(r.total(s).parse_failures for s in SETS)),
-                 "0", all(r.total(s).parse_failures == 0 for s in SETS)) for r in self.results]
+        bars = [
+            (
+                f"{r.name}: parse failures",
+                str(sum(r.total(s).parse_failures for s in SETS)),
+                "0",
+                all(r.total(s).parse_failures == 0 for s in SETS),
+            )
+            for r in self.results
+        ]
         default = next((r for r in self.results if r.name == "default"), None)
         for result in self.results:
             if default is not None and result is not default:
                 gain = result.success("paraphrases") - default.success("paraphrases")
-                bars.append((f"{result.name}: paraphrase success over default's",
-                             f"{gain * 100:+.0f} points", f">= +{MIN_GAIN * 100:.0f}",
-                             gain >= MIN_GAIN))
+                bars.append(
+                    (
+                        f"{result.name}: paraphrase success over default's",
+                        f"{gain * 100:+.0f} points",
+                        f">= +{MIN_GAIN * 100:.0f}",
+                        gain >= MIN_GAIN,
+                    )
+                )
         return bars
 
     def report(self) -> str:
@@ -171,28 +191,54 @@ class Comparison:
                 if not total.scenes:
                     continue
                 latency = result.latency(set_name) if result is not self.oracle else None
-                rows.append([result.name, set_name, str(total.scenes),
-                             f"{total.exact}/{total.scenes}",
-                             f"{total.successes}/{total.scenes} ({result.success(set_name):.0%})",
-                             str(total.parse_failures),
-                             f"{latency['median']:,.0f} / {latency['p95']:,.0f} ms"
-                             if latency else "-"])
-        summary = format_table(["model", "scenes", "n", "exact match", "success",
-                                "parse failures", "plan latency median / p95"], rows)
+                rows.append(
+                    [
+                        result.name,
+                        set_name,
+                        str(total.scenes),
+                        f"{total.exact}/{total.scenes}",
+                        f"{total.successes}/{total.scenes} ({result.success(set_name):.0%})",
+                        str(total.parse_failures),
+                        f"{latency['median']:,.0f} / {latency['p95']:,.0f} ms" if latency else "-",
+                    ]
+                )
+        summary = format_table(
+            [
+                "model",
+                "scenes",
+                "n",
+                "exact match",
+                "success",
+                "parse failures",
+                "plan latency median / p95",
+            ],
+            rows,
+        )
         families = sorted({f for r in self.results for t in r.tallies.values() for f in t})
-        header = ["family"] + [f"{r.name} {s}" for r in [*self.results, self.oracle]
-                               for s in SETS]
-        per_family = format_table(header, [
-            [family] + [_cell(r.tallies.get(s, {}).get(family))
-                        for r in [*self.results, self.oracle] for s in SETS]
-            for family in families])
-        models = [f"{r.name}: {r.folder} [{r.identity}], ready in {r.prepare_seconds:.1f} s, "
-                  f"loaded in {r.load_seconds:.1f} s" for r in self.results]
+        header = ["family"] + [f"{r.name} {s}" for r in [*self.results, self.oracle] for s in SETS]
+        per_family = format_table(
+            header,
+            [
+                [family]
+                + [
+                    _cell(r.tallies.get(s, {}).get(family))
+                    for r in [*self.results, self.oracle]
+                    for s in SETS
+                ]
+                for family in families
+            ],
+        )
+        models = [
+            f"{r.name}: {r.folder} [{r.identity}], ready in {r.prepare_seconds:.1f} s, "
+            f"loaded in {r.load_seconds:.1f} s"
+            for r in self.results
+        ]
         models += [f"{name}: skipped ({why})" for name, why in self.skipped.items()]
-        bars = format_table(["target", "measured", "required", "result"],
-                            [[a, b, c, "PASS" if ok else "FAIL"] for a, b, c, ok in self.bars()])
-        return "\n\n".join([summary, "success per family\n" + per_family, bars,
-                            "\n".join(models)])
+        bars = format_table(
+            ["target", "measured", "required", "result"],
+            [[a, b, c, "PASS" if ok else "FAIL"] for a, b, c, ok in self.bars()],
+        )
+        return "\n\n".join([summary, "success per family\n" + per_family, bars, "\n".join(models)])
 
 
 def _cell(tally: Tally | None) -> str:
@@ -209,32 +255,44 @@ def read_paraphrases(path: Path) -> list[Scene]:
     scenes = []
     for i, entry in enumerate(entries):
         try:
-            scene = Scene(str(entry["family"]), int(entry["seed"]), str(entry["instruction"]),
-                          tuple(str(parse_call(c)) for c in entry["plan"]))
+            scene = Scene(
+                str(entry["family"]),
+                int(entry["seed"]),
+                str(entry["instruction"]),
+                tuple(str(parse_call(c)) for c in entry["plan"]),
+            )
         except (KeyError, TypeError, ValueError) as error:
-            raise ParaphraseFileError(f"{path}: entry {i} is not a paraphrase "
-                                      f"(family, seed, instruction, plan): {error}") from None
+            raise ParaphraseFileError(
+                f"{path}: entry {i} is not a paraphrase (family, seed, instruction, plan): {error}"
+            ) from None
         scenes.append(scene)
     return scenes
 
 
-def scene_sets(config: CompareConfig, paraphrases: Sequence[Scene],
-               families: Sequence[TaskFamily]) -> dict[str, list[Scene]]:
+def scene_sets(
+    config: CompareConfig, paraphrases: Sequence[Scene], families: Sequence[TaskFamily]
+) -> dict[str, list[Scene]]:
     """The held-out scenes and the paraphrases of ``families``, as the config asks."""
     names = {f.name for f in families}
-    heldout = [Scene(f.name, seed, None) for f in families
-               for seed in range(1, 2 * config.per_family, 2)]
+    heldout = [
+        Scene(f.name, seed, None) for f in families for seed in range(1, 2 * config.per_family, 2)
+    ]
     chosen: list[Scene] = []
     for name in sorted(names):
         mine = [p for p in paraphrases if p.family == name]
-        chosen += mine if config.paraphrases_per_family is None else mine[
-            :config.paraphrases_per_family]
+        chosen += (
+            mine if config.paraphrases_per_family is None else mine[: config.paraphrases_per_family]
+        )
     return {"held-out": heldout, "paraphrases": chosen}
 
 
-def compare(models: dict[str, Callable[[], Path]], config: CompareConfig,
-            paraphrases: Sequence[Scene], library: SkillLibrary | None = None,
-            log: Callable[[str], None] = print) -> Comparison:
+def compare(
+    models: dict[str, Callable[[], Path]],
+    config: CompareConfig,
+    paraphrases: Sequence[Scene],
+    library: SkillLibrary | None = None,
+    log: Callable[[str], None] = print,
+) -> Comparison:
     """Plan and run every scene with every model (``name → how to get its folder``)."""
     library = library or SkillLibrary.seed()
     families = bootstrap_families()
@@ -262,8 +320,13 @@ def compare(models: dict[str, Callable[[], Path]], config: CompareConfig,
     return Comparison(results, oracle, skipped)
 
 
-def _run(result: ModelResult, planner: LMPlanner | None, sets: dict[str, list[Scene]],
-         families: Sequence[TaskFamily], library: SkillLibrary) -> None:
+def _run(
+    result: ModelResult,
+    planner: LMPlanner | None,
+    sets: dict[str, list[Scene]],
+    families: Sequence[TaskFamily],
+    library: SkillLibrary,
+) -> None:
     """Every scene of every set with one planner (None: the oracle), tallied into ``result``."""
     by_name = {f.name: f for f in families}
     for set_name, scenes in sets.items():
@@ -287,16 +350,22 @@ def _by_family(scenes: Sequence[Scene]) -> Iterator[tuple[str, list[Scene]]]:
     yield from order.items()
 
 
-def _attempt(planner: LMPlanner | None, env: TabletopEnv, scene: Scene,
-             library: SkillLibrary) -> tuple[Tally, dict[str, object]]:
+def _attempt(
+    planner: LMPlanner | None, env: TabletopEnv, scene: Scene, library: SkillLibrary
+) -> tuple[Tally, dict[str, object]]:
     """Plan one scene, compare the plan with the right one, run it: its tally and record."""
     env.reset(seed=scene.seed)
     task = env.task
     instruction = scene.instruction or task.instruction
     right = list(scene.plan) if scene.plan is not None else [str(c) for c in task.oracle]
     tally = Tally(scenes=1)
-    record: dict[str, object] = {"family": scene.family, "seed": scene.seed,
-                                 "instruction": instruction, "plan": [], "error": None}
+    record: dict[str, object] = {
+        "family": scene.family,
+        "seed": scene.seed,
+        "instruction": instruction,
+        "plan": [],
+        "error": None,
+    }
     plan: list[Call] = list(task.oracle)
     if planner is not None:
         start = time.perf_counter()

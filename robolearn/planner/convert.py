@@ -77,8 +77,9 @@ def verify(folder: Path, gguf_sha256: str) -> str | None:
     return None
 
 
-def ensure_converted(gguf: Path, cache: Path, preset: str,
-                     log: Callable[[str], None] = print) -> Path:
+def ensure_converted(
+    gguf: Path, cache: Path, preset: str, log: Callable[[str], None] = print
+) -> Path:
     """The plain folder converted from ``gguf``: the cached one if it verifies, else a new one."""
     digest = file_sha256(gguf)
     folder = cached_folder(cache, preset, digest)
@@ -115,8 +116,9 @@ def convert(gguf: Path, out: Path) -> None:
     try:
         with offline_loading():
             tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-            loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
-                                                          dtype=torch.float32)
+            loaded = AutoModelForCausalLM.from_pretrained(
+                gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+            )
     except (ValueError, OSError, KeyError) as error:
         raise ConversionError(f"cannot read {gguf} as a GGUF causal LM: {error}") from error
     config = loaded.config
@@ -131,11 +133,19 @@ def convert(gguf: Path, out: Path) -> None:
 
 
 def _write_manifest(folder: Path, preset: str, source: str, gguf_sha256: str) -> None:
-    files = {path.name: {"size": path.stat().st_size, "sha256": file_sha256(path)}
-             for path in sorted(folder.iterdir()) if path.is_file()}
+    files = {
+        path.name: {"size": path.stat().st_size, "sha256": file_sha256(path)}
+        for path in sorted(folder.iterdir())
+        if path.is_file()
+    }
     missing = [name for name in REQUIRED if name not in files]
     if missing:
         raise ConversionError(f"the conversion of {source} wrote no {', '.join(missing)}")
-    manifest = {"format_version": FORMAT_VERSION, "preset": preset, "source": source,
-                "gguf_sha256": gguf_sha256, "files": files}
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "preset": preset,
+        "source": source,
+        "gguf_sha256": gguf_sha256,
+        "files": files,
+    }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -38,24 +38,32 @@ class LibraryDemonstrations:
     example's arguments when it can.
     """
 
-    def __init__(self, library: SkillLibrary | None = None,
-                 families: Iterable[TaskFamily] | None = None,
-                 seeds: Iterable[int] = SEEDS) -> None:
+    def __init__(
+        self,
+        library: SkillLibrary | None = None,
+        families: Iterable[TaskFamily] | None = None,
+        seeds: Iterable[int] = SEEDS,
+    ) -> None:
         chosen = bootstrap_families() if families is None else list(families)
         self.pool: dict[tuple[str, int], list[Demonstration]] = {}
         """Examples by (family, template number), one per scene."""
         for family in chosen:
             for seed in seeds:
                 task = sample_task(family, seed)
-                plan = (shorten(list(task.oracle), library, task.objects) if library is not None
-                        else list(task.oracle))
+                plan = (
+                    shorten(list(task.oracle), library, task.objects)
+                    if library is not None
+                    else list(task.oracle)
+                )
                 names = tuple(o.name for o in task.objects)
                 for number, text in enumerate(phrasings(family, task.objects)):
                     self.pool.setdefault((family.name, number), []).append(
-                        Demonstration(text, names, tuple(map(str, plan))))
+                        Demonstration(text, names, tuple(map(str, plan)))
+                    )
 
-    def demonstrations(self, instruction: str, object_names: list[str],
-                       k: int) -> list[Demonstration]:
+    def demonstrations(
+        self, instruction: str, object_names: list[str], k: int
+    ) -> list[Demonstration]:
         """The ``k`` phrasings closest to ``instruction``, the closest last."""
         if k < 1:
             return []
@@ -76,8 +84,9 @@ def _overlap(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
-def shorten(plan: Sequence[Call], library: SkillLibrary,
-            objects: Iterable[SceneObject]) -> list[Call]:
+def shorten(
+    plan: Sequence[Call], library: SkillLibrary, objects: Iterable[SceneObject]
+) -> list[Call]:
     """``plan`` with every run of calls that one composite skill does replaced by that call.
 
     ``pick(a); place(a, b)`` over two blocks becomes ``stack_on(a, b)``; the composites that
@@ -85,13 +94,17 @@ def shorten(plan: Sequence[Call], library: SkillLibrary,
     takes. What no composite covers stays as it is.
     """
     kinds = {o.name: o.kind for o in objects}
-    shapes = sorted(((skill, _unfold(library, Call(skill.name, tuple(_slot(p) for p in
-                                                                      skill.params))))
-                     for skill in library.composites.values()), key=lambda pair: -len(pair[1]))
+    shapes = sorted(
+        (
+            (skill, _unfold(library, Call(skill.name, tuple(_slot(p) for p in skill.params))))
+            for skill in library.composites.values()
+        ),
+        key=lambda pair: -len(pair[1]),
+    )
     out, i = [], 0
     while i < len(plan):
         for skill, steps in shapes:
-            binding = _match(steps, plan[i:i + len(steps)])
+            binding = _match(steps, plan[i : i + len(steps)])
             if binding is not None and _fits(skill.params, binding, kinds):
                 out.append(Call(skill.name, tuple(binding[_slot(p)] for p in skill.params)))
                 i += len(steps)

@@ -38,8 +38,9 @@ from robolearn.skills.library import SkillLibrary
 from robolearn.skills.params import OBJECT_TYPES, SIDES, Param
 
 
-def call_vocabulary(library: SkillLibrary,
-                    objects: Iterable[SceneObject] | Mapping[str, SceneObject]) -> list[str]:
+def call_vocabulary(
+    library: SkillLibrary, objects: Iterable[SceneObject] | Mapping[str, SceneObject]
+) -> list[str]:
     """Every call that is valid in a scene of ``objects``, sorted, formatted as ``str(Call)``.
 
     For every skill (atomic and composite) whose parameters all name objects (``OBJECT_TYPES``)
@@ -59,8 +60,9 @@ def call_vocabulary(library: SkillLibrary,
     return sorted(calls)
 
 
-def _arguments(params: Sequence[Param], scene: Sequence[SceneObject],
-               used: frozenset[str]) -> Iterator[tuple[str, ...]]:
+def _arguments(
+    params: Sequence[Param], scene: Sequence[SceneObject], used: frozenset[str]
+) -> Iterator[tuple[str, ...]]:
     """Every argument tuple for ``params`` that names no object twice (nor one in ``used``)."""
     if not params:
         yield ()
@@ -103,8 +105,7 @@ class PlanGrammar:
     @property
     def longest_plan(self) -> int:
         """Characters in the longest plan; a bound on the tokens a constrained plan takes."""
-        return (self.max_calls * max(map(len, self.calls))
-                + (self.max_calls - 1) * len(SEPARATOR))
+        return self.max_calls * max(map(len, self.calls)) + (self.max_calls - 1) * len(SEPARATOR)
 
     def is_prefix(self, text: str) -> bool:
         """Whether ``text`` can still be extended to a complete plan (``""`` can)."""
@@ -185,23 +186,31 @@ class ConstrainedPlanProcessor(LogitsProcessor):
     calls before it (clamped where it cannot matter), so a state seen once costs a dict look-up.
     """
 
-    def __init__(self, grammar: PlanGrammar, tokenizer: Any, prompt_length: int,
-                 eos_token_id: int, lead: str = "",
-                 vocabulary: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        grammar: PlanGrammar,
+        tokenizer: Any,
+        prompt_length: int,
+        eos_token_id: int,
+        lead: str = "",
+        vocabulary: Sequence[str] | None = None,
+    ) -> None:
         self.grammar = grammar
         self.prompt_length = prompt_length
         self.eos_token_id = eos_token_id
         self.lead = lead
         """Text the answer starts with before the plan: ``" "`` for ``plan: pick(...)``."""
         if not all(c.isascii() for c in [*grammar.calls, lead]):
-            raise ValueError("constrained decoding needs ASCII calls and lead, as the call "
-                             "language is")
+            raise ValueError(
+                "constrained decoding needs ASCII calls and lead, as the call language is"
+            )
         alphabet = {ch for call in grammar.calls for ch in call} | {";"} | set(lead)
         special = set(tokenizer.all_special_ids) | {eos_token_id}
         texts = decode_vocabulary(tokenizer) if vocabulary is None else vocabulary
         self._texts: list[str | None] = [
             text if i not in special and text and set(text) <= alphabet else None
-            for i, text in enumerate(texts)]
+            for i, text in enumerate(texts)
+        ]
         _require_concatenation(tokenizer, self._texts, lead, min(grammar.calls))
         self._by_first: dict[str, list[tuple[int, str]]] = {}
         for i, text in enumerate(self._texts):
@@ -215,11 +224,10 @@ class ConstrainedPlanProcessor(LogitsProcessor):
         self._cache: dict[tuple[str, int], torch.Tensor] = {}
         """Allowed ids by state: ``(rest, done)`` in the plan, ``(text, -1)`` in the lead."""
 
-    def __call__(self, input_ids: torch.LongTensor,
-                 scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         """Scores with every token the grammar forbids set to ``-inf``."""
         masked = torch.full_like(scores, float("-inf"))
-        for row, ids in enumerate(input_ids[:, self.prompt_length:].tolist()):
+        for row, ids in enumerate(input_ids[:, self.prompt_length :].tolist()):
             allowed = self.allowed(ids)
             masked[row, allowed] = scores[row, allowed]
         # Another processor may have pushed every allowed token to -inf: end the plan there.
@@ -248,7 +256,7 @@ class ConstrainedPlanProcessor(LogitsProcessor):
             return (text, -1) if self.lead.startswith(text) else None
         if not text.startswith(self.lead):
             return None
-        state = self.grammar.read(text[len(self.lead):])
+        state = self.grammar.read(text[len(self.lead) :])
         if state is None:
             return None
         rest, done = state
@@ -262,15 +270,23 @@ class ConstrainedPlanProcessor(LogitsProcessor):
             def fits(piece: str) -> bool:
                 return read(piece, rest, done) is not None
         else:  # still in the lead; rest is the part of it written so far
+
             def fits(piece: str) -> bool:
                 text = rest + piece
                 if len(text) <= len(self.lead):
                     return self.lead.startswith(text)
-                return (text.startswith(self.lead)
-                        and self.grammar.read(text[len(self.lead):]) is not None)
+                return (
+                    text.startswith(self.lead)
+                    and self.grammar.read(text[len(self.lead) :]) is not None
+                )
 
-        ids = [i for first, tokens in self._by_first.items() if fits(first)
-               for i, text in tokens if fits(text)]
+        ids = [
+            i
+            for first, tokens in self._by_first.items()
+            if fits(first)
+            for i, text in tokens
+            if fits(text)
+        ]
         if (done >= 0 and self.grammar.completes(rest, done)) or not ids:
             ids.append(self.eos_token_id)
         return torch.tensor(ids, dtype=torch.long)
@@ -278,12 +294,16 @@ class ConstrainedPlanProcessor(LogitsProcessor):
 
 def decode_vocabulary(tokenizer: Any) -> list[str]:
     """The text of every token id of ``tokenizer``, each decoded alone."""
-    return tokenizer.batch_decode([[i] for i in range(len(tokenizer))],
-                                  skip_special_tokens=False, clean_up_tokenization_spaces=False)
+    return tokenizer.batch_decode(
+        [[i] for i in range(len(tokenizer))],
+        skip_special_tokens=False,
+        clean_up_tokenization_spaces=False,
+    )
 
 
-def _require_concatenation(tokenizer: Any, texts: Sequence[str | None], lead: str,
-                           call: str) -> None:
+def _require_concatenation(
+    tokenizer: Any, texts: Sequence[str | None], lead: str, call: str
+) -> None:
     """Refuse a tokenizer that decodes a sequence other than as its tokens' texts joined."""
     sample = lead + SEPARATOR.join([call, call])
     ids = tokenizer.encode(sample, add_special_tokens=False)
@@ -292,4 +312,5 @@ def _require_concatenation(tokenizer: Any, texts: Sequence[str | None], lead: st
         raise ValueError(
             f"tokenizer {type(tokenizer).__name__} does not decode {sample!r} as the "
             f"concatenation of its tokens ({joined!r}); constrained decoding needs a "
-            "byte-level BPE tokenizer")
+            "byte-level BPE tokenizer"
+        )

@@ -56,11 +56,15 @@ def adapter_base_model(adapter_dir: Path) -> str | None:
     try:
         data = json.loads(info.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise AdapterMismatchError(f"{info} cannot be read ({error}); the adapter's origin is "
-                                   "unknown, so it is not used") from None
+        raise AdapterMismatchError(
+            f"{info} cannot be read ({error}); the adapter's origin is unknown, so it is not used"
+        ) from None
     if int(data.get("format", 0)) > ADAPTER_FORMAT:
-        warnings.warn(f"{info} was written by a newer robolearn (format {data['format']}); "
-                      "reading what this one knows", stacklevel=2)
+        warnings.warn(
+            f"{info} was written by a newer robolearn (format {data['format']}); "
+            "reading what this one knows",
+            stacklevel=2,
+        )
     return data.get("base_model")
 
 
@@ -75,4 +79,5 @@ def check_adapter_fits(adapter_dir: Path, base_model: str, model_dir: Path) -> N
         raise AdapterMismatchError(
             f"the adapter {adapter_dir} was trained on the base model {base}, not on "
             f"{base_model} ({model_dir}); plan with that model (--model), or "
-            "train an adapter for this one with 'robolearn train'")
+            "train an adapter for this one with 'robolearn train'"
+        )

@@ -46,8 +46,10 @@ class InstructionError(PlanningError, ValueError):
 def check_instruction(instruction: str) -> None:
     """Raise InstructionError unless ``instruction`` is text a prompt can hold."""
     if problem := text_problem(instruction, "the instruction"):
-        raise InstructionError(f"{problem}; say in words what the robot should do, e.g. "
-                               "'stack the red block on the blue one'")
+        raise InstructionError(
+            f"{problem}; say in words what the robot should do, e.g. "
+            "'stack the red block on the blue one'"
+        )
 
 
 def parse_answer(answer: str) -> list[Call]:
@@ -60,8 +62,7 @@ def parse_answer(answer: str) -> list[Call]:
     try:
         calls = parse_calls(answer.replace(SEPARATOR, "\n"))
     except CallSyntaxError as error:
-        raise PlanParseError(f"the model's answer {quote(answer)} is not a plan: {error}") \
-            from None
+        raise PlanParseError(f"the model's answer {quote(answer)} is not a plan: {error}") from None
     if not calls:
         raise PlanParseError(f"the model's answer {quote(answer)} holds no call")
     return calls
@@ -76,13 +77,20 @@ class LMPlanner:
 
     name = "lm"
 
-    def __init__(self, model_dir: Path, library: SkillLibrary, threads: int = 1,
-                 demonstrations: DemonstrationSource | None = None, shots: int = 3) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        library: SkillLibrary,
+        threads: int = 1,
+        demonstrations: DemonstrationSource | None = None,
+        shots: int = 3,
+    ) -> None:
         if not (Path(model_dir) / "config.json").is_file():
             raise ModelNotFoundError(
                 f"no model at {model_dir} (config.json missing); run 'robolearn bootstrap' to "
                 "build the default one, or pass --model with a preset (smollm2) or a local "
-                "Hugging Face folder")
+                "Hugging Face folder"
+            )
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -91,8 +99,9 @@ class LMPlanner:
         self.library = library
         with offline_loading():
             self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-            self.model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True,
-                                                              dtype=torch.float32)
+            self.model = AutoModelForCausalLM.from_pretrained(
+                model_dir, local_files_only=True, dtype=torch.float32
+            )
         self.model.eval()
         self.adapter: Path | None = None
         self.explanation = ""
@@ -115,8 +124,9 @@ class LMPlanner:
         """
         if adapter_dir is not None:
             if not (Path(adapter_dir) / "adapter_config.json").is_file():
-                raise ModelNotFoundError(f"no LoRA adapter at {adapter_dir} "
-                                         "(adapter_config.json missing)")
+                raise ModelNotFoundError(
+                    f"no LoRA adapter at {adapter_dir} (adapter_config.json missing)"
+                )
             check_adapter_fits(Path(adapter_dir), self.identity, self.model_dir)
         if self.adapter is not None:
             # peft wraps the base model's layers in place; unload() takes the LoRA layers out
@@ -137,13 +147,13 @@ class LMPlanner:
     def plan_instruction(self, instruction: str, objects: tuple[SceneObject, ...]) -> list[Call]:
         """The plan for any instruction in a scene with these objects."""
         check_instruction(instruction)
-        return self.plan_text(self.format.prompt(instruction, [o.name for o in objects]),
-                              objects)
+        return self.plan_text(self.format.prompt(instruction, [o.name for o in objects]), objects)
 
     def encode(self, prompt: str) -> torch.Tensor:
         """The prompt's token ids (a 1 x n tensor), as the model is given them."""
-        return self.tokenizer(prompt, return_tensors="pt",
-                              add_special_tokens=self.format.add_special_tokens)["input_ids"]
+        return self.tokenizer(
+            prompt, return_tensors="pt", add_special_tokens=self.format.add_special_tokens
+        )["input_ids"]
 
     def plan_text(self, prompt: str, objects: tuple[SceneObject, ...]) -> list[Call]:
         """Generate after ``prompt`` under the grammar of this scene, then parse."""
@@ -162,27 +172,31 @@ class LMPlanner:
         # characters always ends (with EOS) inside the model's context window: the grammar
         # takes as many calls as surely fit.
         window = getattr(self.model.config, "max_position_embeddings", None) or getattr(
-            self.model.config, "n_positions", 2048)
+            self.model.config, "n_positions", 2048
+        )
         room, longest = window - length - 1, max(len(call) for call in calls) + len(SEPARATOR)
         max_calls = min(MAX_PLAN_STEPS, (room - len(lead) + len(SEPARATOR)) // longest)
         if max_calls < 1:
-            raise PlanParseError(f"the prompt ({length} tokens) leaves no room for a plan in "
-                                 f"the model's context window of {window} tokens; use a model "
-                                 "with a longer one")
+            raise PlanParseError(
+                f"the prompt ({length} tokens) leaves no room for a plan in "
+                f"the model's context window of {window} tokens; use a model "
+                "with a longer one"
+            )
         grammar = PlanGrammar(calls, max_calls=max_calls)
         if self._vocabulary is None:
             self._vocabulary = decode_vocabulary(self.tokenizer)
-        processor = ConstrainedPlanProcessor(grammar, self.tokenizer, length, eos, lead=lead,
-                                             vocabulary=self._vocabulary)
+        processor = ConstrainedPlanProcessor(
+            grammar, self.tokenizer, length, eos, lead=lead, vocabulary=self._vocabulary
+        )
         budget = len(lead) + grammar.longest_plan + 1
         ids = self._greedy(input_ids, processor, budget, eos)
         calls = parse_answer(self.tokenizer.decode(ids[0, length:], skip_special_tokens=True))
         self.explanation = f"language model {self.model_dir.name}" + (
-            f" with LoRA adapter {self.adapter.name}" if self.adapter else "")
+            f" with LoRA adapter {self.adapter.name}" if self.adapter else ""
+        )
         return calls
 
-    def _greedy(self, ids: torch.Tensor, processor: object, budget: int,
-                eos: int) -> torch.Tensor:
+    def _greedy(self, ids: torch.Tensor, processor: object, budget: int, eos: int) -> torch.Tensor:
         """Greedy decoding with the key-value cache, one constrained token at a time.
 
         ``model.generate`` costs ~2 ms of bookkeeping per token on this small a model; this

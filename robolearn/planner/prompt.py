@@ -46,8 +46,9 @@ def _objects(object_names: Sequence[str]) -> str:
 
 def build_prompt(instruction: str, object_names: Sequence[str]) -> str:
     """The plain prompt for an instruction in a scene with these objects."""
-    return template().format(instruction=" ".join(instruction.split()),
-                             objects=_objects(object_names))
+    return template().format(
+        instruction=" ".join(instruction.split()), objects=_objects(object_names)
+    )
 
 
 def task_prompt(task: TaskInstance) -> str:
@@ -74,8 +75,9 @@ class Demonstration:
 class DemonstrationSource(Protocol):
     """Where worked examples for a prompt come from: the library, a correction memory, ..."""
 
-    def demonstrations(self, instruction: str, object_names: list[str],
-                       k: int) -> list[Demonstration]:
+    def demonstrations(
+        self, instruction: str, object_names: list[str], k: int
+    ) -> list[Demonstration]:
         """Up to ``k`` examples for planning ``instruction`` in a scene of these objects.
 
         The most useful example comes last: it sits next to the task in the prompt.
@@ -122,11 +124,17 @@ class ChatFormat:
     add_special_tokens = False
     """The rendered chat holds its special tokens already."""
 
-    def __init__(self, tokenizer: Any, library: SkillLibrary,
-                 source: DemonstrationSource | None = None, shots: int = 3) -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        library: SkillLibrary,
+        source: DemonstrationSource | None = None,
+        shots: int = 3,
+    ) -> None:
         if not getattr(tokenizer, "chat_template", None):
-            raise ValueError(f"tokenizer {type(tokenizer).__name__} has no chat template; use "
-                             "PlainFormat")
+            raise ValueError(
+                f"tokenizer {type(tokenizer).__name__} has no chat template; use PlainFormat"
+            )
         self.tokenizer = tokenizer
         self.library = library
         self.source = source
@@ -137,22 +145,29 @@ class ChatFormat:
     def messages(self, instruction: str, object_names: Sequence[str]) -> list[dict[str, str]]:
         """The chat: system turn, one user/assistant pair per example, the task's user turn."""
         instruction = " ".join(instruction.split())
-        examples = (self.source.demonstrations(instruction, list(object_names), self.shots)
-                    if self.source is not None and self.shots > 0 else [])
-        skills = "\n".join(f"{self.library.get(name).signature}: "
-                           f"{self.library.get(name).description}"
-                           for name in plannable_skills(self.library))
+        examples = (
+            self.source.demonstrations(instruction, list(object_names), self.shots)
+            if self.source is not None and self.shots > 0
+            else []
+        )
+        skills = "\n".join(
+            f"{self.library.get(name).signature}: {self.library.get(name).description}"
+            for name in plannable_skills(self.library)
+        )
         system = template("chat_system").format(skills=skills, objects=_objects(object_names))
         chat = [{"role": "system", "content": system.strip()}]
         for example in examples:
-            chat += [{"role": "user", "content": _user(example.instruction)},
-                     {"role": "assistant", "content": self.answer(example.plan)}]
+            chat += [
+                {"role": "user", "content": _user(example.instruction)},
+                {"role": "assistant", "content": self.answer(example.plan)},
+            ]
         return chat + [{"role": "user", "content": _user(instruction)}]
 
     def prompt(self, instruction: str, object_names: Sequence[str]) -> str:
         """The chat rendered by the model's template, up to the assistant's turn."""
-        return self.tokenizer.apply_chat_template(self.messages(instruction, object_names),
-                                                  tokenize=False, add_generation_prompt=True)
+        return self.tokenizer.apply_chat_template(
+            self.messages(instruction, object_names), tokenize=False, add_generation_prompt=True
+        )
 
     def answer(self, plan: Sequence[Call | str]) -> str:
         """The assistant's reply: the plan, before the end-of-turn token."""
@@ -167,7 +182,7 @@ class ChatFormat:
         marker = "PLANX"
         chat = [{"role": "user", "content": "u"}, {"role": "assistant", "content": marker}]
         text = self.tokenizer.apply_chat_template(chat, tokenize=False)
-        after = text[text.rindex(marker) + len(marker):]
+        after = text[text.rindex(marker) + len(marker) :]
         ids = self.tokenizer(after, add_special_tokens=False)["input_ids"]
         if ids and ids[0] in self.tokenizer.all_special_ids:
             return ids[0]
@@ -179,8 +194,11 @@ def plannable_skills(library: SkillLibrary) -> list[str]:
 
     Skills with numeric parameters (``move_to(x, y, z)``) are reached through composites.
     """
-    return [name for name in library.names()
-            if all(p.type in OBJECT_TYPES or p.type == "side" for p in library.get(name).params)]
+    return [
+        name
+        for name in library.names()
+        if all(p.type in OBJECT_TYPES or p.type == "side" for p in library.get(name).params)
+    ]
 
 
 def _user(instruction: str) -> str:

@@ -58,8 +58,12 @@ class TrainingResult:
     examples: int
 
 
-def encode(tokenizer: Any, examples: Sequence[Example], end_token_id: int | None = None,
-           add_special_tokens: bool = True) -> list[Row]:
+def encode(
+    tokenizer: Any,
+    examples: Sequence[Example],
+    end_token_id: int | None = None,
+    add_special_tokens: bool = True,
+) -> list[Row]:
     """Token ids of each example's prompt and answer, the answer closed by ``end_token_id``.
 
     The end token defaults to EOS; a chat model's answer ends at its end-of-turn token, and
@@ -86,22 +90,31 @@ def padded_batch(rows: Sequence[Row], pad: int) -> tuple[list, list, list]:
     return input_ids, labels, mask
 
 
-def train(model: Any, rows: list[Row], pad: int, schedule: Schedule, rng: random.Random,
-          description: str, progress: bool = True) -> TrainingResult:
+def train(
+    model: Any,
+    rows: list[Row],
+    pad: int,
+    schedule: Schedule,
+    rng: random.Random,
+    description: str,
+    progress: bool = True,
+) -> TrainingResult:
     """Train ``model`` on ``rows`` (shuffled by ``rng`` each epoch); leaves it in eval mode."""
     import torch
 
     if not rows:
         raise ValueError("there is nothing to train on: no examples")
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=schedule.learning_rate,
-                                  weight_decay=schedule.weight_decay)
+    optimizer = torch.optim.AdamW(
+        trainable, lr=schedule.learning_rate, weight_decay=schedule.weight_decay
+    )
     steps = schedule.epochs * math.ceil(len(rows) / schedule.batch_size)
     # OneCycleLR divides by (warmup steps - 1): a warmup of exactly one step (10 steps at 0.1)
     # raised ZeroDivisionError and failed the round, so such a warmup takes two steps.
     warmup = schedule.warmup if schedule.warmup * steps != 1 else 2 / steps
     lr_schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, schedule.learning_rate, total_steps=steps, pct_start=warmup)
+        optimizer, schedule.learning_rate, total_steps=steps, pct_start=warmup
+    )
     rows = list(rows)
     model.train()
     start, loss_value = time.perf_counter(), float("nan")
@@ -109,10 +122,12 @@ def train(model: Any, rows: list[Row], pad: int, schedule: Schedule, rng: random
         for _ in range(schedule.epochs):
             rng.shuffle(rows)
             for i in range(0, len(rows), schedule.batch_size):
-                input_ids, labels, mask = padded_batch(rows[i:i + schedule.batch_size], pad)
-                loss = model(input_ids=torch.tensor(input_ids),
-                             attention_mask=torch.tensor(mask),
-                             labels=torch.tensor(labels)).loss
+                input_ids, labels, mask = padded_batch(rows[i : i + schedule.batch_size], pad)
+                loss = model(
+                    input_ids=torch.tensor(input_ids),
+                    attention_mask=torch.tensor(mask),
+                    labels=torch.tensor(labels),
+                ).loss
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(trainable, 1.0)
                 optimizer.step()
@@ -122,5 +137,6 @@ def train(model: Any, rows: list[Row], pad: int, schedule: Schedule, rng: random
                 bar.set_postfix(loss=f"{loss_value:.3f}")
                 bar.update()
     model.eval()
-    return TrainingResult(steps=steps, seconds=time.perf_counter() - start,
-                          final_loss=loss_value, examples=len(rows))
+    return TrainingResult(
+        steps=steps, seconds=time.perf_counter() - start, final_loss=loss_value, examples=len(rows)
+    )

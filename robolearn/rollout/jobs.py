@@ -34,10 +34,10 @@ def episode_jobs(families: list[str], episodes: int, seed: int) -> list[EpisodeJ
     A seed belongs to its episode, not to the worker that happens to run it, so any
     schedule gives the same scenes.
     """
-    pairs = [(family, task_seed) for family in families
-             for task_seed in range(seed, seed + episodes)]
-    return [EpisodeJob(index, family, task_seed) for index, (family, task_seed)
-            in enumerate(pairs)]
+    pairs = [
+        (family, task_seed) for family in families for task_seed in range(seed, seed + episodes)
+    ]
+    return [EpisodeJob(index, family, task_seed) for index, (family, task_seed) in enumerate(pairs)]
 
 
 @dataclass
@@ -85,8 +85,14 @@ class EpisodeRunner:
         if env is None:
             env = self._envs[job.family] = TabletopEnv(get_family(job.family))
         rollout = self.rollout
-        return run_episode(env, rollout.planner, job.seed, frames=self.frames,
-                           library=rollout.library, learner=rollout.learner)
+        return run_episode(
+            env,
+            rollout.planner,
+            job.seed,
+            frames=self.frames,
+            library=rollout.library,
+            learner=rollout.learner,
+        )
 
     def close(self) -> None:
         """Close every env and what the rollout's setup opened."""

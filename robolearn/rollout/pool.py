@@ -94,8 +94,9 @@ class Schedule:
     after its worker died (or gives it up).
     """
 
-    def __init__(self, jobs: Sequence[EpisodeJob], workers: int,
-                 log: Callable[[str], None]) -> None:
+    def __init__(
+        self, jobs: Sequence[EpisodeJob], workers: int, log: Callable[[str], None]
+    ) -> None:
         self.total = len(jobs)
         self.log = log
         self.crashes = 0
@@ -127,8 +128,10 @@ class Schedule:
         if self._attempts[job.index] > RETRIES:
             reason = f"the workers running it died {self._attempts[job.index]} times ({cause})"
             self._finished[job.index] = LostEpisode(job, reason)
-            self.log(f"{worker} died ({cause}) running {job} again: giving that episode up; "
-                     "the run goes on")
+            self.log(
+                f"{worker} died ({cause}) running {job} again: giving that episode up; "
+                "the run goes on"
+            )
         else:
             self._queue.appendleft(job)
             self.log(f"{worker} died ({cause}) running {job}; running it again in a new worker")
@@ -143,8 +146,13 @@ class Schedule:
 class LocalPool:
     """``workers`` spawned processes that run a run's episodes, yielding records in order."""
 
-    def __init__(self, setup: RolloutSetup, workers: int, frames: bool = False,
-                 log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        setup: RolloutSetup,
+        workers: int,
+        frames: bool = False,
+        log: Callable[[str], None] = print,
+    ) -> None:
         if workers < 1:
             raise ValueError(f"a pool needs at least 1 worker, got {workers}")
         self.setup, self.workers, self.frames, self.log = setup, workers, frames, log
@@ -154,8 +162,12 @@ class LocalPool:
 
     def _start(self, number: int) -> _Worker:
         ours, theirs = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(self.setup, self.frames, theirs),
-                                        name=f"robolearn-worker-{number}", daemon=True)
+        process = self._context.Process(
+            target=_serve,
+            args=(self.setup, self.frames, theirs),
+            name=f"robolearn-worker-{number}",
+            daemon=True,
+        )
         process.start()
         theirs.close()  # the worker's end: a dead worker then reads as EOF here
         return _Worker(number, process, ours)
@@ -187,8 +199,9 @@ class LocalPool:
                         if kind == "user":
                             raise WorkerSetupError(payload)
                         if kind == "bug":
-                            raise WorkerError(f"worker {worker.number} failed running "
-                                              f"{worker.job}:\n{payload}")
+                            raise WorkerError(
+                                f"worker {worker.number} failed running {worker.job}:\n{payload}"
+                            )
                         schedule.done(worker.job, payload)
                         worker.job = None
                     elif not worker.process.is_alive():
@@ -202,8 +215,11 @@ class LocalPool:
         """Report a dead worker, hand its episode back to the schedule, and start another."""
         dead.process.join()
         assert dead.job is not None
-        schedule.died(f"worker {dead.number} (pid {dead.process.pid})", dead.job,
-                      describe_exit(dead.process.exitcode))
+        schedule.died(
+            f"worker {dead.number} (pid {dead.process.pid})",
+            dead.job,
+            describe_exit(dead.process.exitcode),
+        )
         dead.conn.close()
         return self._start(dead.number)
 

@@ -31,8 +31,10 @@ class RayMissingError(UserError, ImportError):
 def check_ray_installed() -> None:
     """Raise RayMissingError unless Ray can be imported (cheap: nothing is imported)."""
     if importlib.util.find_spec("ray") is None:
-        raise RayMissingError("--backend ray needs Ray, an optional extra: "
-                              "pip install 'robolearn[ray]' (or use --backend local)")
+        raise RayMissingError(
+            "--backend ray needs Ray, an optional extra: "
+            "pip install 'robolearn[ray]' (or use --backend local)"
+        )
 
 
 def _ray() -> Any:
@@ -55,14 +57,23 @@ def connect(address: str | None, workers: int) -> bool:
     if ray.is_initialized():
         return False
     # A local cluster's actors import what this process imports, as spawned workers do.
-    local = {"object_store_memory": OBJECT_STORE_BYTES, "num_cpus": workers,
-             "runtime_env": {"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}}}
+    local = {
+        "object_store_memory": OBJECT_STORE_BYTES,
+        "num_cpus": workers,
+        "runtime_env": {"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}},
+    }
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 **({} if address else local))
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            **({} if address else local),
+        )
     except (ConnectionError, TimeoutError) as error:
-        raise RayConnectError(f"cannot join the Ray cluster at {address}: {error}; check "
-                              "--ray-address (ray status on the head node shows it)") from None
+        raise RayConnectError(
+            f"cannot join the Ray cluster at {address}: {error}; check "
+            "--ray-address (ray status on the head node shows it)"
+        ) from None
     return True
 
 
@@ -86,8 +97,14 @@ class _Actor:
 class RayPool:
     """``workers`` Ray actors that run a run's episodes, yielding records in order."""
 
-    def __init__(self, setup: RolloutSetup, workers: int, frames: bool = False,
-                 address: str | None = None, log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        setup: RolloutSetup,
+        workers: int,
+        frames: bool = False,
+        address: str | None = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
         self.setup, self.workers, self.frames = setup, workers, frames
         self.address, self.log = address, log
         self.crashes = 0

@@ -42,9 +42,13 @@ class FamilySummary:
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready summary."""
-        return {"family": self.family, "episodes": self.episodes, "successes": self.successes,
-                "success_rate": round(self.success_rate, 4),
-                "mean_control_steps": round(self.control_steps / max(self.episodes, 1), 1)}
+        return {
+            "family": self.family,
+            "episodes": self.episodes,
+            "successes": self.successes,
+            "success_rate": round(self.success_rate, 4),
+            "mean_control_steps": round(self.control_steps / max(self.episodes, 1), 1),
+        }
 
 
 @dataclass
@@ -74,30 +78,51 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready summary (timing kept apart from the deterministic part)."""
-        return {"planner": self.planner, "seed": self.seed, "episodes": self.episodes,
-                "successes": self.successes,
-                "families": [f.to_dict() for f in self.families],
-                "lost": [{"family": e.job.family, "seed": e.job.seed, "reason": e.reason}
-                         for e in self.lost],
-                "crashes": self.crashes, "workers": self.workers, "backend": self.backend,
-                "wall_seconds": round(self.wall_seconds, 3)}
+        return {
+            "planner": self.planner,
+            "seed": self.seed,
+            "episodes": self.episodes,
+            "successes": self.successes,
+            "families": [f.to_dict() for f in self.families],
+            "lost": [
+                {"family": e.job.family, "seed": e.job.seed, "reason": e.reason} for e in self.lost
+            ],
+            "crashes": self.crashes,
+            "workers": self.workers,
+            "backend": self.backend,
+            "wall_seconds": round(self.wall_seconds, 3),
+        }
 
     def table(self) -> str:
         """The per-family success table a person reads."""
         lines = [f"{'family':<18} {'success':>9} {'rate':>7} {'steps/ep':>9}"]
-        rows = [*self.families, FamilySummary("all", self.episodes, self.successes,
-                                              sum(f.control_steps for f in self.families))]
+        rows = [
+            *self.families,
+            FamilySummary(
+                "all", self.episodes, self.successes, sum(f.control_steps for f in self.families)
+            ),
+        ]
         for row in rows:
             steps = row.control_steps / max(row.episodes, 1)
-            lines.append(f"{row.family:<18} {row.successes:>4}/{row.episodes:<4} "
-                         f"{row.success_rate:>7.0%} {steps:>9.0f}")
+            lines.append(
+                f"{row.family:<18} {row.successes:>4}/{row.episodes:<4} "
+                f"{row.success_rate:>7.0%} {steps:>9.0f}"
+            )
         return "\n".join(lines)
 
 
-def run_episodes(families: Sequence[str], episodes: int, seed: int, setup: RolloutSetup,
-                 recorder: RunRecorder | None = None, progress: bool = True, workers: int = 1,
-                 backend: str = "local", ray_address: str | None = None,
-                 log: Callable[[str], None] = print) -> tuple[RunSummary, list[EpisodeRecord]]:
+def run_episodes(
+    families: Sequence[str],
+    episodes: int,
+    seed: int,
+    setup: RolloutSetup,
+    recorder: RunRecorder | None = None,
+    progress: bool = True,
+    workers: int = 1,
+    backend: str = "local",
+    ray_address: str | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[RunSummary, list[EpisodeRecord]]:
     """Run ``episodes`` episodes of each family with task seeds ``seed .. seed+episodes-1``.
 
     The same arguments give the same records with any number of workers: each episode's
@@ -108,8 +133,13 @@ def run_episodes(families: Sequence[str], episodes: int, seed: int, setup: Rollo
         raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     jobs = episode_jobs(list(families), episodes, seed)
     frames = recorder is not None and recorder.frames
-    summary = RunSummary(planner=setup.name, seed=seed, workers=workers, backend=backend,
-                         families=[FamilySummary(name) for name in families])
+    summary = RunSummary(
+        planner=setup.name,
+        seed=seed,
+        workers=workers,
+        backend=backend,
+        families=[FamilySummary(name) for name in families],
+    )
     rows = {row.family: row for row in summary.families}
     records: list[EpisodeRecord] = []
     start = time.perf_counter()
@@ -139,8 +169,9 @@ def run_episodes(families: Sequence[str], episodes: int, seed: int, setup: Rollo
     return summary, records
 
 
-def _in_process(setup: RolloutSetup, frames: bool,
-                jobs: Sequence[EpisodeJob]) -> Iterator[EpisodeRecord]:
+def _in_process(
+    setup: RolloutSetup, frames: bool, jobs: Sequence[EpisodeJob]
+) -> Iterator[EpisodeRecord]:
     """The records of ``jobs`` run one after another in this process."""
     runner = EpisodeRunner(setup.build(), frames)
     try:
@@ -172,8 +203,11 @@ class RunRecorder:
         """
         for index, step in enumerate(record.steps):
             if step.frame is not None:
-                path = Path("frames") / f"run{self.run_id}" / (
-                    f"{record.family}-{record.seed}-{index + 1}.png")
+                path = (
+                    Path("frames")
+                    / f"run{self.run_id}"
+                    / (f"{record.family}-{record.seed}-{index + 1}.png")
+                )
                 write_png(self.workspace / path, step.frame)
                 step.frame, step.frame_path = None, path.as_posix()  # not every image in memory
         episode_id = self.store.add_episode(self.run_id, EpisodeRow.from_dict(record.to_dict()))

@@ -70,8 +70,10 @@ def _bottom(obj: SceneObject, by_name: Mapping[str, SceneObject]) -> float:
     while obj.on is not None:
         support = by_name.get(obj.on)
         if support is None or support.name in seen:
-            raise ValueError(f"{obj.name!r} rests on {obj.on!r}, which is not an object of "
-                             "the scene or rests on it in turn")
+            raise ValueError(
+                f"{obj.name!r} rests on {obj.on!r}, which is not an object of "
+                "the scene or rests on it in turn"
+            )
         height += _SURFACE_HEIGHT[support.kind]
         obj = support
         seen.add(obj.name)
@@ -126,12 +128,14 @@ class TabletopWorld:
         client.setAdditionalSearchPath(pybullet_data.getDataPath())
         client.setGravity(0, 0, -9.81)
         client.setTimeStep(1.0 / PHYSICS_HZ)
-        client.setPhysicsEngineParameter(deterministicOverlappingPairs=1,
-                                         numSolverIterations=SOLVER_ITERATIONS)
+        client.setPhysicsEngineParameter(
+            deterministicOverlappingPairs=1, numSolverIterations=SOLVER_ITERATIONS
+        )
         self._table = self._make_table()
         with tempfile.TemporaryDirectory(prefix="robolearn-") as tmp:
             self.robot = client.loadURDF(
-                str(_lowpoly_panda_urdf(Path(tmp))), useFixedBase=True,
+                str(_lowpoly_panda_urdf(Path(tmp))),
+                useFixedBase=True,
                 flags=pybullet.URDF_ENABLE_CACHED_GRAPHICS_SHAPES,
             )
         for finger in FINGER_JOINTS:
@@ -139,8 +143,15 @@ class TabletopWorld:
         # Couple the fingers (as pybullet's own Panda grasp demo does): with both finger motors
         # saturated a held block has no centring force and slides sideways while carried.
         gear = client.createConstraint(
-            self.robot, FINGER_JOINTS[0], self.robot, FINGER_JOINTS[1], pybullet.JOINT_GEAR,
-            jointAxis=(1, 0, 0), parentFramePosition=(0, 0, 0), childFramePosition=(0, 0, 0))
+            self.robot,
+            FINGER_JOINTS[0],
+            self.robot,
+            FINGER_JOINTS[1],
+            pybullet.JOINT_GEAR,
+            jointAxis=(1, 0, 0),
+            parentFramePosition=(0, 0, 0),
+            childFramePosition=(0, 0, 0),
+        )
         client.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=50)
         self._slots = [self._make_slot(kind) for kind in self.slot_kinds]
         # Parked apart, under the floor: slots parked on top of one another keep contact
@@ -155,24 +166,31 @@ class TabletopWorld:
         self._home()
         self._initial_state = client.saveState()
         self._projection = client.computeProjectionMatrixFOV(
-            fov=55, aspect=1.0, nearVal=0.05, farVal=3.0)
+            fov=55, aspect=1.0, nearVal=0.05, farVal=3.0
+        )
         self._view = client.computeViewMatrix(
-            cameraEyePosition=(1.15, 0.0, 0.65), cameraTargetPosition=(0.45, 0.0, 0.0),
-            cameraUpVector=(0, 0, 1))
+            cameraEyePosition=(1.15, 0.0, 0.65),
+            cameraTargetPosition=(0.45, 0.0, 0.0),
+            cameraUpVector=(0, 0, 1),
+        )
 
     # ----- building -------------------------------------------------------------------------
     def _make_table(self) -> int:
         client = self._client
         half = (0.55, 0.65, 0.025)
         shape = client.createCollisionShape(pybullet.GEOM_BOX, halfExtents=half)
-        visual = client.createVisualShape(pybullet.GEOM_BOX, halfExtents=half,
-                                          rgbaColor=(0.72, 0.6, 0.45, 1.0))
+        visual = client.createVisualShape(
+            pybullet.GEOM_BOX, halfExtents=half, rgbaColor=(0.72, 0.6, 0.45, 1.0)
+        )
         table = client.createMultiBody(0, shape, visual, basePosition=(0.45, 0.0, -half[2]))
         client.changeDynamics(table, -1, lateralFriction=0.6)
         # A floor under the table: a block knocked off lands there instead of falling forever,
         # so positions stay within the env's observation space.
-        client.createMultiBody(0, client.createCollisionShape(pybullet.GEOM_PLANE),
-                               basePosition=(0.0, 0.0, FLOOR_HEIGHT))
+        client.createMultiBody(
+            0,
+            client.createCollisionShape(pybullet.GEOM_PLANE),
+            basePosition=(0.0, 0.0, FLOOR_HEIGHT),
+        )
         return table
 
     def _make_slot(self, kind: str) -> int:
@@ -185,8 +203,13 @@ class TabletopWorld:
                 client.createVisualShape(pybullet.GEOM_BOX, halfExtents=half),
                 basePosition=(0, 0, -1),
             )
-            client.changeDynamics(body, -1, lateralFriction=1.0, spinningFriction=0.002,
-                                  activationState=pybullet.ACTIVATION_STATE_DISABLE_SLEEPING)
+            client.changeDynamics(
+                body,
+                -1,
+                lateralFriction=1.0,
+                spinningFriction=0.002,
+                activationState=pybullet.ACTIVATION_STATE_DISABLE_SLEEPING,
+            )
             return body
         if kind == "zone":
             half = (ZONE_SIZE / 2, ZONE_SIZE / 2, 0.0005)
@@ -201,15 +224,27 @@ class TabletopWorld:
         outer = inner / 2 + wall / 2
         side_wall = (wall / 2, inner / 2 + wall, height / 2)
         end_wall = (inner / 2, wall / 2, height / 2)
-        halves = [(inner / 2 + wall, inner / 2 + wall, TRAY_FLOOR / 2), side_wall, side_wall,
-                  end_wall, end_wall]
-        centres = [(0, 0, TRAY_FLOOR / 2), (outer, 0, height / 2), (-outer, 0, height / 2),
-                   (0, outer, height / 2), (0, -outer, height / 2)]
+        halves = [
+            (inner / 2 + wall, inner / 2 + wall, TRAY_FLOOR / 2),
+            side_wall,
+            side_wall,
+            end_wall,
+            end_wall,
+        ]
+        centres = [
+            (0, 0, TRAY_FLOOR / 2),
+            (outer, 0, height / 2),
+            (-outer, 0, height / 2),
+            (0, outer, height / 2),
+            (0, -outer, height / 2),
+        ]
         n = len(halves)
         collision = client.createCollisionShapeArray(
-            [pybullet.GEOM_BOX] * n, halfExtents=halves, collisionFramePositions=centres)
+            [pybullet.GEOM_BOX] * n, halfExtents=halves, collisionFramePositions=centres
+        )
         visual = client.createVisualShapeArray(
-            [pybullet.GEOM_BOX] * n, halfExtents=halves, visualFramePositions=centres)
+            [pybullet.GEOM_BOX] * n, halfExtents=halves, visualFramePositions=centres
+        )
         return client.createMultiBody(0, collision, visual, basePosition=(0, 0, -1))
 
     def _home(self) -> None:
@@ -228,8 +263,9 @@ class TabletopWorld:
         """
         kinds = tuple(obj.kind for obj in objects)
         if kinds != self.slot_kinds:
-            raise ValueError(f"scene kinds {kinds} do not match this world's slots "
-                             f"{self.slot_kinds}")
+            raise ValueError(
+                f"scene kinds {kinds} do not match this world's slots {self.slot_kinds}"
+            )
         by_name = {obj.name: obj for obj in objects}
         heights = [_bottom(obj, by_name) + _ORIGIN_HEIGHT[obj.kind] for obj in objects]
         client = self._client
@@ -324,20 +360,28 @@ class TabletopWorld:
     def held(self, name: str) -> bool:
         """Whether both fingers touch the object: it is in the gripper."""
         body = self._body(name)
-        return all(self._client.getContactPoints(bodyA=self.robot, bodyB=body, linkIndexA=f)
-                   for f in FINGER_JOINTS)
+        return all(
+            self._client.getContactPoints(bodyA=self.robot, bodyB=body, linkIndexA=f)
+            for f in FINGER_JOINTS
+        )
 
     # ----- moving the robot -----------------------------------------------------------------
-    def solve_ik(self, position: Sequence[float], yaw: float = 0.0,
-                 iterations: int = 10) -> np.ndarray:
+    def solve_ik(
+        self, position: Sequence[float], yaw: float = 0.0, iterations: int = 10
+    ) -> np.ndarray:
         """Arm joint angles that put the gripper, pointing down, at ``position``."""
         orientation = self._client.getQuaternionFromEuler((math.pi, 0.0, yaw))
         solution = self._client.calculateInverseKinematics(
-            self.robot, EE_LINK, list(position), orientation,
-            lowerLimits=list(JOINT_LOW) + [0, 0], upperLimits=list(JOINT_HIGH) + [0.04, 0.04],
+            self.robot,
+            EE_LINK,
+            list(position),
+            orientation,
+            lowerLimits=list(JOINT_LOW) + [0, 0],
+            upperLimits=list(JOINT_HIGH) + [0.04, 0.04],
             jointRanges=list(JOINT_HIGH - JOINT_LOW) + [0.04, 0.04],
             restPoses=list(HOME_JOINTS) + [0.02, 0.02],
-            maxNumIterations=iterations, residualThreshold=1e-4,
+            maxNumIterations=iterations,
+            residualThreshold=1e-4,
         )
         return np.clip(np.array(solution[:7]), JOINT_LOW, JOINT_HIGH)
 
@@ -346,8 +390,12 @@ class TabletopWorld:
         targets = [*arm_targets, finger_target, finger_target]
         self._command = targets
         self._client.setJointMotorControlArray(
-            self.robot, [*ARM_JOINTS, *FINGER_JOINTS], pybullet.POSITION_CONTROL,
-            targetPositions=targets, forces=[*_ARM_FORCES, _FINGER_FORCE, _FINGER_FORCE])
+            self.robot,
+            [*ARM_JOINTS, *FINGER_JOINTS],
+            pybullet.POSITION_CONTROL,
+            targetPositions=targets,
+            forces=[*_ARM_FORCES, _FINGER_FORCE, _FINGER_FORCE],
+        )
 
     def step(self, n: int = 1) -> None:
         """Advance the physics by ``n`` steps of 1/240 s."""
@@ -382,8 +430,13 @@ class TabletopWorld:
         """An RGB image (image_size x image_size x 3, uint8) from the front of the table."""
         size = self.image_size
         _, _, rgba, _, _ = self._client.getCameraImage(
-            size, size, self._view, self._projection, renderer=pybullet.ER_TINY_RENDERER,
-            flags=pybullet.ER_NO_SEGMENTATION_MASK)
+            size,
+            size,
+            self._view,
+            self._projection,
+            renderer=pybullet.ER_TINY_RENDERER,
+            flags=pybullet.ER_NO_SEGMENTATION_MASK,
+        )
         return np.asarray(rgba, dtype=np.uint8).reshape(size, size, 4)[:, :, :3].copy()
 
     def close(self) -> None:

@@ -33,6 +33,7 @@ PUSH_STANDOFF = 0.012
 PUSH_TOLERANCE = 0.02
 """How close to the zone's centre pushing aims to bring the block, metres."""
 
+
 @dataclass(frozen=True)
 class AtomicSkill:
     """A motion primitive: what it is called, what it takes, what it does, how it runs."""
@@ -77,8 +78,9 @@ def _pick(m: Motion, obj: str) -> None:
 def _place_at(m: Motion, obj: str, point: np.ndarray) -> None:
     """Carry the held ``obj`` so its centre sits at ``point``, release it and back off."""
     if not m.world.held(obj):
-        raise SkillFailure("not_holding", f"cannot place {obj}: it is not in the gripper; "
-                           f"pick({obj}) first")
+        raise SkillFailure(
+            "not_holding", f"cannot place {obj}: it is not in the gripper; pick({obj}) first"
+        )
     offset = m.world.ee_position() - m.world.position(obj)
     m.move_to(point + offset + [0, 0, APPROACH_HEIGHT])
     if not m.world.held(obj):
@@ -89,8 +91,12 @@ def _place_at(m: Motion, obj: str, point: np.ndarray) -> None:
 
 
 def _place(m: Motion, obj: str, target: str) -> None:
-    rest = {"block": BLOCK_SIZE, "bowl": TRAY_FLOOR + BLOCK_SIZE / 2, "zone": BLOCK_SIZE / 2,
-            "bin": TRAY_FLOOR + BLOCK_SIZE / 2}
+    rest = {
+        "block": BLOCK_SIZE,
+        "bowl": TRAY_FLOOR + BLOCK_SIZE / 2,
+        "zone": BLOCK_SIZE / 2,
+        "bin": TRAY_FLOOR + BLOCK_SIZE / 2,
+    }
     kind = m.world.objects[target].kind
     point = _bin_spot(m, obj, target) if kind == "bin" else m.world.position(target)
     point[2] += rest[kind]
@@ -104,8 +110,11 @@ def _bin_spot(m: Motion, obj: str, bin_: str) -> np.ndarray:
     be taken after the first.
     """
     centre = m.world.position(bin_)
-    others = [m.world.position(name)[:2] for name, o in m.world.objects.items()
-              if o.kind == "block" and name != obj]
+    others = [
+        m.world.position(name)[:2]
+        for name, o in m.world.objects.items()
+        if o.kind == "block" and name != obj
+    ]
     for dx, dy in itertools.product((-BIN_SPOT, BIN_SPOT), repeat=2):
         spot = centre + [dx, dy, 0.0]
         if all(np.hypot(*(spot[:2] - other)) >= BLOCK_SIZE for other in others):
@@ -116,8 +125,11 @@ def _bin_spot(m: Motion, obj: str, bin_: str) -> np.ndarray:
 def _place_beside(m: Motion, obj: str, anchor: str, side: str) -> None:
     base = m.world.position(anchor)
     dx, dy = SIDES[side]
-    _place_at(m, obj, np.array([base[0] + dx * BESIDE_SPACING, base[1] + dy * BESIDE_SPACING,
-                                BLOCK_SIZE / 2]))
+    _place_at(
+        m,
+        obj,
+        np.array([base[0] + dx * BESIDE_SPACING, base[1] + dy * BESIDE_SPACING, BLOCK_SIZE / 2]),
+    )
 
 
 def _place_between(m: Motion, obj: str, left: str, right: str) -> None:
@@ -150,30 +162,54 @@ def _push(m: Motion, obj: str, zone: str) -> None:
         # Out of strokes: good enough if the block lies wholly inside the zone.
         offset = np.abs(goal - m.world.position(obj)[:2])
         if np.any(offset >= (ZONE_SIZE - BLOCK_SIZE) / 2):
-            raise SkillFailure("unreachable", f"{obj} did not reach {zone} in "
-                               f"{PUSH_STROKES} pushes")
+            raise SkillFailure(
+                "unreachable", f"{obj} did not reach {zone} in {PUSH_STROKES} pushes"
+            )
 
 
-ATOMIC_SKILLS: dict[str, AtomicSkill] = {s.name: s for s in (
-    AtomicSkill("move_to", (Param("x", "x"), Param("y", "y"), Param("z", "z")),
-                "move the open or closed gripper in a straight line to a point above the table",
-                _move_to),
-    AtomicSkill("open_gripper", (), "open the gripper's fingers, releasing what it holds",
-                _open_gripper),
-    AtomicSkill("close_gripper", (), "close the gripper's fingers", _close_gripper),
-    AtomicSkill("pick", (Param("obj", "block"),),
-                "grasp a block from above and lift it off the table", _pick),
-    AtomicSkill("place", (Param("obj", "block"), Param("target", "target")),
-                "put the held block down on top of a block, or into a bowl, bin or zone", _place),
-    AtomicSkill("place_beside", (Param("obj", "block"), Param("anchor", "block"),
-                                 Param("side", "side")),
-                "put the held block down on the table next to another block, on the given side",
-                _place_beside),
-    AtomicSkill("place_between", (Param("obj", "block"), Param("left", "block"),
-                                  Param("right", "block")),
-                "put the held block down on the table midway between two blocks",
-                _place_between),
-    AtomicSkill("push", (Param("obj", "block"), Param("zone", "zone")),
-                "slide a block along the table into a zone without lifting it", _push),
-)}
+ATOMIC_SKILLS: dict[str, AtomicSkill] = {
+    s.name: s
+    for s in (
+        AtomicSkill(
+            "move_to",
+            (Param("x", "x"), Param("y", "y"), Param("z", "z")),
+            "move the open or closed gripper in a straight line to a point above the table",
+            _move_to,
+        ),
+        AtomicSkill(
+            "open_gripper", (), "open the gripper's fingers, releasing what it holds", _open_gripper
+        ),
+        AtomicSkill("close_gripper", (), "close the gripper's fingers", _close_gripper),
+        AtomicSkill(
+            "pick",
+            (Param("obj", "block"),),
+            "grasp a block from above and lift it off the table",
+            _pick,
+        ),
+        AtomicSkill(
+            "place",
+            (Param("obj", "block"), Param("target", "target")),
+            "put the held block down on top of a block, or into a bowl, bin or zone",
+            _place,
+        ),
+        AtomicSkill(
+            "place_beside",
+            (Param("obj", "block"), Param("anchor", "block"), Param("side", "side")),
+            "put the held block down on the table next to another block, on the given side",
+            _place_beside,
+        ),
+        AtomicSkill(
+            "place_between",
+            (Param("obj", "block"), Param("left", "block"), Param("right", "block")),
+            "put the held block down on the table midway between two blocks",
+            _place_between,
+        ),
+        AtomicSkill(
+            "push",
+            (Param("obj", "block"), Param("zone", "zone")),
+            "slide a block along the table into a zone without lifting it",
+            _push,
+        ),
+    )
+}
 """Every atomic skill by name: the one place their signatures and descriptions are declared."""

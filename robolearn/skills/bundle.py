@@ -80,9 +80,12 @@ class BundleManifest:
     def to_json(self) -> dict[str, Any]:
         """The file's content."""
         return {
-            "bundle_format": self.bundle_format, "robolearn_version": self.robolearn_version,
-            "skill_format": self.skill_format, "embedder_id": self.embedder_id,
-            "skill_count": self.skill_count, "created": self.created,
+            "bundle_format": self.bundle_format,
+            "robolearn_version": self.robolearn_version,
+            "skill_format": self.skill_format,
+            "embedder_id": self.embedder_id,
+            "skill_count": self.skill_count,
+            "created": self.created,
             "checksums": dict(sorted(self.checksums.items())),
         }
 
@@ -90,33 +93,43 @@ class BundleManifest:
     def from_json(cls, data: Any, where: str) -> BundleManifest:
         """Parse a manifest; formats come first, so a newer bundle says "upgrade robolearn"."""
         if not isinstance(data, dict):
-            raise BundleError(f"{where}: {MANIFEST} must hold a JSON object; export the "
-                              f"bundle again")
+            raise BundleError(
+                f"{where}: {MANIFEST} must hold a JSON object; export the bundle again"
+            )
         for key, readable in (("bundle_format", BUNDLE_FORMAT), ("skill_format", FORMAT_VERSION)):
             value = _manifest_field(data, key, int, where)
             if value < 1:
-                raise BundleError(f"{where}: {MANIFEST} field {key!r}: {value} is no format "
-                                  f"(formats count from 1); export the bundle again")
+                raise BundleError(
+                    f"{where}: {MANIFEST} field {key!r}: {value} is no format "
+                    f"(formats count from 1); export the bundle again"
+                )
             if value > readable:
-                raise BundleError(f"{where}: {key} {value} is newer than this robolearn "
-                                  f"({robolearn.__version__}) reads ({readable}); upgrade "
-                                  f"robolearn to import it")
+                raise BundleError(
+                    f"{where}: {key} {value} is newer than this robolearn "
+                    f"({robolearn.__version__}) reads ({readable}); upgrade "
+                    f"robolearn to import it"
+                )
         checksums = _manifest_field(data, "checksums", dict, where)
         for path, digest in checksums.items():
             if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
-                raise BundleError(f"{where}: {MANIFEST} field 'checksums': {path!r} needs a "
-                                  f"sha256 as 64 lowercase hex digits")
+                raise BundleError(
+                    f"{where}: {MANIFEST} field 'checksums': {path!r} needs a "
+                    f"sha256 as 64 lowercase hex digits"
+                )
             if problem := _path_problem(path):
                 raise BundleError(f"{where}: {MANIFEST} lists {path!r}, which {problem}")
         embedder_id = data.get("embedder_id")
         if embedder_id is not None and not isinstance(embedder_id, str):
-            raise BundleError(f"{where}: {MANIFEST} field 'embedder_id': expected a string or "
-                              f"null")
-        return cls(skill_count=_manifest_field(data, "skill_count", int, where),
-                   checksums=checksums, embedder_id=embedder_id,
-                   created=_manifest_field(data, "created", str, where),
-                   robolearn_version=_manifest_field(data, "robolearn_version", str, where),
-                   bundle_format=data["bundle_format"], skill_format=data["skill_format"])
+            raise BundleError(f"{where}: {MANIFEST} field 'embedder_id': expected a string or null")
+        return cls(
+            skill_count=_manifest_field(data, "skill_count", int, where),
+            checksums=checksums,
+            embedder_id=embedder_id,
+            created=_manifest_field(data, "created", str, where),
+            robolearn_version=_manifest_field(data, "robolearn_version", str, where),
+            bundle_format=data["bundle_format"],
+            skill_format=data["skill_format"],
+        )
 
 
 @dataclass(frozen=True)
@@ -145,10 +158,15 @@ def export_bundle(library: SkillLibrary, out: Path, embedder_id: str | None = No
     out = Path(out)
     if out.is_symlink() or out.is_file() or (out.is_dir() and any(out.iterdir())):
         raise BundleError(f"{out} already exists; choose a new path or remove it first")
-    files = {f"skills/{name}.json": _json_bytes(skill.to_json())
-             for name, skill in sorted(library.composites.items())}
-    manifest = BundleManifest(skill_count=len(files), embedder_id=embedder_id,
-                              checksums={path: _sha256(data) for path, data in files.items()})
+    files = {
+        f"skills/{name}.json": _json_bytes(skill.to_json())
+        for name, skill in sorted(library.composites.items())
+    }
+    manifest = BundleManifest(
+        skill_count=len(files),
+        embedder_id=embedder_id,
+        checksums={path: _sha256(data) for path, data in files.items()},
+    )
     files = {MANIFEST: _json_bytes(manifest.to_json()), **files}
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".zip":
@@ -211,14 +229,15 @@ def import_bundle(library: SkillLibrary, bundle: Path) -> ImportReport:
     elif bundle.suffix.lower() == ".zip" and bundle.is_file():
         files = _read_zip(bundle, where)
     else:
-        raise BundleError(f"{where}: not a folder or a .zip file; pass what `export_bundle` "
-                          f"wrote")
+        raise BundleError(f"{where}: not a folder or a .zip file; pass what `export_bundle` wrote")
     manifest, skills = _validate(files, where)
     try:  # the library the import would make: unknown callees, cycles, depth, size
         SkillLibrary({**library.composites, **skills}.values())
     except SkillDefinitionError as error:
-        raise BundleError(f"{where}: {error}; the bundle's skills must fit this library: fix "
-                          f"them in the bundle, or import the skills they call first") from None
+        raise BundleError(
+            f"{where}: {error}; the bundle's skills must fit this library: fix "
+            f"them in the bundle, or import the skills they call first"
+        ) from None
     provenance = Provenance(source="import", note=f"from bundle {bundle.name}")
     added, updated, unchanged = [], [], []
     for skill in dependency_order(list(skills.values())):
@@ -228,40 +247,54 @@ def import_bundle(library: SkillLibrary, bundle: Path) -> ImportReport:
             continue
         library.save(skill, provenance)
         (added if current is None else updated).append(skill.name)
-    return ImportReport(tuple(sorted(added)), tuple(sorted(updated)), tuple(sorted(unchanged)),
-                        manifest)
+    return ImportReport(
+        tuple(sorted(added)), tuple(sorted(updated)), tuple(sorted(unchanged)), manifest
+    )
 
 
-def _validate(files: Mapping[str, bytes],
-              where: str) -> tuple[BundleManifest, dict[str, CompositeSkill]]:
+def _validate(
+    files: Mapping[str, bytes], where: str
+) -> tuple[BundleManifest, dict[str, CompositeSkill]]:
     """The manifest and the skills of a bundle's files, every check passed."""
     if MANIFEST not in files:
         nested = sorted(p for p in files if p.endswith(f"/{MANIFEST}"))
-        hint = (f" (found {nested[0]}: zip the folder's content, not the folder)" if nested
-                else "; is this a robolearn skill bundle?")
+        hint = (
+            f" (found {nested[0]}: zip the folder's content, not the folder)"
+            if nested
+            else "; is this a robolearn skill bundle?"
+        )
         raise BundleError(f"{where}: no {MANIFEST} at its top level{hint}")
     try:
         data = json.loads(files[MANIFEST].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BundleError(f"{where}: {MANIFEST} is not valid JSON ({error}); export the bundle "
-                          f"again") from None
+        raise BundleError(
+            f"{where}: {MANIFEST} is not valid JSON ({error}); export the bundle again"
+        ) from None
     manifest = BundleManifest.from_json(data, where)
     contents = {path: data for path, data in files.items() if path != MANIFEST}
     if unlisted := sorted(set(contents) - set(manifest.checksums)):
-        raise BundleError(f"{where}: files not listed in the {MANIFEST}: {', '.join(unlisted)}; "
-                          f"remove them or export the bundle again")
+        raise BundleError(
+            f"{where}: files not listed in the {MANIFEST}: {', '.join(unlisted)}; "
+            f"remove them or export the bundle again"
+        )
     if missing := sorted(set(manifest.checksums) - set(contents)):
-        raise BundleError(f"{where}: files listed in the {MANIFEST} are missing: "
-                          f"{', '.join(missing)}; copy the whole bundle")
+        raise BundleError(
+            f"{where}: files listed in the {MANIFEST} are missing: "
+            f"{', '.join(missing)}; copy the whole bundle"
+        )
     if bad := sorted(p for p, data in contents.items() if _sha256(data) != manifest.checksums[p]):
-        raise BundleError(f"{where}: checksum mismatch for {', '.join(bad)}: the files changed "
-                          f"after export or were damaged; export the bundle again")
+        raise BundleError(
+            f"{where}: checksum mismatch for {', '.join(bad)}: the files changed "
+            f"after export or were damaged; export the bundle again"
+        )
     skills: dict[str, CompositeSkill] = {}
     for path, data in sorted(contents.items()):
         match = _SKILL_PATH.fullmatch(path)
         if match is None:
-            raise BundleError(f"{where}: unexpected file {path}; a bundle of format "
-                              f"{BUNDLE_FORMAT} holds only {MANIFEST} and skills/<name>.json")
+            raise BundleError(
+                f"{where}: unexpected file {path}; a bundle of format "
+                f"{BUNDLE_FORMAT} holds only {MANIFEST} and skills/<name>.json"
+            )
         try:
             skill = skill_from_json(json.loads(data.decode("utf-8")), f"{where}: {path}")
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -269,12 +302,16 @@ def _validate(files: Mapping[str, bytes],
         except SkillFileError as error:
             raise BundleError(f"{error}; fix or remove the skill file") from None
         if skill.name != match.group(1):
-            raise BundleError(f"{where}: {path}: field 'name': {skill.name!r} must match the "
-                              f"file name {match.group(1)!r}")
+            raise BundleError(
+                f"{where}: {path}: field 'name': {skill.name!r} must match the "
+                f"file name {match.group(1)!r}"
+            )
         skills[skill.name] = skill
     if manifest.skill_count != len(skills):
-        raise BundleError(f"{where}: the {MANIFEST} counts {manifest.skill_count} skills but "
-                          f"the bundle holds {len(skills)}; export the bundle again")
+        raise BundleError(
+            f"{where}: the {MANIFEST} counts {manifest.skill_count} skills but "
+            f"the bundle holds {len(skills)}; export the bundle again"
+        )
     return manifest, skills
 
 
@@ -287,18 +324,24 @@ class _Budget:
     def enter(self) -> None:
         self.entries += 1
         if self.entries > MAX_ENTRIES:
-            raise BundleError(f"{self.where}: more than {MAX_ENTRIES} entries; this is not a "
-                              f"skill bundle, or split it")
+            raise BundleError(
+                f"{self.where}: more than {MAX_ENTRIES} entries; this is not a "
+                f"skill bundle, or split it"
+            )
 
     def take(self, path: str, size: int) -> None:
         if size > MAX_FILE_BYTES:
-            raise BundleError(f"{self.where}: {path} is over the size limit of "
-                              f"{MAX_FILE_BYTES} bytes per file; a skill file is a few hundred "
-                              f"bytes, so remove it")
+            raise BundleError(
+                f"{self.where}: {path} is over the size limit of "
+                f"{MAX_FILE_BYTES} bytes per file; a skill file is a few hundred "
+                f"bytes, so remove it"
+            )
         self.bytes += size
         if self.bytes > MAX_BUNDLE_BYTES:
-            raise BundleError(f"{self.where}: its files are over the size limit of "
-                              f"{MAX_BUNDLE_BYTES} bytes in all; split the bundle")
+            raise BundleError(
+                f"{self.where}: its files are over the size limit of "
+                f"{MAX_BUNDLE_BYTES} bytes in all; split the bundle"
+            )
 
 
 def _read_folder(folder: Path, where: str) -> dict[str, bytes]:
@@ -312,17 +355,18 @@ def _read_folder(folder: Path, where: str) -> dict[str, bytes]:
                 path = prefix + entry.name
                 budget.enter()
                 if entry.is_symlink():
-                    raise BundleError(f"{where}: {path} is a symbolic link; a bundle may not "
-                                      f"hold links (they can point outside it); copy the file "
-                                      f"in instead")
+                    raise BundleError(
+                        f"{where}: {path} is a symbolic link; a bundle may not "
+                        f"hold links (they can point outside it); copy the file "
+                        f"in instead"
+                    )
                 if entry.is_dir(follow_symlinks=False):
                     pending.append((Path(entry.path), f"{path}/"))
                 elif entry.is_file(follow_symlinks=False):
                     files[path] = _read_file(entry.path, path, where)
                     budget.take(path, len(files[path]))
                 else:
-                    raise BundleError(f"{where}: {path} is not a regular file or folder; "
-                                      f"remove it")
+                    raise BundleError(f"{where}: {path} is not a regular file or folder; remove it")
     return files
 
 
@@ -333,15 +377,17 @@ def _read_file(full_path: str, path: str, where: str) -> bytes:
         with os.fdopen(fd, "rb") as handle:
             return handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        raise BundleError(f"{where}: cannot read {path} ({error.strerror}); check its "
-                          f"permissions") from None
+        raise BundleError(
+            f"{where}: cannot read {path} ({error.strerror}); check its permissions"
+        ) from None
 
 
 def _read_zip(archive_path: Path, where: str) -> dict[str, bytes]:
     """Every member of a zip by name, each name and size checked before it is read."""
     if archive_path.stat().st_size > MAX_BUNDLE_BYTES:
-        raise BundleError(f"{where}: over the size limit of {MAX_BUNDLE_BYTES} bytes; split "
-                          f"the bundle")
+        raise BundleError(
+            f"{where}: over the size limit of {MAX_BUNDLE_BYTES} bytes; split the bundle"
+        )
     budget, files = _Budget(where), {}
     try:
         with zipfile.ZipFile(archive_path) as archive:
@@ -352,8 +398,9 @@ def _read_zip(archive_path: Path, where: str) -> dict[str, bytes]:
                 if info.is_dir():
                     continue
                 if info.filename in files:
-                    raise BundleError(f"{where}: {info.filename} appears twice; export the "
-                                      f"bundle again")
+                    raise BundleError(
+                        f"{where}: {info.filename} appears twice; export the bundle again"
+                    )
                 budget.take(info.filename, info.file_size)
                 files[info.filename] = b""
                 members.append(info)
@@ -362,26 +409,39 @@ def _read_zip(archive_path: Path, where: str) -> dict[str, bytes]:
                     files[info.filename] = member.read(MAX_FILE_BYTES + 1)
                 if len(files[info.filename]) != info.file_size:
                     raise zipfile.BadZipFile(f"{info.filename} is not the size its header says")
-    except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, UnicodeDecodeError,
-            NotImplementedError) as error:
-        raise BundleError(f"{where}: not a readable zip, truncated or corrupt ({error}); copy "
-                          f"or export it again") from None
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        struct.error,
+        EOFError,
+        OSError,
+        UnicodeDecodeError,
+        NotImplementedError,
+    ) as error:
+        raise BundleError(
+            f"{where}: not a readable zip, truncated or corrupt ({error}); copy or export it again"
+        ) from None
     return files
 
 
 def _check_member(info: zipfile.ZipInfo, where: str) -> None:
-    if problem := _path_problem(info.filename.removesuffix("/") if info.is_dir()
-                                else info.filename):
+    if problem := _path_problem(
+        info.filename.removesuffix("/") if info.is_dir() else info.filename
+    ):
         raise BundleError(f"{where}: entry {info.filename!r} {problem}; refusing the bundle")
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise BundleError(f"{where}: entry {info.filename} is a symbolic link; a bundle may "
-                          f"not hold links (they can point outside it)")
+        raise BundleError(
+            f"{where}: entry {info.filename} is a symbolic link; a bundle may "
+            f"not hold links (they can point outside it)"
+        )
     if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):  # 0: no Unix type recorded
         raise BundleError(f"{where}: entry {info.filename} is not a regular file or folder")
     if info.flag_bits & 0x1:
-        raise BundleError(f"{where}: entry {info.filename} is encrypted; export the bundle "
-                          f"again without a password")
+        raise BundleError(
+            f"{where}: entry {info.filename} is encrypted; export the bundle "
+            f"again without a password"
+        )
 
 
 def _path_problem(path: str) -> str | None:
@@ -398,9 +458,11 @@ def _path_problem(path: str) -> str | None:
 def _manifest_field(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
     value = data.get(key)
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise BundleError(f"{where}: {MANIFEST} field {key!r}: expected {kind.__name__}, got "
-                          f"{type(value).__name__ if key in data else 'nothing'}; export the "
-                          f"bundle again")
+        raise BundleError(
+            f"{where}: {MANIFEST} field {key!r}: expected {kind.__name__}, got "
+            f"{type(value).__name__ if key in data else 'nothing'}; export the "
+            f"bundle again"
+        )
     return value
 
 

@@ -28,7 +28,7 @@ def skill_name(instruction: str, taken: Sequence[str]) -> str:
     ``taken`` gets a number. It is cut short to leave the number room within MAX_NAME_CHARS.
     """
     words = [w for w in re.findall(r"[a-z]+", instruction.lower()) if w not in _FILLER]
-    base = "_".join(words[:MAX_NAME_WORDS])[:MAX_NAME_CHARS - 8].rstrip("_") or "skill"
+    base = "_".join(words[:MAX_NAME_WORDS])[: MAX_NAME_CHARS - 8].rstrip("_") or "skill"
     if not base[0].isalpha():
         base = f"skill_{base}"
     name, number = base, 2
@@ -37,9 +37,14 @@ def skill_name(instruction: str, taken: Sequence[str]) -> str:
     return name
 
 
-def compose_skill(name: str, instruction: str, plan: Sequence[Call], effect: Sequence[Call],
-                  objects: Mapping[str, SceneObject],
-                  provenance: Provenance) -> tuple[CompositeSkill, tuple[str, ...]]:
+def compose_skill(
+    name: str,
+    instruction: str,
+    plan: Sequence[Call],
+    effect: Sequence[Call],
+    objects: Mapping[str, SceneObject],
+    provenance: Provenance,
+) -> tuple[CompositeSkill, tuple[str, ...]]:
     """The composite that ``plan`` is an instance of, and the objects to call it with.
 
     Arguments that are not objects (a side, a number) stay literal.
@@ -55,7 +60,11 @@ def compose_skill(name: str, instruction: str, plan: Sequence[Call], effect: Seq
     bindings = {obj: param.name for obj, param in params.items()}
     generic = " ".join(w for w in instruction.split() if w.lower() not in COLOURS)
     skill = CompositeSkill(
-        name=name, description=f"{generic} (learned from \"{instruction}\")",
-        params=tuple(params.values()), steps=tuple(c.bind(bindings) for c in plan),
-        effect=tuple(c.bind(bindings) for c in effect), provenance=provenance)
+        name=name,
+        description=f'{generic} (learned from "{instruction}")',
+        params=tuple(params.values()),
+        steps=tuple(c.bind(bindings) for c in plan),
+        effect=tuple(c.bind(bindings) for c in effect),
+        provenance=provenance,
+    )
     return skill, tuple(params)

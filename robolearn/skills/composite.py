@@ -96,10 +96,14 @@ class CompositeSkill:
     def to_json(self) -> dict[str, Any]:
         """The file's content."""
         return {
-            "format": FORMAT_VERSION, "name": self.name, "description": self.description,
+            "format": FORMAT_VERSION,
+            "name": self.name,
+            "description": self.description,
             "params": [{"name": p.name, "type": p.type} for p in self.params],
-            "steps": [str(c) for c in self.steps], "effect": [str(c) for c in self.effect],
-            "version": self.version, "provenance": self.provenance.to_json(),
+            "steps": [str(c) for c in self.steps],
+            "effect": [str(c) for c in self.effect],
+            "version": self.version,
+            "provenance": self.provenance.to_json(),
         }
 
 
@@ -108,8 +112,9 @@ def _field(data: dict[str, Any], key: str, kind: type, source: str) -> Any:
         raise SkillFileError(f"{source}: field {key!r}: missing")
     value = data[key]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise SkillFileError(f"{source}: field {key!r}: expected {kind.__name__}, got "
-                             f"{type(value).__name__}")
+        raise SkillFileError(
+            f"{source}: field {key!r}: expected {kind.__name__}, got {type(value).__name__}"
+        )
     return value
 
 
@@ -136,21 +141,31 @@ def skill_from_json(data: Any, source: str) -> CompositeSkill:
         raise SkillFileError(f"{source}: expected a JSON object")
     fmt = _field(data, "format", int, source)
     if fmt < 1:
-        raise SkillFileError(f"{source}: field 'format': {fmt} is no format; formats count "
-                             f"from 1 (this robolearn writes {FORMAT_VERSION})")
+        raise SkillFileError(
+            f"{source}: field 'format': {fmt} is no format; formats count "
+            f"from 1 (this robolearn writes {FORMAT_VERSION})"
+        )
     if fmt > FORMAT_VERSION:
-        raise SkillFileError(f"{source}: format {fmt} is newer than this robolearn reads "
-                             f"({FORMAT_VERSION}); upgrade robolearn")
+        raise SkillFileError(
+            f"{source}: format {fmt} is newer than this robolearn reads "
+            f"({FORMAT_VERSION}); upgrade robolearn"
+        )
     name = _field(data, "name", str, source)
     if not _SKILL_NAME.fullmatch(name):
-        raise SkillFileError(f"{source}: field 'name': expected a snake_case name of at most "
-                             f"{MAX_NAME_CHARS} ASCII characters, got {quote(name)}")
+        raise SkillFileError(
+            f"{source}: field 'name': expected a snake_case name of at most "
+            f"{MAX_NAME_CHARS} ASCII characters, got {quote(name)}"
+        )
     params = []
     for i, spec in enumerate(_field(data, "params", list, source)):
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) \
-                or not isinstance(spec.get("type"), str):
-            raise SkillFileError(f"{source}: field 'params[{i}]': expected "
-                                 '{"name": ..., "type": ...}')
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get("name"), str)
+            or not isinstance(spec.get("type"), str)
+        ):
+            raise SkillFileError(
+                f'{source}: field \'params[{i}]\': expected {{"name": ..., "type": ...}}'
+            )
         try:
             params.append(Param(spec["name"], spec["type"]))
         except ValueError as error:
@@ -169,13 +184,17 @@ def skill_from_json(data: Any, source: str) -> CompositeSkill:
             raise SkillFileError(f"{source}: field 'effect[{i}]': {unknown} are not parameters")
     provenance = data.get("provenance", {"source": "seed"})
     if not isinstance(provenance, dict) or provenance.get("source") not in PROVENANCE_SOURCES:
-        raise SkillFileError(f"{source}: field 'provenance': expected "
-                             f"{{\"source\": one of {list(PROVENANCE_SOURCES)}}}")
+        raise SkillFileError(
+            f"{source}: field 'provenance': expected "
+            f'{{"source": one of {list(PROVENANCE_SOURCES)}}}'
+        )
     for key, kind in (("episode", int), ("correction", int), ("note", str)):
         value = provenance.get(key)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise SkillFileError(f"{source}: field 'provenance.{key}': expected "
-                                 f"{'an id' if kind is int else 'text'}, got {value!r}")
+            raise SkillFileError(
+                f"{source}: field 'provenance.{key}': expected "
+                f"{'an id' if kind is int else 'text'}, got {value!r}"
+            )
     description = _field(data, "description", str, source)
     if problem := text_problem(description, "the description"):
         raise SkillFileError(f"{source}: field 'description': {problem}")
@@ -183,9 +202,16 @@ def skill_from_json(data: Any, source: str) -> CompositeSkill:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise SkillFileError(f"{source}: field 'version': expected a positive integer")
     return CompositeSkill(
-        name=name, description=description, params=tuple(params),
-        steps=steps, effect=effect, version=version,
-        provenance=Provenance(source=provenance["source"], episode=provenance.get("episode"),
-                              correction=provenance.get("correction"),
-                              note=str(provenance.get("note", ""))),
+        name=name,
+        description=description,
+        params=tuple(params),
+        steps=steps,
+        effect=effect,
+        version=version,
+        provenance=Provenance(
+            source=provenance["source"],
+            episode=provenance.get("episode"),
+            correction=provenance.get("correction"),
+            note=str(provenance.get("note", "")),
+        ),
     )

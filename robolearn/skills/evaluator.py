@@ -66,12 +66,19 @@ class Evaluator:
         template = trial.template(skill)
         for other in others:
             if trial.template(other) == template:
-                return Verdict(False, "duplicate", f"{skill.name} does what {other.name} "
-                               f"already does ({other.signature}); reuse it instead")
+                return Verdict(
+                    False,
+                    "duplicate",
+                    f"{skill.name} does what {other.name} "
+                    f"already does ({other.signature}); reuse it instead",
+                )
         current = self.library.composites.get(skill.name)
         if current is not None and current.content_hash == skill.content_hash:
-            return Verdict(False, "duplicate", f"{skill.name} is already in the library, "
-                           f"unchanged (version {current.version})")
+            return Verdict(
+                False,
+                "duplicate",
+                f"{skill.name} is already in the library, unchanged (version {current.version})",
+            )
         call = Call(skill.name, tuple(args))
         with env.sandbox(self.budget):
             start = env.elapsed_steps
@@ -85,20 +92,29 @@ class Evaluator:
                     ATOMIC_SKILLS[atomic.name].run(motion, *atomic.args)
                 except SkillFailure as failure:
                     reason = {"unreachable": "ik_failure", "budget": "timeout"}.get(
-                        failure.reason, "skill_failed")
-                    return Verdict(False, reason, f"{atomic}: {failure}",
-                                   env.elapsed_steps - start)
+                        failure.reason, "skill_failed"
+                    )
+                    return Verdict(False, reason, f"{atomic}: {failure}", env.elapsed_steps - start)
             effect = [c.bind(skill.bindings(tuple(args))) for c in skill.effect]
             failed = [c for c in effect if not PREDICATES[c.name](env.world, *c.args)]
             steps = env.elapsed_steps - start
         if failed:
-            return Verdict(False, "predicate_false", f"{call} ran, but "
-                           f"{', '.join(map(str, failed))} does not hold", steps)
-        return Verdict(True, "ok", f"{call} ran in {steps} control steps and "
-                       f"{', '.join(map(str, effect))} holds", steps)
+            return Verdict(
+                False,
+                "predicate_false",
+                f"{call} ran, but {', '.join(map(str, failed))} does not hold",
+                steps,
+            )
+        return Verdict(
+            True,
+            "ok",
+            f"{call} ran in {steps} control steps and {', '.join(map(str, effect))} holds",
+            steps,
+        )
 
-    def admit(self, skill: CompositeSkill, env: TabletopEnv, args: tuple[Arg, ...],
-              provenance: Provenance) -> tuple[Verdict, CompositeSkill | None]:
+    def admit(
+        self, skill: CompositeSkill, env: TabletopEnv, args: tuple[Arg, ...], provenance: Provenance
+    ) -> tuple[Verdict, CompositeSkill | None]:
         """Evaluate ``skill``; if it passes, save it to the library as a new version.
 
         Returns the verdict and the stored version (None when refused).

@@ -45,12 +45,19 @@ class StepRecord:
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready record, without the image itself."""
-        return {"call": self.call, "ok": self.ok, "reason": self.reason,
-                "message": self.message, "ticks": self.ticks, "frame_path": self.frame_path}
+        return {
+            "call": self.call,
+            "ok": self.ok,
+            "reason": self.reason,
+            "message": self.message,
+            "ticks": self.ticks,
+            "frame_path": self.frame_path,
+        }
 
 
-def validate_plan(plan: list[Call], env: TabletopEnv,
-                  library: SkillLibrary | None = None) -> list[list[Call]]:
+def validate_plan(
+    plan: list[Call], env: TabletopEnv, library: SkillLibrary | None = None
+) -> list[list[Call]]:
     """The atomic calls of every call, once every call fits its skill and the current scene.
 
     ``library`` (default: atomic skills only) resolves composite skills.
@@ -59,8 +66,9 @@ def validate_plan(plan: list[Call], env: TabletopEnv,
     if not plan:
         raise PlanValidationError(0, None, "the plan is empty")
     if len(plan) > MAX_PLAN_STEPS:
-        raise PlanValidationError(0, None, f"{len(plan)} steps is more than the limit of "
-                                  f"{MAX_PLAN_STEPS}")
+        raise PlanValidationError(
+            0, None, f"{len(plan)} steps is more than the limit of {MAX_PLAN_STEPS}"
+        )
     expansions = []
     for i, call in enumerate(plan):
         try:
@@ -70,8 +78,9 @@ def validate_plan(plan: list[Call], env: TabletopEnv,
     return expansions
 
 
-def execute_plan(env: TabletopEnv, plan: list[Call], frames: bool = False,
-                 library: SkillLibrary | None = None) -> list[StepRecord]:
+def execute_plan(
+    env: TabletopEnv, plan: list[Call], frames: bool = False, library: SkillLibrary | None = None
+) -> list[StepRecord]:
     """Run ``plan`` in ``env`` (already reset); stop at the first step that fails.
 
     The whole plan is validated first, so a bad call raises PlanValidationError before the

@@ -110,8 +110,11 @@ class SkillLibrary:
         root = workspace / "skills"
         if not root.exists():
             _seed(root)
-        latest = [_read(max(folder.glob("v*.json"))) for folder in sorted(root.iterdir())
-                  if folder.is_dir() and any(folder.glob("v*.json"))]
+        latest = [
+            _read(max(folder.glob("v*.json")))
+            for folder in sorted(root.iterdir())
+            if folder.is_dir() and any(folder.glob("v*.json"))
+        ]
         return cls(latest, root=root)
 
     # ----- reading --------------------------------------------------------------------------
@@ -166,31 +169,37 @@ class SkillLibrary:
             if step.name == skill.name:
                 raise SkillDefinitionError(f"{at}: a skill cannot call itself")
             if step.name not in self:
-                raise SkillDefinitionError(f"{at}: unknown skill {step.name!r}; known: "
-                                           f"{', '.join(self.names())}")
+                raise SkillDefinitionError(
+                    f"{at}: unknown skill {step.name!r}; known: {', '.join(self.names())}"
+                )
             callee = self.get(step.name)
             if len(step.args) != len(callee.params):
-                raise SkillDefinitionError(f"{at}: {callee.signature} takes "
-                                           f"{len(callee.params)} arguments")
+                raise SkillDefinitionError(
+                    f"{at}: {callee.signature} takes {len(callee.params)} arguments"
+                )
             for param, arg in zip(callee.params, step.args, strict=True):
                 if isinstance(arg, str) and arg in types:
                     if not accepts(param.type, types[arg]):
                         raise SkillDefinitionError(
                             f"{at}: parameter {arg!r} is a {types[arg]}, but "
-                            f"{callee.name} needs a {param.type} for {param.name!r}")
+                            f"{callee.name} needs a {param.type} for {param.name!r}"
+                        )
                 elif param.type in OBJECT_TYPES:
                     raise SkillDefinitionError(
                         f"{at}: {arg!r} is not a parameter of {skill.name}; objects must be "
-                        f"passed in as parameters ({', '.join(types) or 'none declared'})")
+                        f"passed in as parameters ({', '.join(types) or 'none declared'})"
+                    )
                 elif problem := literal_problem(param.type, arg):
                     raise SkillDefinitionError(f"{at}: argument {param.name!r} {problem}")
         depth, size = self._measure(skill, (skill.name,))
         if depth > MAX_DEPTH:
-            raise SkillDefinitionError(f"{where}: nests {depth} composites deep; the limit is "
-                                       f"{MAX_DEPTH}")
+            raise SkillDefinitionError(
+                f"{where}: nests {depth} composites deep; the limit is {MAX_DEPTH}"
+            )
         if size > MAX_EXPANDED_STEPS:
-            raise SkillDefinitionError(f"{where}: expands into {size} atomic calls; the limit "
-                                       f"is {MAX_EXPANDED_STEPS}")
+            raise SkillDefinitionError(
+                f"{where}: expands into {size} atomic calls; the limit is {MAX_EXPANDED_STEPS}"
+            )
 
     def _measure(self, skill: CompositeSkill, path: tuple[str, ...]) -> tuple[int, int]:
         """Nesting depth and atomic-call count of ``skill``; refuses cycles along ``path``."""
@@ -202,8 +211,9 @@ class SkillLibrary:
                 continue
             if step.name in path:
                 cycle = " → ".join((*path, step.name))
-                raise SkillDefinitionError(f"skill {path[0]!r}: composites call each other in "
-                                           f"a cycle: {cycle}")
+                raise SkillDefinitionError(
+                    f"skill {path[0]!r}: composites call each other in a cycle: {cycle}"
+                )
             inner_depth, inner_size = self._measure(callee, (*path, step.name))
             depth, size = max(depth, inner_depth + 1), size + inner_size
         return depth, size
@@ -215,8 +225,9 @@ class SkillLibrary:
         if isinstance(skill, AtomicSkill):
             return [call]
         bindings = skill.bindings(call.args)
-        return [atomic for step in skill.steps
-                for atomic in self.expand(step.bind(bindings), world)]
+        return [
+            atomic for step in skill.steps for atomic in self.expand(step.bind(bindings), world)
+        ]
 
     def template(self, skill: CompositeSkill) -> tuple[tuple[str, tuple], ...]:
         """What ``skill`` does, as atomic calls over numbered, typed parameters.
@@ -233,10 +244,17 @@ class SkillLibrary:
         def unfold(call: Call) -> list[tuple[str, tuple]]:
             callee = self._composites.get(call.name) if call.name != skill.name else None
             if callee is None:
-                return [(call.name, tuple(
-                    numbers.setdefault(a, f"${len(numbers)}:{types[a]}") if isinstance(a, _Slot)
-                    else a
-                    for a in call.args))]
+                return [
+                    (
+                        call.name,
+                        tuple(
+                            numbers.setdefault(a, f"${len(numbers)}:{types[a]}")
+                            if isinstance(a, _Slot)
+                            else a
+                            for a in call.args
+                        ),
+                    )
+                ]
             inner = callee.bindings(call.args)
             return [c for step in callee.steps for c in unfold(step.bind(inner))]
 
@@ -257,8 +275,15 @@ class SkillLibrary:
         # a new signature for stack_on must not silently break build_tower.
         SkillLibrary([*(s for s in self._composites.values() if s.name != skill.name), skill])
         version = current.version + 1 if current is not None else 1
-        stored = CompositeSkill(skill.name, skill.description, skill.params, skill.steps,
-                                skill.effect, version, provenance or skill.provenance)
+        stored = CompositeSkill(
+            skill.name,
+            skill.description,
+            skill.params,
+            skill.steps,
+            skill.effect,
+            version,
+            provenance or skill.provenance,
+        )
         if self.root is not None:
             folder = self.root / skill.name
             folder.mkdir(parents=True, exist_ok=True)
@@ -267,8 +292,9 @@ class SkillLibrary:
         self.revision += 1
         return stored
 
-    def record(self, name: str, *, evaluated: bool | None = None,
-               succeeded: bool | None = None) -> SkillStats:
+    def record(
+        self, name: str, *, evaluated: bool | None = None, succeeded: bool | None = None
+    ) -> SkillStats:
         """Count one Evaluator verdict (``evaluated``) or one run in an episode (``succeeded``).
 
         Processes that count at once (a run, the dashboard, a round's evaluation) take turns
@@ -309,8 +335,9 @@ def read_flat_folder(folder: Path) -> list[CompositeSkill]:
     for path in sorted(folder.glob("*.json")):
         skill = _read(path)
         if skill.name != path.stem:
-            raise SkillFileError(f"{path}: field 'name': {skill.name!r} must match the file "
-                                 f"name {path.stem!r}")
+            raise SkillFileError(
+                f"{path}: field 'name': {skill.name!r} must match the file name {path.stem!r}"
+            )
         skills.append(skill)
     return skills
 

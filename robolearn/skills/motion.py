@@ -47,15 +47,17 @@ class Motion:
     def tick(self, joint_targets: np.ndarray | None = None) -> None:
         """One control period toward ``joint_targets`` (or holding still)."""
         if self.env.elapsed_steps >= self.env.task.max_steps:
-            raise SkillFailure("budget", f"the episode's budget of {self.env.task.max_steps} "
-                               "control steps ran out")
+            raise SkillFailure(
+                "budget", f"the episode's budget of {self.env.task.max_steps} control steps ran out"
+            )
         current = self.world.joint_positions()
         change = np.zeros(7) if joint_targets is None else joint_targets - current
         action = np.append(np.clip(change / MAX_JOINT_STEP, -1.0, 1.0), self.gripper)
         self.env.step(action)
 
-    def move_to(self, goal: np.ndarray, step: float = LINEAR_STEP,
-                tolerance: float = REACH_TOLERANCE) -> None:
+    def move_to(
+        self, goal: np.ndarray, step: float = LINEAR_STEP, tolerance: float = REACH_TOLERANCE
+    ) -> None:
         """Move the gripper point in a straight line to ``goal``, pointing down."""
         goal = np.asarray(goal, dtype=float)
         for _ in range(MOVE_TICKS):
@@ -66,9 +68,12 @@ class Motion:
                 return
             waypoint = position + error * min(1.0, step / distance)
             self.tick(self.world.solve_ik(waypoint))
-        raise SkillFailure("unreachable", f"the gripper did not reach {np.round(goal, 3)} "
-                           f"within {MOVE_TICKS} ticks (still "
-                           f"{np.linalg.norm(goal - self.world.ee_position()):.3f} m away)")
+        raise SkillFailure(
+            "unreachable",
+            f"the gripper did not reach {np.round(goal, 3)} "
+            f"within {MOVE_TICKS} ticks (still "
+            f"{np.linalg.norm(goal - self.world.ee_position()):.3f} m away)",
+        )
 
     def set_gripper(self, open_: bool) -> None:
         """Open or close the fingers and wait for them to settle."""

@@ -36,8 +36,10 @@ PARAM_TYPES: dict[str, str] = {
     "container": "the name of a bowl, bin or zone in the scene",
     "target": "the name of a block, bowl, bin or zone in the scene",
     "side": f"one of {', '.join(SIDES)}",
-    **{axis: f"a number in [{WORKSPACE_LOW[i]:g}, {WORKSPACE_HIGH[i]:g}] (metres)"
-       for axis, i in _AXES.items()},
+    **{
+        axis: f"a number in [{WORKSPACE_LOW[i]:g}, {WORKSPACE_HIGH[i]:g}] (metres)"
+        for axis, i in _AXES.items()
+    },
 }
 """What each parameter type accepts, in words an error message can use."""
 
@@ -55,8 +57,10 @@ class Param:
 
     def __post_init__(self) -> None:
         if self.type not in PARAM_TYPES:
-            raise ValueError(f"parameter {self.name!r} has unknown type {self.type!r}; known: "
-                             f"{', '.join(PARAM_TYPES)}")
+            raise ValueError(
+                f"parameter {self.name!r} has unknown type {self.type!r}; known: "
+                f"{', '.join(PARAM_TYPES)}"
+            )
 
 
 def signature(name: str, params: Sequence[Param]) -> str:
@@ -85,13 +89,15 @@ def literal_problem(param_type: str, value: Arg) -> str | None:
     return None
 
 
-def check_args(name: str, params: Sequence[Param], args: Sequence[Arg],
-               world: TabletopWorld) -> None:
+def check_args(
+    name: str, params: Sequence[Param], args: Sequence[Arg], world: TabletopWorld
+) -> None:
     """Raise SkillArgumentError unless ``args`` fit ``params`` in the current scene."""
     call = f"{name}({', '.join(map(str, args))})"
     if len(args) != len(params):
-        raise SkillArgumentError(f"{call} takes {len(params)} arguments "
-                                 f"({signature(name, params)}), got {len(args)}")
+        raise SkillArgumentError(
+            f"{call} takes {len(params)} arguments ({signature(name, params)}), got {len(args)}"
+        )
     objects = world.objects
     for param, value in zip(params, args, strict=True):
         where = f"{name}: argument {param.name!r}"
@@ -101,15 +107,17 @@ def check_args(name: str, params: Sequence[Param], args: Sequence[Arg],
                 raise SkillArgumentError(f"{where} {problem}")
             continue
         if not isinstance(value, str):
-            raise SkillArgumentError(f"{where} must be {PARAM_TYPES[param.type]}, "
-                                     f"got {value!r}")
+            raise SkillArgumentError(f"{where} must be {PARAM_TYPES[param.type]}, got {value!r}")
         if value not in objects:
-            raise SkillArgumentError(f"{where}: no object named {value!r} in this scene; "
-                                     f"objects: {', '.join(sorted(objects))}")
+            raise SkillArgumentError(
+                f"{where}: no object named {value!r} in this scene; "
+                f"objects: {', '.join(sorted(objects))}"
+            )
         allowed = OBJECT_TYPES[param.type]
         if objects[value].kind not in allowed:
-            raise SkillArgumentError(f"{where}: {value!r} is a {objects[value].kind}, "
-                                     f"expected {' or '.join(allowed)}")
+            raise SkillArgumentError(
+                f"{where}: {value!r} is a {objects[value].kind}, expected {' or '.join(allowed)}"
+            )
     named = [a for a in args if isinstance(a, str) and a in objects]
     if len(set(named)) != len(named):
         raise SkillArgumentError(f"{call} names the same object twice")

@@ -113,13 +113,20 @@ class Searcher:
         result.decision, result.best.name      # e.g. ("adapt", "put_in")
     """
 
-    def __init__(self, library: SkillLibrary, embedder: TextEmbedder,
-                 cache: EmbeddingCache | None = None, tau_reuse: float = TAU_REUSE,
-                 tau_new: float = TAU_NEW) -> None:
+    def __init__(
+        self,
+        library: SkillLibrary,
+        embedder: TextEmbedder,
+        cache: EmbeddingCache | None = None,
+        tau_reuse: float = TAU_REUSE,
+        tau_new: float = TAU_NEW,
+    ) -> None:
         """Index ``library``; skill vectors come from ``cache`` (default: in memory only)."""
         if not -1.0 <= tau_new <= tau_reuse <= 1.0:
-            raise ValueError(f"thresholds must satisfy -1 <= tau_new <= tau_reuse <= 1, got "
-                             f"tau_new={tau_new}, tau_reuse={tau_reuse}")
+            raise ValueError(
+                f"thresholds must satisfy -1 <= tau_new <= tau_reuse <= 1, got "
+                f"tau_new={tau_new}, tau_reuse={tau_reuse}"
+            )
         self.library = library
         self.embedder = embedder
         self.cache = cache if cache is not None else EmbeddingCache()
@@ -175,23 +182,24 @@ class Searcher:
         vector = self.embedder.embed([text])[0]
         return self.search_vector(vector, k, query=text)
 
-    def search_vector(self, vector: np.ndarray, k: int = DEFAULT_K,
-                      query: str = "") -> SearchResult:
+    def search_vector(
+        self, vector: np.ndarray, k: int = DEFAULT_K, query: str = ""
+    ) -> SearchResult:
         """Like :meth:`search` for an already embedded query (any length; it is normalised)."""
         _check_k(k)
         self.refresh()
         vector = np.asarray(vector, dtype=np.float32)
         if vector.shape != (self.matrix.shape[1],):
-            raise ValueError(f"expected a query vector of shape ({self.matrix.shape[1]},), got "
-                             f"{vector.shape}")
+            raise ValueError(
+                f"expected a query vector of shape ({self.matrix.shape[1]},), got {vector.shape}"
+            )
         norm = float(np.linalg.norm(vector))
         if not np.isfinite(norm) or norm == 0.0:
             raise ValueError("the query vector must be finite and non-zero")
         scores = self.matrix @ (vector / norm)
         top = _top_k(scores, k)
         matches = tuple(Match(self.names[i], float(scores[i]), self.signatures[i]) for i in top)
-        return SearchResult(query, matches, self.decide(matches[0].similarity if matches
-                                                        else -1.0))
+        return SearchResult(query, matches, self.decide(matches[0].similarity if matches else -1.0))
 
     def decide(self, similarity: float) -> Decision:
         """The decision for a best similarity, by the two thresholds."""
@@ -203,8 +211,10 @@ class Searcher:
         texts = [_check_query(query) for query in queries]
         vectors = self.embedder.embed(texts) if texts else []
         self.refresh()
-        return [self.search_vector(vector, k, query=text)
-                for vector, text in zip(vectors, texts, strict=True)]
+        return [
+            self.search_vector(vector, k, query=text)
+            for vector, text in zip(vectors, texts, strict=True)
+        ]
 
 
 def _check_k(k: object) -> None:
@@ -216,8 +226,9 @@ def _check_query(query: object) -> str:
     if not isinstance(query, str):
         raise TypeError(f"a query is a string describing a sub-goal, got {type(query).__name__}")
     if problem := text_problem(query, "the query"):
-        raise QueryError(f"{problem}; describe the sub-goal in words, e.g. "
-                         "'put the red cube into the bowl'")
+        raise QueryError(
+            f"{problem}; describe the sub-goal in words, e.g. 'put the red cube into the bowl'"
+        )
     return query.strip()
 
 
@@ -232,7 +243,7 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` highest scores, highest first (equal scores: lower index first)."""
     if k < len(scores):
-        part = np.argpartition(scores, len(scores) - k)[len(scores) - k:]
+        part = np.argpartition(scores, len(scores) - k)[len(scores) - k :]
         return part[np.lexsort((part, -scores[part]))]
     return np.argsort(-scores, kind="stable")
 
@@ -311,31 +322,40 @@ def read_labelled_queries(path: Path) -> list[LabelledQuery]:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     queries = []
     for i, row in enumerate(data.get("queries", []) if isinstance(data, dict) else []):
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or \
-                not isinstance(row.get("skill"), str | None):
-            raise ValueError(f"{path}: queries[{i}] must be "
-                             '{"text": "...", "skill": "<name>" or null}')
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("text"), str)
+            or not isinstance(row.get("skill"), str | None)
+        ):
+            raise ValueError(
+                f'{path}: queries[{i}] must be {{"text": "...", "skill": "<name>" or null}}'
+            )
         queries.append(LabelledQuery(row["text"], row["skill"]))
     if not queries:
         raise ValueError(f"{path}: no labelled queries")
     return queries
 
 
-def score_queries(searcher: Searcher, queries: Sequence[LabelledQuery],
-                  k: int = DEFAULT_K) -> list[ScoredQuery]:
+def score_queries(
+    searcher: Searcher, queries: Sequence[LabelledQuery], k: int = DEFAULT_K
+) -> list[ScoredQuery]:
     """Search every labelled query once (batched); labels must name skills of the library."""
     unknown = {q.skill for q in queries if q.skill is not None} - set(searcher.names)
     if unknown:
         raise ValueError(f"labels name skills not in the library: {', '.join(sorted(unknown))}")
     results = searcher.rank([q.text for q in queries], k)
-    return [ScoredQuery(q.text, q.skill, tuple(m.name for m in r.matches), r.best.similarity)
-            for q, r in zip(queries, results, strict=True) if r.best is not None]
+    return [
+        ScoredQuery(q.text, q.skill, tuple(m.name for m in r.matches), r.best.similarity)
+        for q, r in zip(queries, results, strict=True)
+        if r.best is not None
+    ]
 
 
 def evaluate(scored: Sequence[ScoredQuery], tau_reuse: float, tau_new: float) -> Calibration:
     """Precision and recall of each decision at the given thresholds."""
-    return _summarise(scored, [_decide(q.similarity, tau_reuse, tau_new) for q in scored],
-                      tau_reuse, tau_new)
+    return _summarise(
+        scored, [_decide(q.similarity, tau_reuse, tau_new) for q in scored], tau_reuse, tau_new
+    )
 
 
 def _decide(similarity: float, tau_reuse: float, tau_new: float) -> Decision:
@@ -344,32 +364,43 @@ def _decide(similarity: float, tau_reuse: float, tau_new: float) -> Decision:
     return "adapt" if similarity >= tau_new else "new"
 
 
-def _summarise(scored: Sequence[ScoredQuery], decisions: Sequence[Decision], tau_reuse: float,
-               tau_new: float) -> Calibration:
+def _summarise(
+    scored: Sequence[ScoredQuery], decisions: Sequence[Decision], tau_reuse: float, tau_new: float
+) -> Calibration:
     """The figures of one decision per scored query."""
     if not scored:
         raise ValueError("no scored queries to evaluate")
     inside = [q for q in scored if q.label is not None]
     outside = len(scored) - len(inside)
-    rules = {"reuse": (lambda q: q.top_right, len(inside)),
-             "adapt": (lambda q: q.in_top_k, len(inside)),
-             "new": (lambda q: q.label is None, outside)}
+    rules = {
+        "reuse": (lambda q: q.top_right, len(inside)),
+        "adapt": (lambda q: q.in_top_k, len(inside)),
+        "new": (lambda q: q.label is None, outside),
+    }
     stats = []
     for name in DECISIONS:
         is_right, served = rules[name]
         taken = [q for q, d in zip(scored, decisions, strict=True) if d == name]
         right = sum(map(is_right, taken))
-        stats.append(DecisionStats(name, len(taken), right, _ratio(right, len(taken)),
-                                   _ratio(right, served)))
+        stats.append(
+            DecisionStats(name, len(taken), right, _ratio(right, len(taken)), _ratio(right, served))
+        )
     return Calibration(
-        tau_reuse=tau_reuse, tau_new=tau_new, k=len(scored[0].ranked), queries=len(scored),
-        in_library=len(inside), out_of_library=outside,
+        tau_reuse=tau_reuse,
+        tau_new=tau_new,
+        k=len(scored[0].ranked),
+        queries=len(scored),
+        in_library=len(inside),
+        out_of_library=outside,
         top1_accuracy=_ratio(sum(q.top_right for q in inside), len(inside)),
-        top_k_recall=_ratio(sum(q.in_top_k for q in inside), len(inside)), stats=tuple(stats))
+        top_k_recall=_ratio(sum(q.in_top_k for q in inside), len(inside)),
+        stats=tuple(stats),
+    )
 
 
-def calibrate(scored: Sequence[ScoredQuery], target_precision: float = 0.9,
-              min_reuse: int = 5) -> Calibration:
+def calibrate(
+    scored: Sequence[ScoredQuery], target_precision: float = 0.9, min_reuse: int = 5
+) -> Calibration:
     """Choose the thresholds from labelled queries, by a fixed procedure.
 
     Candidate thresholds are the midpoints between consecutive distinct best similarities
@@ -386,13 +417,17 @@ def calibrate(scored: Sequence[ScoredQuery], target_precision: float = 0.9,
     if not scored:
         raise ValueError("no scored queries to calibrate on")
     levels = sorted({q.similarity for q in scored})
-    candidates = [levels[0] - 1e-3, *((a + b) / 2 for a, b in itertools.pairwise(levels)),
-                  levels[-1] + 1e-3]
+    candidates = [
+        levels[0] - 1e-3,
+        *((a + b) / 2 for a, b in itertools.pairwise(levels)),
+        levels[-1] + 1e-3,
+    ]
     tau_reuse = candidates[-1]
     for threshold in candidates:
         reused = [q for q in scored if q.similarity >= threshold]
-        if len(reused) >= min_reuse and \
-                sum(q.top_right for q in reused) >= target_precision * len(reused):
+        if len(reused) >= min_reuse and sum(q.top_right for q in reused) >= target_precision * len(
+            reused
+        ):
             tau_reuse = threshold
             break
     outside = sum(q.label is None for q in scored)
@@ -406,8 +441,9 @@ def calibrate(scored: Sequence[ScoredQuery], target_precision: float = 0.9,
     return evaluate(scored, tau_reuse, tau_new)
 
 
-def cross_validate(scored: Sequence[ScoredQuery], folds: int = 5, target_precision: float = 0.9,
-                   min_reuse: int = 5) -> Calibration:
+def cross_validate(
+    scored: Sequence[ScoredQuery], folds: int = 5, target_precision: float = 0.9, min_reuse: int = 5
+) -> Calibration:
     """Held-out figures of :func:`calibrate`: how its thresholds fare on queries it did not see.
 
     Query ``i`` falls in fold ``i % folds``; each fold is decided with thresholds calibrated on
@@ -420,13 +456,18 @@ def cross_validate(scored: Sequence[ScoredQuery], folds: int = 5, target_precisi
     taus = []
     for fold in range(folds):
         held = [i for i in range(len(scored)) if i % folds == fold]
-        fitted = calibrate([q for i, q in enumerate(scored) if i % folds != fold],
-                           target_precision, min_reuse)
+        fitted = calibrate(
+            [q for i, q in enumerate(scored) if i % folds != fold], target_precision, min_reuse
+        )
         taus.append((fitted.tau_reuse, fitted.tau_new))
         for i in held:
             decisions[i] = _decide(scored[i].similarity, fitted.tau_reuse, fitted.tau_new)
-    return _summarise(scored, decisions, float(np.mean([t[0] for t in taus])),
-                      float(np.mean([t[1] for t in taus])))
+    return _summarise(
+        scored,
+        decisions,
+        float(np.mean([t[0] for t in taus])),
+        float(np.mean([t[1] for t in taus])),
+    )
 
 
 def _ratio(part: float, whole: float) -> float:

@@ -38,8 +38,10 @@ DB_NAME = "robolearn.db"
 BUSY_TIMEOUT_S = 10.0
 """How long a connection waits for another's write lock before it fails."""
 
-_WHAT_TO_DO = ("It was left as it is: move it aside (or restore a backup) and robolearn will "
-               "start a new database there.")
+_WHAT_TO_DO = (
+    "It was left as it is: move it aside (or restore a backup) and robolearn will "
+    "start a new database there."
+)
 
 
 class Store(TrainingRecords):
@@ -82,8 +84,9 @@ class Store(TrainingRecords):
             # Only the plain DatabaseError is the file's state ("file is not a database",
             # "malformed"); its subclasses (locked, read-only, ...) are raised as they are.
             if type(error) is sqlite3.DatabaseError:
-                raise StoreFileError(f"{path} is not a readable robolearn database ({error}). "
-                                     f"{_WHAT_TO_DO}") from None
+                raise StoreFileError(
+                    f"{path} is not a readable robolearn database ({error}). {_WHAT_TO_DO}"
+                ) from None
             raise
         return cls(db, path)
 
@@ -112,17 +115,25 @@ class Store(TrainingRecords):
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.close()
 
-    def start_run(self, planner: str, seed: int,
-                  config: Mapping[str, object] | None = None) -> int:
+    def start_run(self, planner: str, seed: int, config: Mapping[str, object] | None = None) -> int:
         """Record the start of a run of episodes; the run's id."""
         with self._write():
             table = self._db.table("runs").insert(
-                {"started": _now(), "planner": planner, "seed": int(seed),
-                 "config": json.dumps(dict(config or {}), sort_keys=True)})
+                {
+                    "started": _now(),
+                    "planner": planner,
+                    "seed": int(seed),
+                    "config": json.dumps(dict(config or {}), sort_keys=True),
+                }
+            )
         return int(table.last_pk)
 
     def add_episode(self, run_id: int, episode: EpisodeRow) -> int:
@@ -130,33 +141,62 @@ class Store(TrainingRecords):
         with self._write():
             self._require("runs", run_id, "run")
             table = self._db.table("episodes").insert(
-                {"run_id": run_id, "family": episode.family, "seed": int(episode.seed),
-                 "instruction": episode.instruction, "planner": episode.planner,
-                 "plan": json.dumps(list(episode.plan)), "success": int(bool(episode.success)),
-                 "control_steps": int(episode.control_steps), "error": episode.error,
-                 "proposal": episode.proposal, "explanation": episode.explanation,
-                 "created": _now()})
+                {
+                    "run_id": run_id,
+                    "family": episode.family,
+                    "seed": int(episode.seed),
+                    "instruction": episode.instruction,
+                    "planner": episode.planner,
+                    "plan": json.dumps(list(episode.plan)),
+                    "success": int(bool(episode.success)),
+                    "control_steps": int(episode.control_steps),
+                    "error": episode.error,
+                    "proposal": episode.proposal,
+                    "explanation": episode.explanation,
+                    "created": _now(),
+                }
+            )
             episode_id = int(table.last_pk)
             self._db.table("steps").insert_all(
-                {"episode_id": episode_id, "step_index": index, "call": step.call,
-                 "ok": int(bool(step.ok)), "reason": step.reason, "message": step.message,
-                 "ticks": int(step.ticks), "frame_path": step.frame_path}
-                for index, step in enumerate(episode.steps))
+                {
+                    "episode_id": episode_id,
+                    "step_index": index,
+                    "call": step.call,
+                    "ok": int(bool(step.ok)),
+                    "reason": step.reason,
+                    "message": step.message,
+                    "ticks": int(step.ticks),
+                    "frame_path": step.frame_path,
+                }
+                for index, step in enumerate(episode.steps)
+            )
         return episode_id
 
-    def episodes(self, family: str | None = None, *, limit: int | None = 100,
-                 since_id: int | None = None, newest_first: bool = False,
-                 success: bool | None = None) -> list[EpisodeRow]:
+    def episodes(
+        self,
+        family: str | None = None,
+        *,
+        limit: int | None = 100,
+        since_id: int | None = None,
+        newest_first: bool = False,
+        success: bool | None = None,
+    ) -> list[EpisodeRow]:
         """Episodes with their steps, oldest first (or ``newest_first``), at most ``limit``.
 
         ``family`` keeps one task family; ``since_id`` keeps episodes added after that one,
         so a reader can page forward or poll for new episodes; ``success`` keeps the episodes
         that succeeded (True) or failed (False).
         """
-        rows = self._select("episodes", {"family = ?": family, "id > ?": since_id,
-                                         "success = ?": None if success is None
-                                         else int(success)},
-                            newest_first=newest_first, limit=limit)
+        rows = self._select(
+            "episodes",
+            {
+                "family = ?": family,
+                "id > ?": since_id,
+                "success = ?": None if success is None else int(success),
+            },
+            newest_first=newest_first,
+            limit=limit,
+        )
         steps = self._steps_of([row["id"] for row in rows])
         return [_episode_row(row, steps.get(row["id"], [])) for row in rows]
 
@@ -177,24 +217,42 @@ class Store(TrainingRecords):
         with self._write():
             self._require("episodes", correction.episode_id, "episode")
             table = self._db.table("corrections").insert(
-                {"episode_id": correction.episode_id, "step_index": correction.step_index,
-                 "proposed": json.dumps(correction.proposed),
-                 "corrected": json.dumps(correction.corrected), "who": correction.who,
-                 "why": correction.why,
-                 "rerun_success": (None if correction.rerun_success is None
-                                   else int(correction.rerun_success)),
-                 "created": _now()})
+                {
+                    "episode_id": correction.episode_id,
+                    "step_index": correction.step_index,
+                    "proposed": json.dumps(correction.proposed),
+                    "corrected": json.dumps(correction.corrected),
+                    "who": correction.who,
+                    "why": correction.why,
+                    "rerun_success": (
+                        None if correction.rerun_success is None else int(correction.rerun_success)
+                    ),
+                    "created": _now(),
+                }
+            )
         return int(table.last_pk)
 
-    def corrections(self, episode_id: int | None = None, *, since_id: int | None = None,
-                    limit: int | None = None) -> list[CorrectionRow]:
+    def corrections(
+        self,
+        episode_id: int | None = None,
+        *,
+        since_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[CorrectionRow]:
         """Corrections, oldest first: of one episode, or added after ``since_id``, or all."""
-        rows = self._select("corrections", {"episode_id = ?": episode_id, "id > ?": since_id},
-                            limit=limit)
+        rows = self._select(
+            "corrections", {"episode_id = ?": episode_id, "id > ?": since_id}, limit=limit
+        )
         return [_correction_row(row) for row in rows]
 
-    def _select(self, table: str, where: dict[str, object | None], *,
-                newest_first: bool = False, limit: int | None = None) -> list[dict]:
+    def _select(
+        self,
+        table: str,
+        where: dict[str, object | None],
+        *,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[dict]:
         """Rows of ``table`` by id that meet every clause of ``where`` whose value is set."""
         clauses = [clause for clause, value in where.items() if value is not None]
         params: list[object] = [value for value in where.values() if value is not None]
@@ -211,10 +269,13 @@ class Store(TrainingRecords):
 
     def success_by_family(self) -> list[FamilyCounts]:
         """Episodes and successes of each task family, by family name."""
-        return [FamilyCounts(row["family"], row["episodes"], row["successes"])
-                for row in self._rows(
-                    "SELECT family, COUNT(*) AS episodes, SUM(success) AS successes "
-                    "FROM episodes GROUP BY family ORDER BY family")]
+        return [
+            FamilyCounts(row["family"], row["episodes"], row["successes"])
+            for row in self._rows(
+                "SELECT family, COUNT(*) AS episodes, SUM(success) AS successes "
+                "FROM episodes GROUP BY family ORDER BY family"
+            )
+        ]
 
     def integrity_ok(self) -> bool:
         """Whether the file is sound and every reference points at a row.
@@ -260,9 +321,11 @@ class Store(TrainingRecords):
         except sqlite3.DatabaseError as error:
             if type(error) is not sqlite3.DatabaseError:
                 raise
-            raise StoreFileError(f"{self.path} is damaged ({error}). Stop the robolearn "
-                                 "processes using it; then move it aside (or restore a backup) "
-                                 "and robolearn will start a new database there.") from None
+            raise StoreFileError(
+                f"{self.path} is damaged ({error}). Stop the robolearn "
+                "processes using it; then move it aside (or restore a backup) "
+                "and robolearn will start a new database there."
+            ) from None
 
     def _require(self, table: str, row_id: int, what: str) -> None:
         _check_id(row_id, f"{self.path} has no {what}")
@@ -274,12 +337,20 @@ class Store(TrainingRecords):
         if not episode_ids:
             return steps
         marks = ", ".join("?" * len(episode_ids))
-        for row in self._rows(f"SELECT * FROM steps WHERE episode_id IN ({marks}) "
-                                  "ORDER BY episode_id, step_index", episode_ids):
+        for row in self._rows(
+            f"SELECT * FROM steps WHERE episode_id IN ({marks}) ORDER BY episode_id, step_index",
+            episode_ids,
+        ):
             steps.setdefault(row["episode_id"], []).append(
-                StepRow(call=row["call"], ok=bool(row["ok"]), reason=row["reason"],
-                        message=row["message"], ticks=row["ticks"],
-                        frame_path=row["frame_path"]))
+                StepRow(
+                    call=row["call"],
+                    ok=bool(row["ok"]),
+                    reason=row["reason"],
+                    message=row["message"],
+                    ticks=row["ticks"],
+                    frame_path=row["frame_path"],
+                )
+            )
         return steps
 
 
@@ -302,14 +373,17 @@ def _check_usable(db: Database, path: Path) -> None:
         return
     applied = applied_migrations(db)
     if not applied:
-        raise StoreFileError(f"{path} is a SQLite database, but not robolearn's (it has no "
-                             f"{MIGRATION_SET!r} migrations). {_WHAT_TO_DO}")
+        raise StoreFileError(
+            f"{path} is a SQLite database, but not robolearn's (it has no "
+            f"{MIGRATION_SET!r} migrations). {_WHAT_TO_DO}"
+        )
     unknown = [name for name in applied if name not in MIGRATION_NAMES]
     if unknown:
         raise NewerSchemaError(
             f"{path} was written by a newer robolearn (schema migrations {', '.join(unknown)}; "
             f"this one knows {SCHEMA_VERSION}). Upgrade robolearn to use it, or point "
-            "--workspace at another folder; the file was left as it is.")
+            "--workspace at another folder; the file was left as it is."
+        )
 
 
 def _migrate(db: Database) -> None:
@@ -332,18 +406,34 @@ def _immediate(db: Database) -> Iterator[None]:
 
 
 def _episode_row(row: dict[str, Any], steps: list[StepRow]) -> EpisodeRow:
-    return EpisodeRow(family=row["family"], seed=row["seed"], instruction=row["instruction"],
-                      planner=row["planner"], plan=json.loads(row["plan"]), steps=steps,
-                      success=bool(row["success"]), control_steps=row["control_steps"],
-                      error=row["error"], proposal=row["proposal"],
-                      explanation=row["explanation"], id=row["id"],
-                      run_id=row["run_id"], created=row["created"])
+    return EpisodeRow(
+        family=row["family"],
+        seed=row["seed"],
+        instruction=row["instruction"],
+        planner=row["planner"],
+        plan=json.loads(row["plan"]),
+        steps=steps,
+        success=bool(row["success"]),
+        control_steps=row["control_steps"],
+        error=row["error"],
+        proposal=row["proposal"],
+        explanation=row["explanation"],
+        id=row["id"],
+        run_id=row["run_id"],
+        created=row["created"],
+    )
 
 
 def _correction_row(row: dict[str, Any]) -> CorrectionRow:
     rerun = row["rerun_success"]
-    return CorrectionRow(episode_id=row["episode_id"], step_index=row["step_index"],
-                         proposed=json.loads(row["proposed"]),
-                         corrected=json.loads(row["corrected"]), who=row["who"],
-                         why=row["why"], rerun_success=None if rerun is None else bool(rerun),
-                         id=row["id"], created=row["created"])
+    return CorrectionRow(
+        episode_id=row["episode_id"],
+        step_index=row["step_index"],
+        proposed=json.loads(row["proposed"]),
+        corrected=json.loads(row["corrected"]),
+        who=row["who"],
+        why=row["why"],
+        rerun_success=None if rerun is None else bool(rerun),
+        id=row["id"],
+        created=row["created"],
+    )

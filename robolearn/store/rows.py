@@ -32,14 +32,25 @@ class StepRow:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StepRow:
         """The row of a step record's ``to_dict()`` (with ``frame_path`` when there is one)."""
-        return cls(call=data["call"], ok=bool(data["ok"]), reason=data.get("reason"),
-                   message=data.get("message", ""), ticks=int(data.get("ticks", 0)),
-                   frame_path=data.get("frame_path"))
+        return cls(
+            call=data["call"],
+            ok=bool(data["ok"]),
+            reason=data.get("reason"),
+            message=data.get("message", ""),
+            ticks=int(data.get("ticks", 0)),
+            frame_path=data.get("frame_path"),
+        )
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready row."""
-        return {"call": self.call, "ok": self.ok, "reason": self.reason,
-                "message": self.message, "ticks": self.ticks, "frame_path": self.frame_path}
+        return {
+            "call": self.call,
+            "ok": self.ok,
+            "reason": self.reason,
+            "message": self.message,
+            "ticks": self.ticks,
+            "frame_path": self.frame_path,
+        }
 
 
 @dataclass
@@ -71,22 +82,38 @@ class EpisodeRow:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EpisodeRow:
         """The row of an episode record's ``to_dict()``; steps may carry ``frame_path``."""
-        return cls(family=data["family"], seed=int(data["seed"]),
-                   instruction=data["instruction"], planner=data["planner"],
-                   plan=[str(call) for call in data["plan"]],
-                   steps=[StepRow.from_dict(step) for step in data.get("steps", [])],
-                   success=bool(data.get("success", False)),
-                   control_steps=int(data.get("control_steps", 0)), error=data.get("error"),
-                   proposal=data.get("proposal"), explanation=data.get("explanation"))
+        return cls(
+            family=data["family"],
+            seed=int(data["seed"]),
+            instruction=data["instruction"],
+            planner=data["planner"],
+            plan=[str(call) for call in data["plan"]],
+            steps=[StepRow.from_dict(step) for step in data.get("steps", [])],
+            success=bool(data.get("success", False)),
+            control_steps=int(data.get("control_steps", 0)),
+            error=data.get("error"),
+            proposal=data.get("proposal"),
+            explanation=data.get("explanation"),
+        )
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-ready row, steps included."""
-        return {"id": self.id, "run_id": self.run_id, "created": self.created,
-                "family": self.family, "seed": self.seed, "instruction": self.instruction,
-                "planner": self.planner, "plan": self.plan, "success": self.success,
-                "control_steps": self.control_steps, "error": self.error,
-                "proposal": self.proposal, "explanation": self.explanation,
-                "steps": [s.to_dict() for s in self.steps]}
+        return {
+            "id": self.id,
+            "run_id": self.run_id,
+            "created": self.created,
+            "family": self.family,
+            "seed": self.seed,
+            "instruction": self.instruction,
+            "planner": self.planner,
+            "plan": self.plan,
+            "success": self.success,
+            "control_steps": self.control_steps,
+            "error": self.error,
+            "proposal": self.proposal,
+            "explanation": self.explanation,
+            "steps": [s.to_dict() for s in self.steps],
+        }
 
 
 @dataclass

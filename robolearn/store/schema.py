@@ -43,28 +43,77 @@ def _migration(name: str) -> Callable[[Callable[[Database], None]], Callable[[Da
 def _runs_episodes_corrections(db: Database) -> None:
     db.table("runs").create(
         {"id": int, "started": str, "planner": str, "seed": int, "config": str},
-        pk="id", not_null=["started", "planner", "seed", "config"], strict=True)
+        pk="id",
+        not_null=["started", "planner", "seed", "config"],
+        strict=True,
+    )
     db.table("episodes").create(
-        {"id": int, "run_id": int, "family": str, "seed": int, "instruction": str,
-         "planner": str, "plan": str, "success": int, "control_steps": int, "error": str,
-         "proposal": str, "created": str},
-        pk="id", foreign_keys=[("run_id", "runs", "id")],
-        not_null=["run_id", "family", "seed", "instruction", "planner", "plan", "success",
-                  "control_steps", "created"], strict=True)
+        {
+            "id": int,
+            "run_id": int,
+            "family": str,
+            "seed": int,
+            "instruction": str,
+            "planner": str,
+            "plan": str,
+            "success": int,
+            "control_steps": int,
+            "error": str,
+            "proposal": str,
+            "created": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+        not_null=[
+            "run_id",
+            "family",
+            "seed",
+            "instruction",
+            "planner",
+            "plan",
+            "success",
+            "control_steps",
+            "created",
+        ],
+        strict=True,
+    )
     db.table("steps").create(
-        {"episode_id": int, "step_index": int, "call": str, "ok": int, "reason": str,
-         "message": str, "ticks": int},
-        pk=("episode_id", "step_index"), foreign_keys=[("episode_id", "episodes", "id")],
-        not_null=["episode_id", "step_index", "call", "ok", "message", "ticks"], strict=True)
+        {
+            "episode_id": int,
+            "step_index": int,
+            "call": str,
+            "ok": int,
+            "reason": str,
+            "message": str,
+            "ticks": int,
+        },
+        pk=("episode_id", "step_index"),
+        foreign_keys=[("episode_id", "episodes", "id")],
+        not_null=["episode_id", "step_index", "call", "ok", "message", "ticks"],
+        strict=True,
+    )
     db.table("corrections").create(
-        {"id": int, "episode_id": int, "step_index": int, "proposed": str, "corrected": str,
-         "who": str, "why": str, "rerun_success": int, "created": str},
-        pk="id", foreign_keys=[("episode_id", "episodes", "id")],
-        not_null=["episode_id", "step_index", "proposed", "corrected", "who", "why",
-                  "created"], strict=True)
+        {
+            "id": int,
+            "episode_id": int,
+            "step_index": int,
+            "proposed": str,
+            "corrected": str,
+            "who": str,
+            "why": str,
+            "rerun_success": int,
+            "created": str,
+        },
+        pk="id",
+        foreign_keys=[("episode_id", "episodes", "id")],
+        not_null=["episode_id", "step_index", "proposed", "corrected", "who", "why", "created"],
+        strict=True,
+    )
     for event in ("UPDATE", "DELETE"):
-        db.execute(f"CREATE TRIGGER corrections_no_{event.lower()} BEFORE {event} ON corrections "
-                   f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END")
+        db.execute(
+            f"CREATE TRIGGER corrections_no_{event.lower()} BEFORE {event} ON corrections "
+            f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END"
+        )
 
 
 @_migration("0002_frames_training_indexes")
@@ -73,7 +122,10 @@ def _frames_training_indexes(db: Database) -> None:
     for name in ("training_rounds", "adapters"):
         db.table(name).create(
             {"id": int, "created": str, "status": str, "metrics": str, "path": str},
-            pk="id", not_null=["created", "status", "metrics"], strict=True)
+            pk="id",
+            not_null=["created", "status", "metrics"],
+            strict=True,
+        )
     db.table("episodes").create_index(["family"])
     db.table("episodes").create_index(["run_id"])
     db.table("corrections").create_index(["episode_id"])
@@ -85,27 +137,60 @@ def _learning(db: Database) -> None:
     for name in ("training_rounds", "adapters"):
         db.table(name).drop()
     db.table("training_rounds").create(
-        {"id": int, "created": str, "finished": str, "status": str, "reason": str,
-         "base_model": str, "parent_round": int, "last_correction_id": int, "config": str,
-         "metrics": str, "path": str},
-        pk="id", not_null=["created", "status", "reason", "base_model", "last_correction_id",
-                           "config", "metrics"], strict=True)
+        {
+            "id": int,
+            "created": str,
+            "finished": str,
+            "status": str,
+            "reason": str,
+            "base_model": str,
+            "parent_round": int,
+            "last_correction_id": int,
+            "config": str,
+            "metrics": str,
+            "path": str,
+        },
+        pk="id",
+        not_null=[
+            "created",
+            "status",
+            "reason",
+            "base_model",
+            "last_correction_id",
+            "config",
+            "metrics",
+        ],
+        strict=True,
+    )
     db.table("round_examples").create(
-        {"round_id": int, "role": str, "source": str, "source_id": int, "family": str,
-         "augmented": int, "prompt": str, "answer": str},
+        {
+            "round_id": int,
+            "role": str,
+            "source": str,
+            "source_id": int,
+            "family": str,
+            "augmented": int,
+            "prompt": str,
+            "answer": str,
+        },
         foreign_keys=[("round_id", "training_rounds", "id")],
         not_null=["round_id", "role", "source", "family", "augmented", "prompt", "answer"],
-        strict=True)
+        strict=True,
+    )
     db.table("round_examples").create_index(["round_id"])
     db.table("adapters").create(
-        {"id": int, "created": str, "base_model": str, "round_id": int, "path": str,
-         "why": str},
-        pk="id", foreign_keys=[("round_id", "training_rounds", "id")],
-        not_null=["created", "base_model", "why"], strict=True)
+        {"id": int, "created": str, "base_model": str, "round_id": int, "path": str, "why": str},
+        pk="id",
+        foreign_keys=[("round_id", "training_rounds", "id")],
+        not_null=["created", "base_model", "why"],
+        strict=True,
+    )
     for event in ("UPDATE", "DELETE"):
-        db.execute(f"CREATE TRIGGER adapters_no_{event.lower()} BEFORE {event} ON adapters "
-                   "BEGIN SELECT RAISE(ABORT, 'the adapter log is append-only: use another "
-                   "adapter by adding a row'); END")
+        db.execute(
+            f"CREATE TRIGGER adapters_no_{event.lower()} BEFORE {event} ON adapters "
+            "BEGIN SELECT RAISE(ABORT, 'the adapter log is append-only: use another "
+            "adapter by adding a row'); END"
+        )
 
 
 SCHEMA_VERSION = len(MIGRATION_NAMES)

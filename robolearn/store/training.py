@@ -42,27 +42,51 @@ class TrainingRecords:
         with self._write():
             if round_.parent_round is not None:
                 self._require("training_rounds", round_.parent_round, "training round")
-            return self._insert("training_rounds", {
-                "created": _now(), "status": "running", "reason": "",
-                "base_model": round_.base_model, "parent_round": round_.parent_round,
-                "last_correction_id": int(round_.last_correction_id),
-                "config": json.dumps(round_.config, sort_keys=True), "metrics": "{}",
-                "path": None})
+            return self._insert(
+                "training_rounds",
+                {
+                    "created": _now(),
+                    "status": "running",
+                    "reason": "",
+                    "base_model": round_.base_model,
+                    "parent_round": round_.parent_round,
+                    "last_correction_id": int(round_.last_correction_id),
+                    "config": json.dumps(round_.config, sort_keys=True),
+                    "metrics": "{}",
+                    "path": None,
+                },
+            )
 
     def add_round_examples(self, round_id: int, examples: Iterable[RoundExampleRow]) -> int:
         """Record the examples round ``round_id`` trains on; how many."""
-        rows = [{"round_id": round_id, "role": e.role, "source": e.source,
-                 "source_id": e.source_id, "family": e.family, "augmented": int(e.augmented),
-                 "prompt": e.prompt, "answer": e.answer} for e in examples]
+        rows = [
+            {
+                "round_id": round_id,
+                "role": e.role,
+                "source": e.source,
+                "source_id": e.source_id,
+                "family": e.family,
+                "augmented": int(e.augmented),
+                "prompt": e.prompt,
+                "answer": e.answer,
+            }
+            for e in examples
+        ]
         with self._write():
             self._require("training_rounds", round_id, "training round")
             for row in rows:
                 self._insert("round_examples", row)
         return len(rows)
 
-    def finish_round(self, round_id: int, status: str, reason: str,
-                     metrics: dict[str, Any], path: str | None = None,
-                     use: AdapterRow | None = None) -> None:
+    def finish_round(
+        self,
+        round_id: int,
+        status: str,
+        reason: str,
+        metrics: dict[str, Any],
+        path: str | None = None,
+        use: AdapterRow | None = None,
+    ) -> None:
         """Give round ``round_id`` its outcome: promoted, refused or failed, and why.
 
         ``use`` (a promotion) puts the round's adapter in use in the same transaction, so a
@@ -72,21 +96,27 @@ class TrainingRecords:
             raise ValueError(f"a round ends as one of {ROUND_STATUSES[1:]}, not {status!r}")
         with self._write():
             self._require("training_rounds", round_id, "training round")
-            self._execute("UPDATE training_rounds SET status = ?, reason = ?, metrics = ?, "
-                          "path = ?, finished = ? WHERE id = ?",
-                          [status, reason, json.dumps(metrics, sort_keys=True), path, _now(),
-                           round_id])
+            self._execute(
+                "UPDATE training_rounds SET status = ?, reason = ?, metrics = ?, "
+                "path = ?, finished = ? WHERE id = ?",
+                [status, reason, json.dumps(metrics, sort_keys=True), path, _now(), round_id],
+            )
             if use is not None:
                 self._log_adapter(use)
 
     def mark_interrupted(self) -> list[int]:
         """Rounds still ``running`` become ``interrupted``; call it only while no round runs."""
         with self._write():
-            ids = [row["id"] for row in self._rows(
-                "SELECT id FROM training_rounds WHERE status = 'running'")]
-            self._execute("UPDATE training_rounds SET status = 'interrupted', reason = "
-                          "'its process stopped before the round ended', finished = ? "
-                          "WHERE status = 'running'", [_now()])
+            ids = [
+                row["id"]
+                for row in self._rows("SELECT id FROM training_rounds WHERE status = 'running'")
+            ]
+            self._execute(
+                "UPDATE training_rounds SET status = 'interrupted', reason = "
+                "'its process stopped before the round ended', finished = ? "
+                "WHERE status = 'running'",
+                [_now()],
+            )
         return ids
 
     def rounds(self, base_model: str | None = None) -> list[RoundRow]:
@@ -100,25 +130,35 @@ class TrainingRecords:
         """Round ``round_id``; MissingRowError if there is none."""
         rows = self._rows("SELECT * FROM training_rounds WHERE id = ?", [round_id])
         if not rows:
-            raise MissingRowError(f"{self.path} has no training round {round_id}; "
-                                  "'robolearn adapters list' shows the rounds")
+            raise MissingRowError(
+                f"{self.path} has no training round {round_id}; "
+                "'robolearn adapters list' shows the rounds"
+            )
         return _round_row(rows[0])
 
-    def round_examples(self, round_ids: Iterable[int], role: str | None = None
-                       ) -> list[RoundExampleRow]:
+    def round_examples(
+        self, round_ids: Iterable[int], role: str | None = None
+    ) -> list[RoundExampleRow]:
         """The examples of these rounds (only ``new`` or ``replay`` ones if ``role``)."""
         ids = list(round_ids)
         if not ids:
             return []
-        sql = (f"SELECT * FROM round_examples WHERE round_id IN ({', '.join('?' * len(ids))})")
+        sql = f"SELECT * FROM round_examples WHERE round_id IN ({', '.join('?' * len(ids))})"
         params: list[Any] = list(ids)
         if role is not None:
             sql, params = sql + " AND role = ?", [*params, role]
-        return [RoundExampleRow(role=row["role"], source=row["source"],
-                                source_id=row["source_id"], family=row["family"],
-                                prompt=row["prompt"], answer=row["answer"],
-                                augmented=bool(row["augmented"]))
-                for row in self._rows(sql + " ORDER BY rowid", params)]
+        return [
+            RoundExampleRow(
+                role=row["role"],
+                source=row["source"],
+                source_id=row["source_id"],
+                family=row["family"],
+                prompt=row["prompt"],
+                answer=row["answer"],
+                augmented=bool(row["augmented"]),
+            )
+            for row in self._rows(sql + " ORDER BY rowid", params)
+        ]
 
     def use_adapter(self, adapter: AdapterRow) -> int:
         """From now on ``adapter.base_model`` plans with this adapter (or alone); the log id."""
@@ -131,9 +171,16 @@ class TrainingRecords:
             raise ValueError("say why the adapter changes")
         if adapter.round_id is not None:
             self._require("training_rounds", adapter.round_id, "training round")
-        return self._insert("adapters", {
-            "created": _now(), "base_model": adapter.base_model,
-            "round_id": adapter.round_id, "path": adapter.path, "why": adapter.why})
+        return self._insert(
+            "adapters",
+            {
+                "created": _now(),
+                "base_model": adapter.base_model,
+                "round_id": adapter.round_id,
+                "path": adapter.path,
+                "why": adapter.why,
+            },
+        )
 
     def adapter_log(self, base_model: str | None = None) -> list[AdapterRow]:
         """The adapter log, oldest first (of one base model if given)."""
@@ -144,19 +191,34 @@ class TrainingRecords:
 
     def active_adapter(self, base_model: str) -> AdapterRow | None:
         """What ``base_model`` plans with now: the newest log entry, or None if it has none."""
-        rows = self._rows("SELECT * FROM adapters WHERE base_model = ? ORDER BY id DESC "
-                          "LIMIT 1", [base_model])
+        rows = self._rows(
+            "SELECT * FROM adapters WHERE base_model = ? ORDER BY id DESC LIMIT 1", [base_model]
+        )
         return _adapter_row(rows[0]) if rows else None
 
 
 def _round_row(row: dict[str, Any]) -> RoundRow:
-    return RoundRow(base_model=row["base_model"], config=json.loads(row["config"]),
-                    last_correction_id=row["last_correction_id"],
-                    parent_round=row["parent_round"], status=row["status"],
-                    reason=row["reason"], metrics=json.loads(row["metrics"]), path=row["path"],
-                    id=row["id"], created=row["created"], finished=row["finished"])
+    return RoundRow(
+        base_model=row["base_model"],
+        config=json.loads(row["config"]),
+        last_correction_id=row["last_correction_id"],
+        parent_round=row["parent_round"],
+        status=row["status"],
+        reason=row["reason"],
+        metrics=json.loads(row["metrics"]),
+        path=row["path"],
+        id=row["id"],
+        created=row["created"],
+        finished=row["finished"],
+    )
 
 
 def _adapter_row(row: dict[str, Any]) -> AdapterRow:
-    return AdapterRow(base_model=row["base_model"], round_id=row["round_id"], path=row["path"],
-                      why=row["why"], id=row["id"], created=row["created"])
+    return AdapterRow(
+        base_model=row["base_model"],
+        round_id=row["round_id"],
+        path=row["path"],
+        why=row["why"],
+        id=row["id"],
+        created=row["created"],
+    )

@@ -50,11 +50,17 @@ class TabletopEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": CONTROL_HZ}  # noqa: RUF012
 
-    def __init__(self, task: str | TaskFamily = "stack", render_mode: str | None = None,
-                 image_size: int = 128) -> None:
+    def __init__(
+        self,
+        task: str | TaskFamily = "stack",
+        render_mode: str | None = None,
+        image_size: int = 128,
+    ) -> None:
         if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode {render_mode!r} is not supported; use 'rgb_array' "
-                             "or None (the simulation always runs headless)")
+            raise ValueError(
+                f"render_mode {render_mode!r} is not supported; use 'rgb_array' "
+                "or None (the simulation always runs headless)"
+            )
         self.family = task if isinstance(task, TaskFamily) else get_family(task)
         self.render_mode = render_mode
         self.world = TabletopWorld(self.family.slot_kinds, image_size=image_size)
@@ -69,15 +75,22 @@ class TabletopEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         objects = len(self.family.objects)
         object_low = np.tile([-5.0, -5.0, FLOOR_HEIGHT - 0.1, -1, -1, -1, -1], (objects, 1))
         object_high = np.tile([5.0, 5.0, 5.0, 1, 1, 1, 1], (objects, 1))
-        self.observation_space = gym.spaces.Dict({
-            "robot": gym.spaces.Box(np.array(robot_low, np.float32),
-                                    np.array(robot_high, np.float32), dtype=np.float32),
-            "objects": gym.spaces.Box(object_low.astype(np.float32),
-                                      object_high.astype(np.float32), dtype=np.float32),
-        })
+        self.observation_space = gym.spaces.Dict(
+            {
+                "robot": gym.spaces.Box(
+                    np.array(robot_low, np.float32),
+                    np.array(robot_high, np.float32),
+                    dtype=np.float32,
+                ),
+                "objects": gym.spaces.Box(
+                    object_low.astype(np.float32), object_high.astype(np.float32), dtype=np.float32
+                ),
+            }
+        )
 
-    def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict]:
         """Start the task instance ``seed`` (or one drawn from the env's generator)."""
         super().reset(seed=seed)
         task = (options or {}).get("task")
@@ -85,8 +98,9 @@ class TabletopEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             task_seed = seed if seed is not None else int(self.np_random.integers(2**31))
             task = sample_task(self.family, task_seed)
         elif not isinstance(task, TaskInstance) or task.family != self.family.name:
-            raise ValueError(f"options['task'] must be a TaskInstance of family "
-                             f"{self.family.name!r}")
+            raise ValueError(
+                f"options['task'] must be a TaskInstance of family {self.family.name!r}"
+            )
         self.task = task
         self._object_names = [o.name for o in task.objects]
         self.world.set_scene(task.objects)
@@ -145,5 +159,9 @@ class TabletopEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         return {"robot": state[:11], "objects": state[11:].reshape(-1, 7)}
 
     def _info(self, success: bool) -> dict[str, Any]:
-        return {"instruction": self.task.instruction, "family": self.task.family,
-                "task_seed": self.task.seed, "success": success}
+        return {
+            "instruction": self.task.instruction,
+            "family": self.task.family,
+            "task_seed": self.task.seed,
+            "success": success,
+        }

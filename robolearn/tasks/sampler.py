@@ -89,7 +89,8 @@ def _positions(family: TaskFamily, rng: np.random.Generator) -> dict[str, tuple[
         else:
             raise SceneSamplingError(
                 f"family {family.name!r}: could not place {role.role!r} clear of the other "
-                f"objects in {_PLACEMENT_TRIES} tries; widen its x/y ranges")
+                f"objects in {_PLACEMENT_TRIES} tries; widen its x/y ranges"
+            )
         placed.append((x, y, radius))
         positions[role.role] = (float(x), float(y))
     supports = {r.role: r.on for r in family.objects}
@@ -109,8 +110,10 @@ def _footprint(role: ObjectRole) -> float:
 
 def phrasings(family: TaskFamily, objects: tuple[SceneObject, ...]) -> list[str]:
     """Every instruction template of ``family`` rendered for a scene's objects (role order)."""
-    phrases = {role.role: _Phrase(obj.colour, obj.kind)
-               for role, obj in zip(family.objects, objects, strict=True)}
+    phrases = {
+        role.role: _Phrase(obj.colour, obj.kind)
+        for role, obj in zip(family.objects, objects, strict=True)
+    }
     return [template.format_map(phrases) for template in family.instructions]
 
 
@@ -121,13 +124,23 @@ def sample_task(family: TaskFamily, seed: int) -> TaskInstance:
     colours = _colours(family, rng)
     positions = _positions(family, rng)
     names = {r.role: f"{colours[r.role]}_{r.kind}" for r in family.objects}
-    objects = tuple(SceneObject(names[r.role], r.kind, colours[r.role], *positions[r.role],
-                                on=names[r.on] if r.on is not None else None)
-                    for r in family.objects)
+    objects = tuple(
+        SceneObject(
+            names[r.role],
+            r.kind,
+            colours[r.role],
+            *positions[r.role],
+            on=names[r.on] if r.on is not None else None,
+        )
+        for r in family.objects
+    )
     template = int(rng.integers(len(family.instructions)))
     return TaskInstance(
-        family=family.name, seed=seed, instruction=phrasings(family, objects)[template],
-        objects=objects, roles=names,
+        family=family.name,
+        seed=seed,
+        instruction=phrasings(family, objects)[template],
+        objects=objects,
+        roles=names,
         success=tuple(c.bind(names) for c in family.success),
         oracle=tuple(c.bind(names) for c in family.oracle),
         max_steps=family.max_steps,

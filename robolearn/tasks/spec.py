@@ -106,16 +106,29 @@ def _require(data: dict[str, Any], key: str, kind: type, path: Path, where: str 
     return value
 
 
-def _range(data: dict[str, Any], key: str, default: tuple[float, float], low: float,
-           high: float, path: Path, where: str) -> tuple[float, float]:
+def _range(
+    data: dict[str, Any],
+    key: str,
+    default: tuple[float, float],
+    low: float,
+    high: float,
+    path: Path,
+    where: str,
+) -> tuple[float, float]:
     if key not in data:
         return default
     value = data[key]
-    if (not isinstance(value, list) or len(value) != 2
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-            or not low <= value[0] <= value[1] <= high):
-        raise _fail(path, f"{where}{key}",
-                    f"expected [low, high] with {low} <= low <= high <= {high}, got {value!r}")
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        or not low <= value[0] <= value[1] <= high
+    ):
+        raise _fail(
+            path,
+            f"{where}{key}",
+            f"expected [low, high] with {low} <= low <= high <= {high}, got {value!r}",
+        )
     return float(value[0]), float(value[1])
 
 
@@ -125,8 +138,11 @@ def _parse_object(role: str, data: Any, path: Path) -> ObjectRole:
         raise _fail(path, f"objects.{role}", "expected a table with at least 'kind'")
     unknown = set(data) - {"kind", "colours", "same_colour_as", "x", "y", "on"}
     if unknown:
-        raise _fail(path, where + sorted(unknown)[0], "unknown field; known: kind, colours, "
-                    "same_colour_as, x, y, on")
+        raise _fail(
+            path,
+            where + sorted(unknown)[0],
+            "unknown field; known: kind, colours, same_colour_as, x, y, on",
+        )
     kind = _require(data, "kind", str, path, where)
     if kind not in OBJECT_KINDS:
         raise _fail(path, where + "kind", f"expected one of {list(OBJECT_KINDS)}, got {kind!r}")
@@ -145,14 +161,22 @@ def _parse_object(role: str, data: Any, path: Path) -> ObjectRole:
         if not isinstance(on, str):
             raise _fail(path, where + "on", f"expected the name of another role, got {on!r}")
         if kind != "block":
-            raise _fail(path, where + "on", f"only a block can start on another object, not a "
-                        f"{kind}")
+            raise _fail(
+                path, where + "on", f"only a block can start on another object, not a {kind}"
+            )
         placed = sorted({"x", "y"} & set(data))
         if placed:
-            raise _fail(path, where + placed[0], "a block that starts on another object takes "
-                        "its place; drop x and y")
+            raise _fail(
+                path,
+                where + placed[0],
+                "a block that starts on another object takes its place; drop x and y",
+            )
     return ObjectRole(
-        role=role, kind=kind, colours=colours, same_colour_as=same, on=on,
+        role=role,
+        kind=kind,
+        colours=colours,
+        same_colour_as=same,
+        on=on,
         x=_range(data, "x", ObjectRole.x, WORKSPACE_LOW[0], WORKSPACE_HIGH[0], path, where),
         y=_range(data, "y", ObjectRole.y, WORKSPACE_LOW[1], WORKSPACE_HIGH[1], path, where),
     )
@@ -171,13 +195,17 @@ def _check_supports(objects: tuple[ObjectRole, ...], path: Path) -> None:
         if obj.on not in by_role:
             raise _fail(path, where, f"unknown role {obj.on!r}; roles: {sorted(by_role)}")
         if obj.on in holders:
-            raise _fail(path, where, f"{obj.on!r} already holds {holders[obj.on]!r}; an object "
-                        "supports at most one other")
+            raise _fail(
+                path,
+                where,
+                f"{obj.on!r} already holds {holders[obj.on]!r}; an object "
+                "supports at most one other",
+            )
         holders[obj.on] = obj.role
         chain = [obj.role]
         while (support := by_role[chain[-1]].on) is not None:
             if support in chain:
-                loop = " on ".join([*chain[chain.index(support):], support])
+                loop = " on ".join([*chain[chain.index(support) :], support])
                 raise _fail(path, where, f"the objects rest on each other in a loop: {loop}")
             chain.append(support)
 
@@ -205,24 +233,43 @@ def _parse_calls(data: dict[str, Any], key: str, roles: set[str], path: Path) ->
 
 def _check_template(template: str, roles: set[str], path: Path, where: str) -> None:
     try:
-        fields = [(f, spec, conversion) for _, f, spec, conversion
-                  in string.Formatter().parse(template) if f is not None]
+        fields = [
+            (f, spec, conversion)
+            for _, f, spec, conversion in string.Formatter().parse(template)
+            if f is not None
+        ]
     except ValueError as error:
         raise _fail(path, where, f"malformed template {template!r}: {error}") from None
     for name, spec, conversion in fields:
         role, _, attribute = name.partition(".")
         if spec or conversion:  # {top:d} or {top!r} would fail only when a scene is rendered
-            raise _fail(path, where, f"template {template!r} formats {{{name}}} with "
-                        f"{'!' + conversion if conversion else ':' + spec}; write {{{name}}}")
+            raise _fail(
+                path,
+                where,
+                f"template {template!r} formats {{{name}}} with "
+                f"{'!' + conversion if conversion else ':' + spec}; write {{{name}}}",
+            )
         if role not in roles or attribute not in ("", "colour", "kind"):
-            raise _fail(path, where, f"template {template!r} names {{{name}}}; use {{role}} or "
-                        f"{{role.colour}} with a role of {sorted(roles)}")
+            raise _fail(
+                path,
+                where,
+                f"template {template!r} names {{{name}}}; use {{role}} or "
+                f"{{role.colour}} with a role of {sorted(roles)}",
+            )
 
 
 def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
     """Validate a family's parsed TOML; every problem names the file and the field."""
-    known = {"name", "description", "objects", "instructions", "success", "oracle", "max_steps",
-             "bootstrap"}
+    known = {
+        "name",
+        "description",
+        "objects",
+        "instructions",
+        "success",
+        "oracle",
+        "max_steps",
+        "bootstrap",
+    }
     unknown = set(data) - known
     if unknown:
         raise _fail(path, sorted(unknown)[0], f"unknown field; known: {sorted(known)}")
@@ -236,8 +283,11 @@ def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
     roles = {obj.role for obj in objects}
     for obj in objects:
         if obj.same_colour_as is not None and obj.same_colour_as not in roles:
-            raise _fail(path, f"objects.{obj.role}.same_colour_as",
-                        f"unknown role {obj.same_colour_as!r}; roles: {sorted(roles)}")
+            raise _fail(
+                path,
+                f"objects.{obj.role}.same_colour_as",
+                f"unknown role {obj.same_colour_as!r}; roles: {sorted(roles)}",
+            )
     _check_supports(objects, path)
     instructions = _require(data, "instructions", list, path)
     if not instructions:
@@ -249,10 +299,16 @@ def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
             raise _fail(path, f"instructions[{i}]", problem)
         _check_template(template, roles, path, f"instructions[{i}]")
     max_steps = data.get("max_steps", DEFAULT_MAX_STEPS)
-    if not isinstance(max_steps, int) or isinstance(max_steps, bool) \
-            or not 0 < max_steps <= MAX_EPISODE_STEPS:
-        raise _fail(path, "max_steps", f"expected an integer from 1 to {MAX_EPISODE_STEPS}, "
-                    f"got {max_steps!r}")
+    if (
+        not isinstance(max_steps, int)
+        or isinstance(max_steps, bool)
+        or not 0 < max_steps <= MAX_EPISODE_STEPS
+    ):
+        raise _fail(
+            path,
+            "max_steps",
+            f"expected an integer from 1 to {MAX_EPISODE_STEPS}, got {max_steps!r}",
+        )
     bootstrap = data.get("bootstrap", True)
     if not isinstance(bootstrap, bool):
         raise _fail(path, "bootstrap", f"expected true or false, got {bootstrap!r}")
@@ -260,10 +316,15 @@ def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
     if problem := text_problem(description, "the description"):
         raise _fail(path, "description", problem)
     return TaskFamily(
-        name=name, description=description, objects=objects,
-        instructions=tuple(instructions), success=_parse_calls(data, "success", roles, path),
-        oracle=_parse_calls(data, "oracle", roles, path), max_steps=max_steps,
-        bootstrap=bootstrap, source=path,
+        name=name,
+        description=description,
+        objects=objects,
+        instructions=tuple(instructions),
+        success=_parse_calls(data, "success", roles, path),
+        oracle=_parse_calls(data, "oracle", roles, path),
+        max_steps=max_steps,
+        bootstrap=bootstrap,
+        source=path,
     )
 
 
@@ -284,8 +345,7 @@ def load_family(path: Path) -> TaskFamily:
 def load_families(directory: Path | None = None) -> dict[str, TaskFamily]:
     """Every family in ``directory`` (default: the shipped ``envs/``), by name."""
     directory = directory or data_dir("envs")
-    return {family.name: family
-            for family in map(load_family, sorted(directory.glob("*.toml")))}
+    return {family.name: family for family in map(load_family, sorted(directory.glob("*.toml")))}
 
 
 def get_family(name: str, directory: Path | None = None) -> TaskFamily:
@@ -293,5 +353,6 @@ def get_family(name: str, directory: Path | None = None) -> TaskFamily:
     families = load_families(directory)
     if name not in families:
         raise UnknownFamilyError(
-            f"unknown task family {name!r}; known: {', '.join(sorted(families))}")
+            f"unknown task family {name!r}; known: {', '.join(sorted(families))}"
+        )
     return families[name]
