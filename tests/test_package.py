@@ -32,3 +32,13 @@ def test_the_code_passes_the_linter():
         text=True,
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_the_code_is_formatted():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "robolearn", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + "\nrun: ruff format ."
