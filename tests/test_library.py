@@ -67,9 +67,8 @@ def test_success_statistics_persist(tmp_path):
 def test_a_run_counts_the_runs_of_a_skill_learned_after_it_began(tmp_path):
     from dataclasses import replace
 
-    from robolearn.agent import EpisodeRecord
+    from robolearn.records import EpisodeRecord, StepRecord
     from robolearn.rollout import RunRecorder
-    from robolearn.skills.executor import StepRecord
     from robolearn.store import Store
 
     counting = SkillLibrary.open(tmp_path)  # the run's copy, read before the skill is learned

@@ -45,7 +45,8 @@ def test_after_one_correction_the_same_situation_is_planned_right_with_no_traini
 
 
 def test_a_correction_whose_rerun_failed_is_not_remembered(tmp_path):
-    from robolearn.store import CorrectionRow, EpisodeRow
+    from robolearn.records import EpisodeRecord
+    from robolearn.store import CorrectionRow
     from robolearn.tasks.sampler import sample_task
     from robolearn.tasks.spec import get_family
 
@@ -53,12 +54,12 @@ def test_a_correction_whose_rerun_failed_is_not_remembered(tmp_path):
     with Store.open(tmp_path) as store:
         episode = store.add_episode(
             store.start_run("lm", 2),
-            EpisodeRow(
+            EpisodeRecord(
                 family="stack", seed=2, instruction=task.instruction, planner="lm", plan=["x()"]
             ),
         )
         store.add_correction(
-            CorrectionRow(episode, 0, "x()", ["pick(a)"], who="bo", rerun_success=False)
+            CorrectionRow(episode, 0, ["x()"], ["pick(a)"], who="bo", rerun_success=False)
         )
         memory = CorrectionMemory(store)
         assert memory.refresh() == 1 and len(memory) == 0

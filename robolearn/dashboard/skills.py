@@ -78,11 +78,9 @@ def semantic_search(
     library: SkillLibrary, workspace: Path, query: str, embedder: TextEmbedder
 ) -> SearchResult:
     """The Searcher's answer for ``query``; skill vectors come from the workspace's cache."""
-    from robolearn.skills.embeddings import EmbeddingCache
-    from robolearn.skills.searcher import Searcher
+    from robolearn.workspace import Workspace
 
-    searcher = Searcher(library, embedder, cache=EmbeddingCache.for_workspace(workspace))
-    return searcher.search(query)
+    return Workspace(workspace).searcher(library, embedder).search(query)
 
 
 @st.cache_resource(show_spinner=False)

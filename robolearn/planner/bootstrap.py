@@ -24,10 +24,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from robolearn.errors import ConfigError
+from robolearn.paths import WorkspaceLayout
 from robolearn.planner import PlanningError
 from robolearn.planner.prompt import build_prompt, plan_text
 from robolearn.planner.training import Example, Schedule, encode, train
 from robolearn.tasks.sampler import phrasings, sample_task
+from robolearn.tasks.seeds import heldout_seeds, training_seeds
 from robolearn.tasks.spec import TaskFamily, UnknownFamilyError, load_families
 
 if TYPE_CHECKING:
@@ -75,7 +78,7 @@ class BootstrapConfig:
             "threads",
         ):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise ConfigError(name, f"{{}} must be at least 1, got {getattr(self, name)}")
         self.trained_families()  # an unknown name fails here, before any work
         if self.width % self.heads:
             raise ValueError(f"width {self.width} must be a multiple of heads {self.heads}")
@@ -145,7 +148,7 @@ def bootstrap_demonstrations(
     """
     return demonstrations(
         config.trained_families(),
-        range(0, 2 * config.scenes_per_family, 2),
+        training_seeds(config.scenes_per_family),
         config.phrasings_per_scene,
         rng or random.Random(config.seed),
     )
@@ -236,7 +239,7 @@ def build_default_model(
 
     planner = LMPlanner(out, SkillLibrary.seed(), threads=config.threads)
     report.exact_match, report.heldout = exact_match(
-        planner, families, range(1, 2 * config.heldout_per_family, 2), rng
+        planner, families, heldout_seeds(config.heldout_per_family), rng
     )
     (out / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
     return report
@@ -260,7 +263,7 @@ def exact_match(
 
 def default_model_dir(workspace: Path) -> Path:
     """Where a workspace keeps its default planner model."""
-    return workspace / "models" / "default"
+    return WorkspaceLayout(workspace).default_model
 
 
 def ensure_default_model(workspace: Path, log: Callable[[str], None] = print) -> Path:

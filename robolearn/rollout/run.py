@@ -14,13 +14,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from robolearn.agent import EpisodeRecord
 from robolearn.calls import parse_call
+from robolearn.paths import WorkspaceLayout
 from robolearn.png import write_png
+from robolearn.records import EpisodeRecord
 from robolearn.rollout.jobs import EpisodeJob, EpisodeRunner, RolloutSetup, episode_jobs
 from robolearn.rollout.pool import LocalPool, LostEpisode
 from robolearn.skills.library import SkillLibrary
-from robolearn.store import EpisodeRow, Store
+from robolearn.store import Store
 
 BACKENDS = ("local", "ray")
 """Where worker processes run: this machine (``local``) or a Ray cluster (``ray``)."""
@@ -203,14 +204,13 @@ class RunRecorder:
         """
         for index, step in enumerate(record.steps):
             if step.frame is not None:
-                path = (
-                    Path("frames")
-                    / f"run{self.run_id}"
-                    / (f"{record.family}-{record.seed}-{index + 1}.png")
-                )
-                write_png(self.workspace / path, step.frame)
-                step.frame, step.frame_path = None, path.as_posix()  # not every image in memory
-        episode_id = self.store.add_episode(self.run_id, EpisodeRow.from_dict(record.to_dict()))
+                layout = WorkspaceLayout(self.workspace)
+                name = f"{record.family}-{record.seed}-{index + 1}.png"
+                path = layout.run_frames(self.run_id) / name
+                write_png(path, step.frame)
+                # Not every image in memory: the record keeps the file's path instead.
+                step.frame, step.frame_path = None, layout.relative(path)
+        episode_id = self.store.add_episode(self.run_id, record)
         if self.library is not None:
             for step in record.steps:
                 name = parse_call(step.call).name

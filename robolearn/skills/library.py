@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from robolearn.calls import Call
 from robolearn.errors import UserError
-from robolearn.paths import data_dir
+from robolearn.paths import WorkspaceLayout, data_dir
 from robolearn.skills.atomic import ATOMIC_SKILLS, AtomicSkill
 from robolearn.skills.composite import (
     CompositeSkill,
@@ -100,15 +100,18 @@ class SkillLibrary:
         return cls.from_folder(data_dir("skills"))
 
     @classmethod
-    def open(cls, workspace: Path) -> SkillLibrary:
+    def open(cls, workspace: Path, *, read_only: bool = False) -> SkillLibrary:
         """The workspace's live library, seeded from the shipped one on first use.
 
         The seed is written into a staging folder and renamed into place, so processes that
         open a new workspace at once (a run, the dashboard, a round) all see the whole seed
         library, and one killed while seeding leaves none rather than part of it.
+        ``read_only`` writes nothing: a workspace never seeded reads as the shipped library.
         """
-        root = workspace / "skills"
+        root = WorkspaceLayout(Path(workspace)).skills
         if not root.exists():
+            if read_only:
+                return cls.seed()
             _seed(root)
         latest = [
             _read(max(folder.glob("v*.json")))

@@ -41,6 +41,12 @@ def _migration(name: str) -> Callable[[Callable[[Database], None]], Callable[[Da
 
 @_migration("0001_runs_episodes_corrections")
 def _runs_episodes_corrections(db: Database) -> None:
+    _v1_runs_and_episodes(db)
+    _v1_steps(db)
+    _v1_corrections(db)
+
+
+def _v1_runs_and_episodes(db: Database) -> None:
     db.table("runs").create(
         {"id": int, "started": str, "planner": str, "seed": int, "config": str},
         pk="id",
@@ -77,6 +83,9 @@ def _runs_episodes_corrections(db: Database) -> None:
         ],
         strict=True,
     )
+
+
+def _v1_steps(db: Database) -> None:
     db.table("steps").create(
         {
             "episode_id": int,
@@ -92,6 +101,9 @@ def _runs_episodes_corrections(db: Database) -> None:
         not_null=["episode_id", "step_index", "call", "ok", "message", "ticks"],
         strict=True,
     )
+
+
+def _v1_corrections(db: Database) -> None:
     db.table("corrections").create(
         {
             "id": int,

@@ -10,12 +10,13 @@ import numpy as np
 
 from robolearn.calls import Call
 from robolearn.errors import UserError
+from robolearn.records import EpisodeRecord
 from robolearn.sim.scene import TRAY_WALL, TRAYS, SceneObject
 
 if TYPE_CHECKING:
     from robolearn.sim.world import TabletopWorld
 from robolearn.tasks.predicates import PREDICATES
-from robolearn.tasks.spec import ObjectRole, TaskFamily
+from robolearn.tasks.spec import ObjectRole, TaskFamily, UnknownFamilyError, get_family
 
 CLEARANCE = 0.03
 """Free space kept between the footprints of any two objects, metres."""
@@ -145,3 +146,28 @@ def sample_task(family: TaskFamily, seed: int) -> TaskInstance:
         oracle=tuple(c.bind(names) for c in family.oracle),
         max_steps=family.max_steps,
     )
+
+
+class SceneChangedError(UserError, LookupError):
+    """A stored episode whose scene cannot be rebuilt: its family is gone or was edited."""
+
+
+def rebuild_task(episode: EpisodeRecord) -> TaskInstance:
+    """The task instance a stored episode ran, rebuilt from its family and seed.
+
+    Scenes come from the seed alone, so the rebuilt task is the one that ran, unless the
+    family's file changed since; then (or if the family is gone) SceneChangedError.
+    """
+    try:
+        task = sample_task(get_family(episode.family), episode.seed)
+    except UnknownFamilyError:
+        raise SceneChangedError(
+            f"episode {episode.id}: its family {episode.family!r} is gone, so its scene cannot "
+            "be rebuilt"
+        ) from None
+    if task.instruction != episode.instruction:
+        raise SceneChangedError(
+            f"episode {episode.id}: the {episode.family!r} family file has changed since it "
+            "ran, so its scene cannot be rebuilt"
+        )
+    return task
