@@ -123,12 +123,15 @@ class Workspace(WorkspaceLayout):
         cache = EmbeddingCache() if self.read_only else EmbeddingCache.for_workspace(self.root)
         return Searcher(library or self.library(), embedder or Embedder(), cache=cache)
 
-    def skill_learner(self, library: SkillLibrary) -> SkillLearner:
-        """What composes new skills from uncovered plans and proves them before keeping them."""
+    def skill_learner(self, library: SkillLibrary, store: Store) -> SkillLearner:
+        """What composes new skills from uncovered plans and proves them before keeping them.
+
+        Each verdict is recorded in ``store``.
+        """
         from robolearn.agent import SkillLearner
         from robolearn.skills.evaluator import Evaluator
 
-        return SkillLearner(library, self.searcher(library), Evaluator(library))
+        return SkillLearner(library, self.searcher(library), Evaluator(library, store=store))
 
     # ----- the planner ----------------------------------------------------------------------
     def model_dir(
@@ -257,7 +260,7 @@ class WorkspaceRollout:
         except BaseException:
             store.close()
             raise
-        learner = workspace.skill_learner(library) if self.learn_skills else None
+        learner = workspace.skill_learner(library, store) if self.learn_skills else None
         return Rollout(planner, library, learner, close=store.close)
 
     def shipped_files(self) -> dict[str, bytes]:

@@ -235,18 +235,19 @@ def test_processes_opening_a_new_workspace_at_once_each_get_the_whole_seed_libra
     assert sorted(SkillLibrary.open(tmp_path).composites) == seed
 
 
-def count_runs(workspace, times):
-    library = SkillLibrary.open(workspace)
-    for _ in range(times):
-        library.record("stack_on", succeeded=True)
+def count_verdicts(workspace, times):
+    with Store.open(workspace) as store:
+        for _ in range(times):
+            store.add_evaluation("stack_on", True, "ok")
     return "done"
 
 
 def test_processes_counting_the_same_skill_at_once_lose_no_count(tmp_path):
-    SkillLibrary.open(tmp_path)
-    assert [done for done, _ in at_once([(count_runs, (tmp_path, 200))] * 2)] == ["done"] * 2
-    stats = SkillLibrary.open(tmp_path).stats("stack_on")
-    assert (stats.runs, stats.successes) == (400, 400)
+    Store.open(tmp_path).close()
+    assert [done for done, _ in at_once([(count_verdicts, (tmp_path, 200))] * 2)] == ["done"] * 2
+    with Store.open(tmp_path) as store:
+        stats = store.skill_record("stack_on")
+    assert (stats.evaluations, stats.passed) == (400, 400)
 
 
 def test_a_run_training_rounds_and_a_person_correcting_at_once_lose_nothing(

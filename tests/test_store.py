@@ -187,7 +187,7 @@ def test_a_database_from_schema_v1_is_migrated_and_keeps_its_rows(tmp_path):
     old.close()
 
     with Store.open(tmp_path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         [episode] = store.episodes()
         [correction] = store.corrections()
         episode_id = store.add_episode(1, stack_episode())  # and the new columns work

@@ -112,9 +112,7 @@ def run(config: RunConfig) -> int:
         setup = ShippedRollout.pack(prepared)
     with workspace.store() as store:
         run_id = store.start_run(setup.name, config.seed, _run_record(config))
-        recorder = RunRecorder(
-            store, run_id, workspace.root, frames=config.frames, library=workspace.library()
-        )
+        recorder = RunRecorder(store, run_id, workspace.root, frames=config.frames)
         summary, records = run_episodes(
             config.families,
             config.episodes,

@@ -34,13 +34,16 @@ def list_skills(config: ListConfig) -> int:
     """One skill a line; composites with their version, origin and runs that succeeded."""
     from robolearn.workspace import Workspace
 
-    library = Workspace.open(config.folder, writing=False).library()
+    workspace = Workspace.open(config.folder, writing=False)
+    library = workspace.library()
+    with workspace.store() as store:
+        records = store.skill_stats()
     width = max(len(name) for name in library.names())
     say(f"{'skill':<{width}} {'kind':<9} {'ver':>3} {'origin':<8} {'runs ok':>9}  signature")
     for name in library.names():
         skill = library.get(name)
         composite = library.composites.get(name)
-        stats = library.stats(name) if composite else None
+        stats = records.get(name) if composite else None
         record = f"{stats.successes}/{stats.runs}" if stats and stats.runs else "-"
         say(
             f"{name:<{width}} {'composite' if composite else 'atomic':<9} "
@@ -63,7 +66,8 @@ def show(config: ShowConfig) -> int:
     """The skill as a person reads it, every stored version included."""
     from robolearn.workspace import Workspace
 
-    library = Workspace.open(config.folder, writing=False).library()
+    workspace = Workspace.open(config.folder, writing=False)
+    library = workspace.library()
     skill = library.get(config.name)
     say(f"{skill.signature}\n  {skill.description}")
     if config.name not in library.composites:
@@ -78,7 +82,8 @@ def show(config: ShowConfig) -> int:
             f", {key} {value}" for key, value in origin.to_json().items() if key != "source"
         )
         say(f"  v{version.version}  {origin.source}{extra}  [{version.content_hash}]")
-    stats = library.stats(config.name)
+    with workspace.store() as store:
+        stats = store.skill_record(config.name)
     say(
         f"record: evaluations passed {stats.passed}/{stats.evaluations}, "
         f"episodes succeeded {stats.successes}/{stats.runs}"
@@ -204,7 +209,9 @@ def add(config: AddConfig) -> int:
         env.reset(seed=config.seed)
         bound = tuple(env.task.roles.get(arg, arg) for arg in config.arguments)
         provenance = Provenance("person", note=f"added from {config.file.name}")
-        verdict, stored = Evaluator(library).admit(skill, env, bound, provenance)
+        with workspace.store() as store:
+            evaluator = Evaluator(library, store=store)
+            verdict, stored = evaluator.admit(skill, env, bound, provenance)
     finally:
         env.close()
     say(f"{Call(skill.name, bound)}: {verdict}")

@@ -62,8 +62,7 @@ def run_one(store: Store, workspace: Path, family: str, seed: int, planner_name:
     run_id = store.start_run(
         setup.name, seed, {"families": [family], "episodes": 1, "source": "dashboard"}
     )
-    recorder = RunRecorder(store, run_id, workspace, frames=True, library=space.library())
-    return recorder.save(record)
+    return RunRecorder(store, run_id, workspace, frames=True).save(record)
 
 
 # ----- Streamlit view ----------------------------------------------------------------------

@@ -18,12 +18,18 @@ if TYPE_CHECKING:
     from robolearn.skills.embeddings import TextEmbedder
     from robolearn.skills.library import SkillLibrary
     from robolearn.skills.searcher import SearchResult
+    from robolearn.store import SkillStats
 
 EXPORT_NAME = "robolearn-skills.zip"
 
 
-def skill_rows(library: SkillLibrary, query: str = "") -> list[dict[str, Any]]:
-    """One row a skill whose name or description holds every word of ``query`` (any case)."""
+def skill_rows(
+    library: SkillLibrary, records: dict[str, SkillStats], query: str = ""
+) -> list[dict[str, Any]]:
+    """One row a skill whose name or description holds every word of ``query`` (any case).
+
+    ``records`` is the store's record of each skill (``Store.skill_stats``).
+    """
     words = query.lower().split()
     rows = []
     for name in library.names():
@@ -32,7 +38,7 @@ def skill_rows(library: SkillLibrary, query: str = "") -> list[dict[str, Any]]:
         if not all(word in text for word in words):
             continue
         composite = library.composites.get(name)
-        stats = library.stats(name) if composite else None
+        stats = records.get(name) if composite else None
         rows.append(
             {
                 "skill": name,
@@ -98,14 +104,17 @@ def render() -> None:
     """The page."""
     from robolearn.errors import UserError
     from robolearn.skills.library import SkillLibrary
+    from robolearn.store import SkillStats
 
     workspace = session.workspace()
     st.title("Skills")
     library = SkillLibrary.open(workspace)
+    with session.open_store() as store:
+        records = store.skill_stats()
     query = st.text_input(
         "Filter by name or description", key="skills_query", placeholder="e.g. stack, bowl, tower"
     )
-    rows = skill_rows(library, query)
+    rows = skill_rows(library, records, query)
     st.caption(
         f"{len(rows)} of {len(library.names())} skills ({len(library.composites)} composite)"
     )
@@ -156,7 +165,7 @@ def render() -> None:
         composite = library.composites[name]
         st.markdown("**Steps:** " + "; ".join(f"`{step}`" for step in composite.steps))
         st.markdown("**Effect:** " + ", ".join(f"`{call}`" for call in composite.effect))
-        stats = library.stats(name)
+        stats = records.get(name, SkillStats())
         st.markdown(
             f"**Record:** evaluations passed {stats.passed}/{stats.evaluations}, "
             f"episodes succeeded {stats.successes}/{stats.runs}"

@@ -13,6 +13,7 @@ from robolearn.store.rows import (
     FamilyCounts,
     RoundExampleRow,
     RoundRow,
+    SkillStats,
 )
 from robolearn.store.schema import SCHEMA_VERSION
 
@@ -26,6 +27,7 @@ __all__ = [
     "NewerSchemaError",
     "RoundExampleRow",
     "RoundRow",
+    "SkillStats",
     "Store",
     "StoreError",
     "StoreFileError",

@@ -28,12 +28,13 @@ from robolearn.store.errors import MissingRowError, StoreFileError
 from robolearn.store.opening import immediate, open_database
 from robolearn.store.rows import CorrectionRow, FamilyCounts
 from robolearn.store.schema import applied_migrations
+from robolearn.store.skills import SkillRecords
 from robolearn.store.training import TrainingRecords
 
 __all__ = ["DB_NAME", "Store"]
 
 
-class Store(TrainingRecords):
+class Store(TrainingRecords, SkillRecords):
     """The workspace's database: runs, episodes with their steps, corrections and learning.
 
     Open it with ``Store.open(workspace)``; close it (or use ``with``). A Store holds one

@@ -34,6 +34,21 @@ class CorrectionRow:
     """When the store added it (ISO 8601, UTC); set by the store."""
 
 
+@dataclass
+class SkillStats:
+    """How a skill has fared: Evaluator verdicts, and its runs in stored episodes."""
+
+    evaluations: int = 0
+    passed: int = 0
+    runs: int = 0
+    successes: int = 0
+
+    def add(self, **counts: int) -> None:
+        """Add ``counts`` (by field name) to these."""
+        for name, count in counts.items():
+            setattr(self, name, getattr(self, name) + int(count or 0))
+
+
 @dataclass(frozen=True)
 class FamilyCounts:
     """How many episodes of one task family the store holds, and how many succeeded."""
