@@ -113,7 +113,6 @@ def planners(config: PlannersConfig) -> int:
     from robolearn.planner.pretrained import is_preset
     from robolearn.workspace import Workspace
 
-    workspace = Workspace.open(config.folder)
     for spec in config.models:  # a mistyped folder fails now, not after the other models
         folder = Path(spec).expanduser()
         if spec != DEFAULT_MODEL and not is_preset(spec) and not (folder / "config.json").is_file():
@@ -121,6 +120,7 @@ def planners(config: PlannersConfig) -> int:
                 f"no model at {spec} (config.json missing); --model takes "
                 f"{DEFAULT_MODEL!r}, a preset (smollm2) or a local folder"
             )
+    workspace = Workspace.open(config.folder)
     comparison = compare(
         {spec: (lambda spec=spec: workspace.model_dir(spec, log=note)) for spec in config.models},
         config.compare,
