@@ -221,7 +221,6 @@ def _render_rerun(pending: Pending) -> None:
 
 def _render_skill_editor(store: Store, episode: EpisodeRecord) -> None:
     """Edit a composite skill's steps, evaluate the edit in this episode's scene, save it."""
-    from robolearn.skills.evaluator import REASONS
     from robolearn.skills.library import SkillLibrary
 
     st.subheader("Edit a composite skill")
@@ -259,6 +258,16 @@ def _render_skill_editor(store: Store, episode: EpisodeRecord) -> None:
     if st.button("Evaluate in simulation", key="correct_skill_evaluate"):
         st.session_state.pop(_SKILL_PENDING, None)
         _evaluate_skill(store, library, episode, skill, inputs)
+    _render_skill_verdict(library, episode, inputs)
+
+
+def _render_skill_verdict(
+    library: SkillLibrary, episode: EpisodeRecord, inputs: tuple[int, str, int, str, str]
+) -> None:
+    """The evaluation of the edited steps now shown, and the button that saves a passed one."""
+    from robolearn.skills.evaluator import REASONS
+
+    why = inputs[4]
     pending: SkillPending | None = st.session_state.get(_SKILL_PENDING)
     if pending is None or pending.inputs[:3] != inputs[:3]:
         return

@@ -102,9 +102,7 @@ def _embedder() -> TextEmbedder:
 # ----- Streamlit view ----------------------------------------------------------------------
 def render() -> None:
     """The page."""
-    from robolearn.errors import UserError
     from robolearn.skills.library import SkillLibrary
-    from robolearn.store import SkillStats
 
     workspace = session.workspace()
     st.title("Skills")
@@ -125,6 +123,23 @@ def render() -> None:
             "No skill's name or description has every word of the filter; try "
             "semantic search, which matches meaning."
         )
+    _render_search(library, workspace, query)
+    _render_skill(library, records)
+    st.subheader("Export")
+    st.download_button(
+        "Export the library (.zip)",
+        data=export_zip(library),
+        file_name=EXPORT_NAME,
+        mime="application/zip",
+        key="skills_export",
+        help="A bundle `robolearn skills import` reads in another workspace",
+    )
+
+
+def _render_search(library: SkillLibrary, workspace: Path, query: str) -> None:
+    """Semantic search behind a button: it loads the embedding model."""
+    from robolearn.errors import UserError
+
     if st.button(
         "Semantic search",
         key="skills_semantic",
@@ -150,6 +165,12 @@ def render() -> None:
                 ],
                 hide_index=True,
             )
+
+
+def _render_skill(library: SkillLibrary, records: dict[str, SkillStats]) -> None:
+    """One skill: signature, steps, effect, record, versions."""
+    from robolearn.store import SkillStats
+
     st.subheader("Skill")
     name = st.selectbox(
         "Show",
@@ -172,15 +193,6 @@ def render() -> None:
         )
         st.markdown("**Versions and provenance**")
         st.dataframe(version_rows(library, name), hide_index=True)
-    st.subheader("Export")
-    st.download_button(
-        "Export the library (.zip)",
-        data=export_zip(library),
-        file_name=EXPORT_NAME,
-        mime="application/zip",
-        key="skills_export",
-        help="A bundle `robolearn skills import` reads in another workspace",
-    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from robolearn.errors import ConfigError
 from robolearn.paths import WorkspaceLayout
@@ -187,7 +187,6 @@ def build_default_model(
     The folder appears whole or not at all: it is written beside ``out`` and renamed.
     """
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
 
     config = config or BootstrapConfig()
     torch.manual_seed(config.seed)
@@ -197,22 +196,9 @@ def build_default_model(
     examples = bootstrap_demonstrations(config, rng)
     log(f"{len(examples)} demonstrations from {len(families)} families")
     tokenizer = _train_tokenizer([e.prompt + e.answer for e in examples], config.vocab_size)
-    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    pad = tokenizer.pad_token_id
     rows = encode(tokenizer, examples)
-    longest = max(len(ids) for ids, _ in rows)
-    model = GPT2LMHeadModel(
-        GPT2Config(
-            # A long window costs little here and leaves room for long plans under the grammar.
-            vocab_size=len(tokenizer),
-            n_positions=max(1024, 2 ** math.ceil(math.log2(longest))),
-            n_embd=config.width,
-            n_layer=config.layers,
-            n_head=config.heads,
-            bos_token_id=eos,
-            eos_token_id=eos,
-            pad_token_id=pad,
-        )
-    )
+    model = _fresh_model(config, tokenizer, max(len(ids) for ids, _ in rows))
     result = train(
         model,
         rows,
@@ -243,6 +229,26 @@ def build_default_model(
     )
     (out / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
     return report
+
+
+def _fresh_model(config: BootstrapConfig, tokenizer: Any, longest: int) -> Any:
+    """An untrained GPT-2 of the configured size for ``tokenizer``'s vocabulary."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    return GPT2LMHeadModel(
+        GPT2Config(
+            # A long window costs little here and leaves room for long plans under the grammar.
+            vocab_size=len(tokenizer),
+            n_positions=max(1024, 2 ** math.ceil(math.log2(longest))),
+            n_embd=config.width,
+            n_layer=config.layers,
+            n_head=config.heads,
+            bos_token_id=eos,
+            eos_token_id=eos,
+            pad_token_id=pad,
+        )
+    )
 
 
 def exact_match(
