@@ -3,11 +3,12 @@
 Such text reaches tokenizers, prompts, the store, error messages and the terminal, so each
 reader checks it the same way before it goes further: not empty, not past a size limit, and
 not binary (NUL and other control characters, or the lone surrogates that undecodable
-command-line bytes become, which a tokenizer rejects with a TypeError) nor holding the
-invisible marks that reorder text on screen (bidi overrides). Any script and language is fine.
+command-line bytes become, which a tokenizer rejects with a TypeError). Any script and
+language is fine, right-to-left marks included.
 
 Text that is shown on a terminal goes through :func:`for_terminal`, which escapes whatever
-could move the cursor, recolour or reorder the screen, so data never drives the terminal.
+could move the cursor, recolour or reorder the screen (bidi overrides, the "Trojan Source"
+characters, among them), so data never drives the terminal.
 """
 
 from __future__ import annotations
@@ -40,11 +41,6 @@ def text_problem(text: str, what: str, max_chars: int = MAX_TEXT_CHARS) -> str |
         if _binary(char):
             return (
                 f"{what} holds the binary character {char!r} at position {index}; give plain text"
-            )
-        if char in BIDI_CONTROLS:
-            return (
-                f"{what} holds the invisible bidi control {char!r} at position {index}, which "
-                "reorders text on screen; give plain text"
             )
     return None
 

@@ -3,10 +3,12 @@ nothing from data or a closed pipe reaches the terminal raw."""
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 from robolearn.cli import VERBS, commands, group_examples, main
+from robolearn.skills.library import SkillLibrary
 from robolearn.text import for_terminal
 from tests.conftest import robolearn
 
@@ -56,8 +58,7 @@ def test_a_group_lists_its_actions_and_their_examples(verb, capsys):
         (["adapters", "use", "²"], "takes a round number or 'base', not '²'"),
         (["adapters", "use", str(2**64)], "takes a round number or 'base'"),
         (["skills", "show", "x\x1b[31m"], r"the name holds the binary character '\x1b'"),
-        (["skills", "search", "a\u202eb"], r"the query holds the invisible bidi control"),
-        (["run", "--workers", "100000"], "--workers must be between 1 and 1024"),
+        (["run", "--workers", "100000"], "(at most 1024), got 100000"),
         (["skills", "search", "cube", "-k", "0"], "-k must be between 1 and 1000, got 0"),
         (["train", "--rank", "0"], "--rank must be between 1 and 1024, got 0"),
         (["bootstrap", "--scenes", "0"], "--scenes must be at least 1, got 0"),
@@ -81,6 +82,15 @@ def test_text_from_data_is_escaped_for_the_terminal():
     assert shown == "stack_on\\x1b[2J\\u202etxt.exe\nnext"
     assert for_terminal("a\nb\tc", one_line=True) == r"a\x0ab\x09c"
     assert for_terminal("把红色方块放在蓝色方块上") == "把红色方块放在蓝色方块上"
+
+
+def test_a_description_that_reorders_the_screen_is_shown_escaped(tmp_path):
+    library = SkillLibrary.open(tmp_path)
+    tricky = "stack a block \u202eon top\u202c, then undo it"
+    library.save(replace(library.get("stack_on"), description=tricky))
+    out = robolearn("skills", "show", "stack_on", workspace=tmp_path).stdout
+    assert "stack a block \\u202eon top\\u202c, then undo it" in out
+    assert "\u202e" not in out
 
 
 def test_a_reader_that_goes_away_ends_the_listing_quietly(tmp_path):

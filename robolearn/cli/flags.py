@@ -209,7 +209,7 @@ def _converter(kind: Any) -> Callable[[str], Any]:
 
 def _help(doc: str, default: Any, kind: Any) -> str:
     text = doc.replace("``", "").replace("%", "%%")
-    if default is None or kind is bool or typing.get_origin(kind) is list:
+    if default is None or default == "" or kind is bool or typing.get_origin(kind) is list:
         return text
     shown = str(default).replace("%", "%%")
     return f"{text} (default: {shown})"

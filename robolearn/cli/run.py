@@ -52,7 +52,7 @@ class RunConfig(WithModel, InWorkspace):
 
         if not 1 <= self.workers <= MAX_WORKERS:
             raise ConfigError(
-                "workers", f"{{}} must be between 1 and {MAX_WORKERS}, got {self.workers}"
+                "workers", f"{{}} must be at least 1 (at most {MAX_WORKERS}), got {self.workers}"
             )
         if self.backend not in BACKENDS:
             raise ConfigError(

@@ -34,7 +34,8 @@ TARGET_MODULES = {
 type; any other type adapts every linear layer."""
 MAX_RANK = 1024
 """The largest LoRA rank a round trains (a rank past a layer's width adds nothing)."""
-MAX_EPOCHS = 10_000
+MAX_EPOCHS = 1_000_000
+"""Passes over a round's data; a round past this would not end (a test kills one at 100,000)."""
 MAX_BATCH = 4_096
 MAX_THREADS = 1_024
 
