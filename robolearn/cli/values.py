@@ -2,7 +2,8 @@
 
 argparse converts numbers with these (``flags.py`` picks one by the field's annotation): whole
 numbers must fit 64 bits and numbers must be finite. Text and paths are checked once parsed,
-under the flag's name: any language, but no control characters, terminal escapes or bidi marks.
+under the flag's name: any language (right-to-left marks too), but no control characters or
+terminal escapes.
 A bad value is one line and exit 2; the configs' own ``__post_init__`` then check each value's
 sane range.
 """
@@ -51,7 +52,7 @@ finite_number.__name__ = "float"
 
 
 def check_text(value: object, label: str) -> None:
-    """Refuse a text or path value with control characters, bidi marks or past the size limit.
+    """Refuse a text or path value with control characters or past the size limit.
 
     ``label`` names it ("the instruction", "--why"). Any language is fine; whether an empty
     value will do is for the command to say.
