@@ -3,9 +3,8 @@
 argparse converts numbers with these (``flags.py`` picks one by the field's annotation): whole
 numbers must fit 64 bits and numbers must be finite. Text and paths are checked once parsed,
 under the flag's name: any language (right-to-left marks too), but no control characters or
-terminal escapes.
-A bad value is one line and exit 2; the configs' own ``__post_init__`` then check each value's
-sane range.
+terminal escapes. A bad value is one line and exit 2; the configs' own ``__post_init__`` then
+check each value's sane range.
 """
 
 from __future__ import annotations
