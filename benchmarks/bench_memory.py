@@ -22,13 +22,14 @@ recalled plan applied to a different task). Results go to ``benchmarks/results/b
 
 from __future__ import annotations
 
+import argparse
 import platform
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from benchmarks.common import Bar, benchmark_main, format_table
@@ -119,6 +120,12 @@ class MemoryBenchResults:
         return asdict(self)
 
 
+def paraphrase_test_sets() -> tuple[Path, ...]:
+    """The hand-written paraphrase test sets (development sets, ``*_dev*``, left out)."""
+    found = sorted((ROOT / "tests/fixtures").glob("paraphrases*.json"))
+    return tuple(p for p in found if "_dev" not in p.stem)
+
+
 def questions(config: MemoryBenchConfig, families: Sequence[str]) -> list[Question]:
     """Every family's own words on held-out seeds, and every paraphrase."""
     every = load_families()
@@ -127,9 +134,7 @@ def questions(config: MemoryBenchConfig, families: Sequence[str]) -> list[Questi
         for name in families
         for seed in range(1, 2 * config.heldout, 2)
     ]
-    files = config.paraphrase_files or tuple(
-        sorted((ROOT / "tests/fixtures").glob("paraphrases*.json"))
-    )
+    files = config.paraphrase_files or paraphrase_test_sets()
     for path in files:
         asked += [
             Question("other", p.family, p.seed, p.instruction) for p in read_paraphrases(path)
@@ -165,7 +170,7 @@ def run(
     started = time.perf_counter()
     every = load_families()
     corrected = list(config.families) or [n for n, f in sorted(every.items()) if not f.bootstrap]
-    results = MemoryBenchResults(config=asdict(config), corrected=corrected)
+    results = MemoryBenchResults(config=_plain(asdict(config)), corrected=corrected)
     library = SkillLibrary.seed()
     envs: dict[str, TabletopEnv] = {}
     try:
@@ -292,6 +297,11 @@ def report(results: MemoryBenchResults) -> str:
     return "\n".join(lines)
 
 
+def _plain(config: dict[str, object]) -> dict[str, object]:
+    """The config as JSON can hold it (paths as text)."""
+    return {k: [str(p) for p in v] if k == "paraphrase_files" else v for k, v in config.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark as the module docstring says."""
     return benchmark_main(
@@ -304,6 +314,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         full=MemoryBenchConfig(),
         quick=QUICK,
         results_path=RESULTS_PATH,
+        options=_options,
+        configure=_configure,
+    )
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--paraphrases",
+        type=Path,
+        nargs="+",
+        default=(),
+        help="paraphrase files to ask (default: the test sets tests/fixtures/paraphrases*.json)",
+    )
+
+
+def _configure(settings, args: argparse.Namespace):  # noqa: ANN001, ANN202
+    return (
+        replace(settings, paraphrase_files=tuple(args.paraphrases))
+        if args.paraphrases
+        else settings
     )
 
 

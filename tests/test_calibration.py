@@ -10,7 +10,7 @@ from robolearn.learn.calibration import (
     CalibrationFileError,
     read_asked,
     recall_rule,
-    route_threshold,
+    route_rule,
     score,
 )
 from robolearn.learn.meaning import SCENE_BONUS, Meaning
@@ -30,7 +30,7 @@ def test_the_thresholds_in_the_code_are_the_calibrated_ones():
         memory.RECALL_MARGIN,
     )
     assert rule.false <= 0.02 * rule.different
-    assert route_threshold(scored, FAMILIES, SCENE_BONUS)[0] == router.EXPERT_THRESHOLD
+    assert route_rule(scored, FAMILIES)[:2] == (router.ROUTE_SCENE_BONUS, router.EXPERT_THRESHOLD)
 
 
 def test_the_pairs_cover_every_family_in_training_scenes_and_share_nothing_with_a_test_set():

@@ -11,8 +11,9 @@ The memory recalls a family's correction when that family is the nearest in mean
 (``meaning.decide``: near enough, clearly nearer than the next). Calibration picks the scene
 bonus, threshold and margin that recall the most same-task pairs while at most
 ``MAX_FALSE_RATE`` of the different-task pairs are recalled. The router (base model or one
-expert, the new families' experts here) picks the threshold under which an expert's nearest
-prototype sends an instruction to the base model, for the most entries routed right.
+expert, the new families' experts here) picks its own scene bonus and the threshold under
+which an expert's nearest prototype sends an instruction to the base model, for the most
+entries routed right.
 
 The fixture is calibration data only: no test set, training data or prompt text.
 ``python -m robolearn.learn.calibration`` prints what it gives; the constants in ``meaning.py``,
@@ -38,7 +39,7 @@ MAX_FALSE_RATE = 0.02
 """The share of different-task pairs the memory may recall (issue 14's target)."""
 CALIBRATION_FILE = Path(__file__).resolve().parents[2] / "tests/fixtures/recall_calibration.json"
 """The labelled instructions, in a checkout (calibration is a developer's step)."""
-BONUSES = (0.0, 0.05, 0.1, 0.2)
+BONUSES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
 THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
 MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)
 BASE = "base"
@@ -131,10 +132,10 @@ def recall_rule(scored: Sequence[Scored], max_false_rate: float = MAX_FALSE_RATE
     return max(allowed, key=lambda r: (r.recalled, -r.false, r.threshold, r.margin))
 
 
-def route_threshold(
-    scored: Sequence[Scored], families: dict[str, TaskFamily], scene_bonus: float
-) -> tuple[float, int]:
-    """The expert threshold that routes the most entries right, and how many it does.
+def route_rule(
+    scored: Sequence[Scored], families: dict[str, TaskFamily]
+) -> tuple[float, float, int]:
+    """The scene bonus and expert threshold that route the most entries right, and how many.
 
     An entry of a family the default model never saw belongs to that family's expert; any
     other entry to the base model.
@@ -143,18 +144,19 @@ def route_threshold(
     def label(name: str | None) -> str:
         return name if name is not None and not families[name].bootstrap else BASE
 
-    best = (0.0, -1)
-    for threshold in THRESHOLDS:
+    rules = []
+    for bonus, threshold in itertools.product(BONUSES, THRESHOLDS):
         right = 0
         for s in scored:
-            ranked = s.ranked[scene_bonus]
+            ranked = s.ranked[bonus]
             chosen = BASE
             if ranked and label(ranked[0].label) != BASE and ranked[0].similarity >= threshold:
                 chosen = ranked[0].label
             right += chosen == label(s.asked.task)
-        if right > best[1]:
-            best = (threshold, right)
-    return best
+        rules.append((bonus, threshold, right))
+    # Of rules as good, the highest threshold (the base model when in doubt), then the scene
+    # trusted most: an expert's scenes are all of one shape.
+    return max(rules, key=lambda r: (r[2], r[1], r[0]))
 
 
 def main() -> None:
@@ -167,8 +169,11 @@ def main() -> None:
         f"{rule.margin}: same task in other words {rule.recalled}/{rule.same} recalled, "
         f"different task in similar words {rule.false}/{rule.different} recalled"
     )
-    threshold, right = route_threshold(scored, families, rule.scene_bonus)
-    print(f"routing: expert threshold {threshold}: {right}/{len(scored)} routed right")
+    bonus, threshold, right = route_rule(scored, families)
+    print(
+        f"routing: scene bonus {bonus}, expert threshold {threshold}: "
+        f"{right}/{len(scored)} routed right"
+    )
 
 
 if __name__ == "__main__":
