@@ -53,7 +53,11 @@ class RouterBenchConfig:
     """Other words; empty: the test sets ``tests/fixtures/paraphrases*.json``."""
 
 
-QUICK = RouterBenchConfig(training=2, heldout=3)
+QUICK = RouterBenchConfig(
+    training=1,
+    heldout=1,
+    paraphrase_files=(ROOT / "tests/fixtures/paraphrases_move_stack_two_towers.json",),
+)
 
 
 @dataclass
