@@ -10,7 +10,7 @@ wins. When two bindings that set different goals agree equally well, there is no
 memory leaves such a scene to the planner rather than guess.
 
 Measured on hand-written instructions of every family (the calibration set,
-``tests/fixtures/recall_calibration.json``): 87 of 96 bound as the oracle binds them, 2 refused.
+``tests/fixtures/recall_calibration.json``): 88 of 96 bound as the oracle binds them, 1 refused.
 """
 
 from __future__ import annotations
