@@ -27,11 +27,13 @@ from benchmarks.common import Bar, benchmark_main, format_table
 from robolearn.agent import run_episode
 from robolearn.planner.oracle import OraclePlanner
 from robolearn.records import EpisodeRecord
-from robolearn.sim.world import TabletopWorld
+from robolearn.sim.world import IMAGE_SIZE, TabletopWorld
 from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import SUBSTEPS, TabletopEnv
 from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import get_family, load_families
+
+_SIZE = f"{IMAGE_SIZE}x{IMAGE_SIZE}"
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "bench_sim.json"
 OVERHEAD_FAMILY = "place_in_zone"
@@ -280,7 +282,7 @@ def measure_reset(settings: Settings) -> ResetCost:
 
 
 def measure_render(settings: Settings) -> float:
-    """Median ms of one camera image at the env's default size (128 x 128)."""
+    """Median ms of one camera image at the env's default size (``IMAGE_SIZE``, square)."""
     env = TabletopEnv(PICK_PLACE_FAMILY)
     try:
         env.reset(seed=0)
@@ -475,12 +477,12 @@ def report(results: Results) -> str:
         ],
         _throughput_row(f"oracle {PICK_PLACE_FAMILY}, no images", results.pick_place, None, ""),
         _throughput_row(
-            f"oracle {PICK_PLACE_FAMILY}, 128x128 image/skill",
+            f"oracle {PICK_PLACE_FAMILY}, {_SIZE} image/skill",
             results.pick_place_frames,
             results.pick_place,
             "no images",
         ),
-        ["world.render() 128x128, one image", f"{results.render_ms:.1f} ms", "", "", ""],
+        [f"world.render() {_SIZE}, one image", f"{results.render_ms:.1f} ms", "", "", ""],
     ]
     rows += [
         _throughput_row(

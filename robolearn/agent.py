@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 from robolearn.calls import Call
 from robolearn.planner import PlanningError
-from robolearn.records import EpisodeRecord
+from robolearn.records import EpisodeRecord, PlanOrigin
 from robolearn.skills.compose import compose_skill, skill_name
 from robolearn.skills.composite import Provenance
 from robolearn.skills.evaluator import Evaluator, Verdict
@@ -27,9 +28,53 @@ class Planner(Protocol):
         """The calls to run for ``task``; raises a PlanningError when it cannot write one.
 
         A planner may also keep an ``explanation`` attribute: where its last plan came from,
-        in a line a person reads beside it (the episode record keeps it).
+        in a line a person reads beside it (the episode record keeps it), and a ``doubt``
+        attribute: how unsure it was of that plan, 0 to 1. :func:`plan_origin` reads the
+        rest of a plan's provenance from the attributes the workspace's planners keep.
         """
         ...
+
+
+def plan_origin(planner: object) -> PlanOrigin:
+    """Where ``planner``'s last plan came from, read through the planners it wraps.
+
+    The correction memory (``last_recall``: the recalled correction and who made it) wraps a
+    router (``last_route``: the expert it chose) or a language model (``identity``: the base
+    model; ``adapter``: the LoRA folder in use); anything else plans by script.
+    """
+    recall = getattr(planner, "last_recall", None)
+    if recall is not None:
+        source = recall.source
+        return PlanOrigin("memory", correction_id=source.lesson.source_id, corrected_by=source.who)
+    inner = getattr(planner, "inner", None)
+    if inner is not None:
+        return plan_origin(inner)
+    route = getattr(planner, "last_route", None)
+    if route is not None:
+        under = plan_origin(getattr(planner, "planner", None))
+        return replace(under, route=route.expert or "base")
+    identity = getattr(planner, "identity", None)
+    if identity is not None:
+        adapter = getattr(planner, "adapter", None)
+        return PlanOrigin("model", model=identity, adapter=adapter and Path(adapter).name)
+    return PlanOrigin("scripted")
+
+
+def plan_doubt(planner: object) -> float | None:
+    """How unsure the planner that wrote the last plan was, if it says (a memory's recall: no).
+
+    Read from the outermost planner that says, past a memory that did not recall.
+    """
+    if getattr(planner, "last_recall", None) is not None:
+        return None
+    doubt = getattr(planner, "doubt", None)
+    if doubt is not None:
+        return float(doubt)
+    for name in ("inner", "planner"):
+        wrapped = getattr(planner, name, None)
+        if wrapped is not None:
+            return plan_doubt(wrapped)
+    return None
 
 
 @dataclass
@@ -84,16 +129,20 @@ def run_episode(
     record = EpisodeRecord(
         family=task.family, seed=seed, instruction=task.instruction, planner=planner.name, plan=[]
     )
+    if frames:
+        record.start_frame = env.world.render()
     try:
         plan = planner.plan(task)
         record.plan = [str(c) for c in plan]
         record.explanation = getattr(planner, "explanation", None) or None
+        record.origin, record.doubt = plan_origin(planner), plan_doubt(planner)
         if learner is not None:
             verdict = learner.consider(env, task, plan)
             record.proposal = None if verdict is None else str(verdict)
         record.steps = execute_plan(env, plan, frames=frames, library=library)
     except (PlanValidationError, PlanningError) as error:
         record.error = str(error)
-    record.success = task.succeeded(env.world)
+    record.unmet = [str(c) for c in task.unmet(env.world)]
+    record.success = not record.unmet
     record.control_steps = env.elapsed_steps
     return record

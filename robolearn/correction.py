@@ -4,12 +4,14 @@ The dashboard and the simulated corrector both go through here, so a correction 
 the same way whoever makes it. A correction is the whole corrected plan plus the first step it
 changes; it is re-run in simulation from the episode's initial state (rebuilt from its family
 and seed), and stored append-only with who, why and the outcome. Bad input raises
-CorrectionError and writes nothing.
+CorrectionError and writes nothing; so does a correction that repeats the latest one of its
+situation (the same scene and instruction), which would teach nothing new.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from robolearn.calls import Call, CallSyntaxError, first_difference, parse_calls
 from robolearn.errors import UserError
@@ -30,6 +32,10 @@ class CorrectionError(UserError, ValueError):
     """A correction that cannot be accepted; says what to change. Nothing was written."""
 
 
+class RepeatedCorrectionError(CorrectionError):
+    """A correction whose plan is already the latest correction of its situation."""
+
+
 @dataclass(frozen=True)
 class Correction:
     """A proposed fix of one episode's plan, already validated against its scene."""
@@ -48,6 +54,10 @@ class Rerun:
 
     success: bool
     steps: list[StepRecord] = field(default_factory=list)
+    unmet: list[str] = field(default_factory=list)
+    """The task's success predicates that did not hold at the end (``on(a, b)``)."""
+    start_frame: Any = field(default=None, repr=False)
+    """The camera image before the first step, when re-run with frames."""
 
 
 class CorrectionAPI:
@@ -105,17 +115,25 @@ class CorrectionAPI:
                 "the corrected plan is the plan the robot already ran; change "
                 "a step, insert one or delete one"
             )
+        self._refuse_repeat(episode, texts)
         first = first_difference(texts, episode.plan)
         return Correction(episode, tuple(calls), first, who.strip(), why.strip())
 
     def rerun(self, correction: Correction, frames: bool = False) -> Rerun:
         """Run the corrected plan from the episode's initial state; nothing is stored."""
         env = self.scene(correction.episode)
+        start = env.world.render() if frames else None
         steps = execute_plan(env, list(correction.plan), frames=frames, library=self.library)
-        return Rerun(success=env.task.succeeded(env.world), steps=steps)
+        unmet = [str(c) for c in env.task.unmet(env.world)]
+        return Rerun(success=not unmet, steps=steps, unmet=unmet, start_frame=start)
 
     def save(self, correction: Correction, rerun: Rerun | None) -> int:
-        """Append the correction, with the re-run's outcome, to the store; its id."""
+        """Append the correction, with the re-run's outcome, to the store; its id.
+
+        Raises CorrectionError, writing nothing, if the same plan became the latest
+        correction of the situation since it was proposed.
+        """
+        self._refuse_repeat(correction.episode, [str(c) for c in correction.plan])
         return self.store.add_correction(
             CorrectionRow(
                 episode_id=correction.episode.id,
@@ -127,3 +145,17 @@ class CorrectionAPI:
                 rerun_success=None if rerun is None else rerun.success,
             )
         )
+
+    def _refuse_repeat(self, episode: EpisodeRecord, plan: list[str]) -> None:
+        """Raise CorrectionError if ``plan`` is the latest correction of ``episode``'s situation.
+
+        Corrections are append-only, so a second copy would stay forever and count twice in
+        training; a plan that differs from the latest (even an older one again) is new.
+        """
+        latest = self.store.latest_correction_of(episode)
+        if latest is not None and latest.corrected == plan:
+            when = (latest.created or "")[:10]
+            raise RepeatedCorrectionError(
+                f"this plan is already correction #{latest.id} of this scene and instruction "
+                f"(by {latest.who}, {when}); change a step to save a different correction"
+            )

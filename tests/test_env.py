@@ -56,7 +56,7 @@ def test_the_generic_env_takes_a_family_and_reports_the_instruction():
         assert task.roles["item"].split("_")[0] in info["instruction"]
         assert observation["objects"].shape == (2, 7)
         image = env.render()
-        assert image.shape == (128, 128, 3) and image.dtype == np.uint8
+        assert image.shape == (256, 256, 3) and image.dtype == np.uint8
         assert image.std() > 10  # a real picture, not a blank frame
     finally:
         env.close()

@@ -91,7 +91,7 @@ def test_move_to_reaches_a_point_and_frames_show_the_scene(env):
     steps = execute_plan(env, parse_calls("move_to(0.5, 0.1, 0.2)"), frames=True)
     assert steps[0].ok
     assert np.linalg.norm(env.world.ee_position() - [0.5, 0.1, 0.2]) < 0.01
-    assert steps[0].frame.shape == (128, 128, 3)
+    assert steps[0].frame.shape == (256, 256, 3)
 
 
 FIVE_BLOCKS_AND_A_BIN = """

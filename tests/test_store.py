@@ -187,7 +187,7 @@ def test_a_database_from_schema_v1_is_migrated_and_keeps_its_rows(tmp_path):
     old.close()
 
     with Store.open(tmp_path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 4
+        assert store.schema_version == SCHEMA_VERSION == 5
         [episode] = store.episodes()
         [correction] = store.corrections()
         episode_id = store.add_episode(1, stack_episode())  # and the new columns work
@@ -195,6 +195,7 @@ def test_a_database_from_schema_v1_is_migrated_and_keeps_its_rows(tmp_path):
         assert store.integrity_ok()
 
     assert (episode.id, episode.family, episode.seed, episode.success) == (1, "stack", 3, True)
+    assert episode.origin.source == "scripted" and episode.doubt is None  # v5 read the planner
     assert episode.steps == [StepRecord("pick(red_block)", ok=True, ticks=120)]
     # v1 kept the one step corrected; it reads as a one-call plan
     assert (correction.proposed, correction.corrected, correction.rerun_success) == (

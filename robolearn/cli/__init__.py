@@ -32,6 +32,7 @@ EXAMPLES = """examples:
   robolearn dashboard
   robolearn tasks
   robolearn skills search "put the red cube into the bowl"
+  robolearn export dataset robolearn-dataset
 """
 
 VERBS: dict[str, tuple[str, str]] = {
@@ -44,6 +45,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "bench": ("robolearn.cli.bench", "measure and compare"),
     "tasks": ("robolearn.cli.tasks", "list the task families"),
     "skills": ("robolearn.cli.skills", "browse, search, add, export and import skills"),
+    "export": ("robolearn.cli.export", "write episodes and corrections as a dataset"),
 }
 """Each verb: the module that holds it, and its line in ``robolearn --help``."""
 

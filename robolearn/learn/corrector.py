@@ -8,7 +8,7 @@ through the same correction API the dashboard uses.
 from __future__ import annotations
 
 from robolearn.calls import first_difference
-from robolearn.correction import CorrectionAPI, Rerun
+from robolearn.correction import CorrectionAPI, RepeatedCorrectionError, Rerun
 
 WHO = "simulated"
 
@@ -23,7 +23,8 @@ class SimulatedCorrector:
         """Correct episode ``episode_id`` if its plan was wrong; the correction's id and re-run.
 
         A successful episode, or one that failed although its plan was the oracle's (a slip in
-        simulation), gets no correction: there is no wrong step to point at.
+        simulation), gets no correction: there is no wrong step to point at; nor does one whose
+        situation's latest correction is the oracle's plan already.
         """
         episode = self.api.store.episode(episode_id)
         oracle = [str(call) for call in self.api.task_of(episode).oracle]
@@ -35,6 +36,9 @@ class SimulatedCorrector:
             if first < len(oracle)
             else f"the plan should end after step {first}"
         )
-        correction = self.api.propose(episode_id, "\n".join(oracle), WHO, why)
+        try:
+            correction = self.api.propose(episode_id, "\n".join(oracle), WHO, why)
+        except RepeatedCorrectionError:
+            return None  # the situation's latest correction says this already
         rerun = self.api.rerun(correction)
         return self.api.save(correction, rerun), rerun

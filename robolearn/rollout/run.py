@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -20,6 +21,9 @@ from robolearn.records import EpisodeRecord
 from robolearn.rollout.jobs import EpisodeJob, EpisodeRunner, RolloutSetup, episode_jobs
 from robolearn.rollout.pool import LocalPool, LostEpisode
 from robolearn.store import Store
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BACKENDS = ("local", "ray")
 """Where worker processes run: this machine (``local``) or a Ray cluster (``ray``)."""
@@ -196,14 +200,23 @@ class RunRecorder:
     def save(self, record: EpisodeRecord) -> int:
         """Store ``record`` (saving its images first); its episode id.
 
-        Its steps are each skill's record of runs (``Store.skill_stats``).
+        The record keeps where its plan came from and how unsure the planner was
+        (``origin``, ``doubt``); its steps are each skill's record of runs
+        (``Store.skill_stats``).
         """
+        if record.start_frame is not None:
+            record.start_frame_path = self._write_frame(record, 0, record.start_frame)
+            record.start_frame = None
         for index, step in enumerate(record.steps):
             if step.frame is not None:
-                layout = WorkspaceLayout(self.workspace)
-                name = f"{record.family}-{record.seed}-{index + 1}.png"
-                path = layout.run_frames(self.run_id) / name
-                write_png(path, step.frame)
                 # Not every image in memory: the record keeps the file's path instead.
-                step.frame, step.frame_path = None, layout.relative(path)
+                step.frame_path = self._write_frame(record, index + 1, step.frame)
+                step.frame = None
         return self.store.add_episode(self.run_id, record)
+
+    def _write_frame(self, record: EpisodeRecord, step: int, image: np.ndarray) -> str:
+        """Save the image after ``step`` (0: before the first) as a PNG; its workspace path."""
+        layout = WorkspaceLayout(self.workspace)
+        path = layout.run_frames(self.run_id) / f"{record.family}-{record.seed}-{step}.png"
+        write_png(path, image)
+        return layout.relative(path)

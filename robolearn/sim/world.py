@@ -44,6 +44,13 @@ FINGER_OPEN = 0.04
 """Per-finger opening when fully open, metres."""
 
 _STATE_JOINTS = (*ARM_JOINTS, *FINGER_JOINTS)
+IMAGE_SIZE = 256
+"""Pixels a side of a camera image: a block is ~25 px across, the arm to one side."""
+CAMERA_EYE = (0.9, -0.55, 0.5)
+CAMERA_TARGET = (0.48, 0.0, 0.04)
+CAMERA_FOV = 45
+"""The camera looks down at the workspace from the front right, above the table's edge: every
+object stands clear of the arm, which reaches in from the left; stacks show their height."""
 FLOOR_HEIGHT = -0.7
 """The floor under the table (whose top is z = 0), metres."""
 SOLVER_ITERATIONS = 20
@@ -117,7 +124,7 @@ class TabletopWorld:
     episode's :meth:`set_scene` gives the slots names, colours and places.
     """
 
-    def __init__(self, slot_kinds: Sequence[str], image_size: int = 128) -> None:
+    def __init__(self, slot_kinds: Sequence[str], image_size: int = IMAGE_SIZE) -> None:
         unknown = [kind for kind in slot_kinds if kind not in OBJECT_KINDS]
         if unknown:
             raise ValueError(f"unknown object kinds {unknown}; known: {list(OBJECT_KINDS)}")
@@ -166,11 +173,11 @@ class TabletopWorld:
         self._home()
         self._initial_state = client.saveState()
         self._projection = client.computeProjectionMatrixFOV(
-            fov=55, aspect=1.0, nearVal=0.05, farVal=3.0
+            fov=CAMERA_FOV, aspect=1.0, nearVal=0.05, farVal=3.0
         )
         self._view = client.computeViewMatrix(
-            cameraEyePosition=(1.15, 0.0, 0.65),
-            cameraTargetPosition=(0.45, 0.0, 0.0),
+            cameraEyePosition=CAMERA_EYE,
+            cameraTargetPosition=CAMERA_TARGET,
             cameraUpVector=(0, 0, 1),
         )
 
@@ -427,7 +434,7 @@ class TabletopWorld:
         del self._saved_commands[handle]
 
     def render(self) -> np.ndarray:
-        """An RGB image (image_size x image_size x 3, uint8) from the front of the table."""
+        """An RGB image (image_size x image_size x 3, uint8) of the table, from the front right."""
         size = self.image_size
         _, _, rgba, _, _ = self._client.getCameraImage(
             size,

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from robolearn.paths import DB_NAME, WorkspaceLayout
 from robolearn.records import EpisodeRecord, StepRecord
 from robolearn.store.clock import now as _now
+from robolearn.store.episodes import EpisodeReads, episode_from_row, provenance_columns
 from robolearn.store.errors import MissingRowError, StoreFileError
 from robolearn.store.opening import immediate, open_database
 from robolearn.store.rows import CorrectionRow, FamilyCounts
@@ -34,7 +35,7 @@ from robolearn.store.training import TrainingRecords
 __all__ = ["DB_NAME", "Store"]
 
 
-class Store(TrainingRecords, SkillRecords):
+class Store(TrainingRecords, SkillRecords, EpisodeReads):
     """The workspace's database: runs, episodes with their steps, corrections and learning.
 
     Open it with ``Store.open(workspace)``; close it (or use ``with``). A Store holds one
@@ -129,6 +130,7 @@ class Store(TrainingRecords, SkillRecords):
                     "error": episode.error,
                     "proposal": episode.proposal,
                     "explanation": episode.explanation,
+                    **provenance_columns(episode),
                     "created": _now(),
                 }
             )
@@ -173,8 +175,7 @@ class Store(TrainingRecords, SkillRecords):
             newest_first=newest_first,
             limit=limit,
         )
-        steps = self._steps_of([row["id"] for row in rows])
-        return [_episode_row(row, steps.get(row["id"], [])) for row in rows]
+        return self._episodes_of(rows)
 
     def episode(self, episode_id: int) -> EpisodeRecord:
         """Episode ``episode_id`` with its steps; MissingRowError if there is none."""
@@ -182,7 +183,14 @@ class Store(TrainingRecords, SkillRecords):
         rows = self._rows("SELECT * FROM episodes WHERE id = ?", [episode_id])
         if not rows:
             raise MissingRowError(f"{self.path} has no episode {episode_id}")
-        return _episode_row(rows[0], self._steps_of([episode_id]).get(episode_id, []))
+        return self._episodes_of(rows)[0]
+
+    def _episodes_of(self, rows: list[dict[str, Any]]) -> list[EpisodeRecord]:
+        """The records of episode rows, with their steps and who made recalled corrections."""
+        steps = self._steps_of([row["id"] for row in rows])
+        recalled = {row["plan_correction"] for row in rows if row.get("plan_correction")}
+        who = self.correction_authors(recalled)
+        return [episode_from_row(row, steps.get(row["id"], []), who) for row in rows]
 
     def add_correction(self, correction: CorrectionRow) -> int:
         """Append ``correction`` (corrections are never changed or deleted); its id."""
@@ -341,25 +349,6 @@ def _check_id(row_id: object, missing: str) -> None:
     """
     if isinstance(row_id, bool) or not isinstance(row_id, Integral) or not 0 < row_id < 2**63:
         raise MissingRowError(f"{missing} {row_id!r}; ids are positive whole numbers")
-
-
-def _episode_row(row: dict[str, Any], steps: list[StepRecord]) -> EpisodeRecord:
-    return EpisodeRecord(
-        family=row["family"],
-        seed=row["seed"],
-        instruction=row["instruction"],
-        planner=row["planner"],
-        plan=json.loads(row["plan"]),
-        steps=steps,
-        success=bool(row["success"]),
-        control_steps=row["control_steps"],
-        error=row["error"],
-        proposal=row["proposal"],
-        explanation=row["explanation"],
-        id=row["id"],
-        run_id=row["run_id"],
-        created=row["created"],
-    )
 
 
 def _correction_row(row: dict[str, Any]) -> CorrectionRow:

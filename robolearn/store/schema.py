@@ -15,6 +15,13 @@ Version history (a migration, once released, is never edited; a change is a new 
   its data); and the append-only log of which adapter each base model plans with. v2's
   placeholder ``training_rounds`` and ``adapters`` tables, never written by any release, are
   replaced.
+- v5 ``0005_plan_provenance``: where each episode's plan came from (``plan_source``: memory,
+  model or scripted; the recalled ``plan_correction``; the ``plan_model`` identity; the
+  ``plan_adapter`` and the router's ``plan_route``), how unsure the planner was
+  (``plan_doubt``, indexed for the review queue), the success predicates still unmet at the end
+  (``unmet_goals``, JSON) and the frame before the first step (``start_frame``). Episodes
+  stored before keep NULLs, except what their planner and explanation already said: the
+  oracle's are scripted, a recalled correction's are memory with its id, a model's are model.
 
 Frames (camera images) are PNG files under the workspace's ``frames/``, referenced by a path
 relative to the workspace: SQLite stays small and quick to back up and to scan, and the
@@ -26,6 +33,7 @@ The record of applied migrations is sqlite-utils' ``_sqlite_migrations`` table (
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlite_utils import Database, Migrations
@@ -227,6 +235,43 @@ def _skill_evaluations(db: Database) -> None:
         strict=True,
     )
     carry_stats_files(db)
+
+
+@_migration("0005_plan_provenance")
+def _plan_provenance(db: Database) -> None:
+    episodes = db.table("episodes")
+    for name, kind in PROVENANCE_COLUMNS.items():
+        episodes.add_column(name, kind)
+    episodes.create_index(["plan_doubt"])
+    db.execute("UPDATE episodes SET plan_source = 'scripted' WHERE planner = 'oracle'")
+    db.execute(
+        "UPDATE episodes SET plan_source = 'model' "
+        "WHERE plan_source IS NULL AND explanation LIKE 'language model %'"
+    )
+    recalled = db.execute(
+        "SELECT id, explanation FROM episodes WHERE explanation LIKE 'correction #%'"
+    ).fetchall()
+    for episode_id, explanation in recalled:
+        match = _RECALLED.match(explanation)
+        if match:
+            db.execute(
+                "UPDATE episodes SET plan_source = 'memory', plan_correction = ? WHERE id = ?",
+                [int(match["id"]), episode_id],
+            )
+
+
+PROVENANCE_COLUMNS: dict[str, type] = {
+    "plan_source": str,
+    "plan_correction": int,
+    "plan_model": str,
+    "plan_adapter": str,
+    "plan_route": str,
+    "plan_doubt": float,
+    "unmet_goals": str,
+    "start_frame": str,
+}
+"""The episode columns v5 adds (``0005_plan_provenance``)."""
+_RECALLED = re.compile(r"correction #(?P<id>\d+) by ")
 
 
 SCHEMA_VERSION = len(MIGRATION_NAMES)

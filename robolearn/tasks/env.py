@@ -17,7 +17,14 @@ import gymnasium as gym
 import numpy as np
 
 from robolearn.sim.scene import PHYSICS_HZ
-from robolearn.sim.world import FINGER_OPEN, FLOOR_HEIGHT, JOINT_HIGH, JOINT_LOW, TabletopWorld
+from robolearn.sim.world import (
+    FINGER_OPEN,
+    FLOOR_HEIGHT,
+    IMAGE_SIZE,
+    JOINT_HIGH,
+    JOINT_LOW,
+    TabletopWorld,
+)
 from robolearn.tasks.sampler import TaskInstance, sample_task
 from robolearn.tasks.spec import TaskFamily, get_family
 
@@ -54,7 +61,7 @@ class TabletopEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self,
         task: str | TaskFamily = "stack",
         render_mode: str | None = None,
-        image_size: int = 128,
+        image_size: int = IMAGE_SIZE,
     ) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(

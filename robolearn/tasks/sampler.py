@@ -44,6 +44,10 @@ class TaskInstance:
         """Whether every success predicate holds in the world now."""
         return all(PREDICATES[c.name](world, *c.args) for c in self.success)
 
+    def unmet(self, world: TabletopWorld) -> list[Call]:
+        """The success predicates that do not hold in the world now (none: it succeeded)."""
+        return [c for c in self.success if not PREDICATES[c.name](world, *c.args)]
+
 
 class _Phrase:
     """How a role reads in an instruction: ``{top}`` → "red block", ``{top.colour}`` → "red"."""
