@@ -1,6 +1,7 @@
-"""Editing a composite skill on the Correct page: build the edit, evaluate it, save a version.
+"""Editing a composite skill on the Skills page: build the edit, evaluate it, save a version.
 
-The episode's plan calls ``stack_on``; the edits are tried in its scene from its initial state.
+A stored episode's plan calls ``stack_on``; the edits are tried in its scene from its initial
+state.
 """
 
 import shutil
@@ -19,6 +20,7 @@ from robolearn.store import Store
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import get_family
+from tests.test_dashboard import texts
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 WORKS = "open_gripper()\npick(top)\nplace(top, base)"  # still stacks (and is no put_in twin)
@@ -131,63 +133,41 @@ def test_a_skill_the_plan_does_not_call_cannot_be_evaluated_on_it(workspace):
         composite_edit.evaluate_edit(store, library, episode, skill)
 
 
-def test_edit_evaluate_and_save_stack_on_on_the_correct_page(workspace):
+def test_edit_evaluate_and_save_stack_on_on_the_skills_page(workspace):
     app = AppTest.from_file(str(APP), default_timeout=60).run()
-    app.switch_page("robolearn/dashboard/correct.py").run()
+    app.switch_page("robolearn/dashboard/skills.py").run()
+    app.selectbox(key="skill_edit_name").select("stack_on").run()
     assert not app.exception and not app.error
-    assert app.selectbox(key="correct_skill_1").value == "stack_on"
-    steps = app.text_area(key="correct_skill_steps_1_stack_on_1")
+    assert app.selectbox(key="skill_edit_episode_stack_on").value == 1  # it calls stack_on
+    steps = app.text_area(key="skill_edit_steps_stack_on_1")
     assert steps.value == "pick(top)\nplace(top, base)"
-    assert not [b for b in app.button if b.key == "correct_skill_save"]
+    assert not [b for b in app.button if b.key == "skill_edit_save"]
 
     steps.input("pick(top")
-    app.button(key="correct_skill_evaluate").click().run()
-    assert any("do not parse" in e.value for e in app.error)
-    assert not [b for b in app.button if b.key == "correct_skill_save"]
+    app.button(key="skill_edit_evaluate").click().run()
+    assert any("do not parse" in e for e in texts(app.error))
+    assert not [b for b in app.button if b.key == "skill_edit_save"]
 
-    app.text_area(key="correct_skill_steps_1_stack_on_1").input(WORKS)
-    app.text_input(key="correct_skill_why_1_stack_on").input("open the gripper first")
-    app.button(key="correct_skill_evaluate").click().run()
+    app.text_area(key="skill_edit_steps_stack_on_1").input(WORKS)
+    app.text_input(key="skill_edit_why_stack_on").input("open the gripper first")
+    app.button(key="skill_edit_evaluate").click().run()
     assert not app.exception and not app.error
-    assert any(s.value.startswith("Passed: stack_on(") for s in app.success)
-    app.button(key="correct_skill_save").click().run()
+    assert any(s.startswith("Passed: stack_on(") for s in texts(app.success))
+    app.button(key="skill_edit_save").click().run()
     assert not app.exception
-    assert any("Saved stack_on version 2" in s.value for s in app.success)
-    assert not [b for b in app.button if b.key == "correct_skill_save"]
+    assert any("Saved stack_on version 2" in s for s in texts(app.success))
+    assert not [b for b in app.button if b.key == "skill_edit_save"]
     # The editor now shows the new version's steps.
-    assert app.text_area(key="correct_skill_steps_1_stack_on_2").value == WORKS
+    assert app.text_area(key="skill_edit_steps_stack_on_2").value == WORKS
     [_, v2] = SkillLibrary.open(workspace).versions("stack_on")
     assert v2.provenance.source == "person" and v2.provenance.note == "open the gripper first"
 
 
-class AtomicPlanner:
-    """Stacks with atomic calls only: its plan calls no composite skill."""
-
-    name = "atomic"
-
-    def plan(self, task):
-        top, base = task.roles["top"], task.roles["base"]
-        return [Call("pick", (top,)), Call("place", (top, base))]
-
-
-def test_a_plan_without_composites_offers_every_skill_but_evaluates_none(workspace):
-    with Store.open(workspace) as store:
-        recorder = RunRecorder(store, store.start_run("atomic", 4), workspace)
-        env = TabletopEnv("stack")
-        try:
-            episode_id = recorder.save(run_episode(env, AtomicPlanner(), 4))
-        finally:
-            env.close()
+def test_a_skill_no_stored_episode_calls_cannot_be_tried_and_says_why(workspace):
     app = AppTest.from_file(str(APP), default_timeout=60).run()
-    app.switch_page("robolearn/dashboard/correct.py").run()
-    assert app.selectbox(key="correct_episode").value == episode_id  # the newest
-    assert any("calls no composite skill" in i.value for i in app.info)
-    offered = app.selectbox(key=f"correct_skill_{episode_id}").options
-    assert set(offered) == set(SkillLibrary.open(workspace).composites)
-    app.selectbox(key=f"correct_skill_{episode_id}").select("stack_on").run()
-    app.text_area(key=f"correct_skill_steps_{episode_id}_stack_on_1").input(WORKS)
-    app.button(key="correct_skill_evaluate").click().run()
+    app.switch_page("robolearn/dashboard/skills.py").run()
+    app.selectbox(key="skill_edit_name").select("put_in").run()
     assert not app.exception
-    assert any("does not call stack_on" in e.value for e in app.error)
-    assert not [b for b in app.button if b.key == "correct_skill_save"]
-    assert len(SkillLibrary.open(workspace).versions("stack_on")) == 1
+    assert any("No stored episode calls put_in" in i for i in texts(app.info))
+    assert not [b for b in app.button if b.key == "skill_edit_evaluate"]
+    assert len(SkillLibrary.open(workspace).versions("put_in")) == 1

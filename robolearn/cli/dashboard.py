@@ -44,12 +44,17 @@ def run(config: DashboardConfig) -> int:
         )
     root = workspace.root.resolve()
     note(f"dashboard for {root} at http://{config.address}:{config.port}")
+    app = app_path()
     command = [
-        *(sys.executable, "-m", "streamlit", "run", str(app_path())),
+        *(sys.executable, "-m", "streamlit", "run", str(app)),
         *("--server.headless", "true", "--server.address", config.address),
         *("--server.port", str(config.port), "--browser.gatherUsageStats", "false"),
+        # Nothing to watch: the pages are installed code (watching a checkout's .venv
+        # overflows inotify).
+        *("--server.fileWatcherType", "none", "--server.runOnSave", "false"),
     ]
-    server = subprocess.Popen(command, env={**os.environ, WORKSPACE_ENV: str(root)})
+    # From app.py's folder, Streamlit reads the dashboard's look from .streamlit/config.toml.
+    server = subprocess.Popen(command, cwd=app.parent, env={**os.environ, WORKSPACE_ENV: str(root)})
     # A kill (SIGTERM) becomes SystemExit, so the `finally` below stops the server too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:

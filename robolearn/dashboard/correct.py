@@ -1,12 +1,15 @@
-"""The Correct page: edit the open episode's plan, re-run it in simulation, save the correction.
+"""The Correct page, built around a failure: what went wrong beside the editor that fixes it.
+
+It opens the newest failed episode (or the one a person chose to correct on another page):
+the verdict with the failing step and the unmet goal, the frames and steps on the left; on the
+right, the plan to edit, Save (the primary action: validate, re-run in simulation from the
+episode's initial state, store), the change against the robot's plan, and the scene's objects
+and the skills' signatures to write it with.
 
 Everything goes through the correction API (``robolearn.correction``), the same one the
-simulated corrector uses: invalid input shows its message and writes nothing, a re-run starts
-from the episode's initial state, and a saved correction is appended, never changed.
-
-Below the plan, a person can also edit the steps of a composite skill the plan calls: the
-Evaluator tries the edit in the episode's scene, and only a passing edit can be saved, as the
-skill's next version (``robolearn.dashboard.composite_edit``).
+simulated corrector and the tests use: invalid input, or a repeat of the situation's latest
+correction, shows one line and writes nothing; a saved correction is appended, never changed.
+Composite skills are edited on the Skills page.
 """
 
 from __future__ import annotations
@@ -17,50 +20,32 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from robolearn.dashboard import composite_edit, session
-from robolearn.dashboard.episode_view import (
-    episode_title,
-    render_episode,
-    render_frames,
-    render_steps,
-    rerun_frames,
-)
+from robolearn.dashboard import correcting, session
+from robolearn.dashboard import frames as frame_view
+from robolearn.dashboard.episode_view import episode_title, render_steps, render_summary
+from robolearn.dashboard.look import header
+from robolearn.dashboard.plain import escaped
 from robolearn.errors import UserError
 from robolearn.store import MissingRowError
 
 if TYPE_CHECKING:
     from robolearn.correction import Correction, Rerun
     from robolearn.records import EpisodeRecord
-    from robolearn.skills.composite import CompositeSkill
-    from robolearn.skills.evaluator import Verdict
-    from robolearn.skills.library import SkillLibrary
     from robolearn.store import CorrectionRow, Store
 
-PICK_LIMIT = 200  # newest episodes offered to pick from (the open one is always offered)
-_PENDING = "correct_pending"
-_SAVED = "correct_saved"
-_SKILL_PENDING = "correct_skill_pending"
-_SKILL_SAVED = "correct_skill_saved"
+PICK_LIMIT = 200  # newest episodes offered to pick from (the chosen one is always offered)
+_RESULT = "correct_result"
 
 
 @dataclass(frozen=True)
-class Pending:
-    """A re-run correction waiting to be saved, with the input it was made from."""
+class Result:
+    """The last corrected plan tried or saved, and what it did in simulation."""
 
-    inputs: tuple[int, str, str, str]
-    """Episode id, plan text, who and why, as typed: saving needs the same input."""
+    episode_id: int
     correction: Correction
     rerun: Rerun
-
-
-@dataclass(frozen=True)
-class SkillPending:
-    """An evaluated edit of a composite skill, with the input it was made from."""
-
-    inputs: tuple[int, str, int, str, str]
-    """Episode id, skill name, the version edited, steps and why as typed: saving needs them."""
-    skill: CompositeSkill
-    verdict: Verdict
+    saved: int | None
+    """The stored correction's id; None when it was only tried."""
 
 
 def plan_text(episode: EpisodeRecord) -> str:
@@ -115,199 +100,180 @@ def correction_rows(corrections: list[CorrectionRow]) -> list[dict[str, Any]]:
     ]
 
 
-def pickable(store: Store, opened: int | None) -> list[EpisodeRecord]:
-    """Episodes to choose from, newest first; the open one is kept even when it is older."""
-    episodes = store.episodes(limit=PICK_LIMIT, newest_first=True)
-    if opened is not None and all(e.id != opened for e in episodes):
+def pickable(store: Store, chosen: int | None, failed_only: bool = True) -> list[EpisodeRecord]:
+    """Episodes to choose from, newest first: failed ones only, unless asked.
+
+    The one a person chose on another page is offered first, even when older or a success.
+    """
+    episodes = store.episodes(
+        limit=PICK_LIMIT, newest_first=True, success=False if failed_only else None
+    )
+    if chosen is not None and all(e.id != chosen for e in episodes):
         with contextlib.suppress(MissingRowError):  # another workspace's id: forget it
-            episodes.insert(0, store.episode(opened))
+            episodes.insert(0, store.episode(chosen))
     return episodes
 
 
 # ----- Streamlit view ----------------------------------------------------------------------
 def render() -> None:
     """The page."""
-    workspace = session.workspace()
-    st.title("Correct an episode")
+    header("Correct", "Fix the plan of a failed episode; the robot uses the fix the next time.")
     with session.open_store() as store:
-        episodes = pickable(store, session.open_episode())
-        if not episodes:
-            st.info(
-                "No episodes to correct yet. Run one on the Run page, or headless with "
-                "`robolearn run --frames`."
-            )
+        episode = _pick(store)
+        if episode is None:
             return
-        by_id = {e.id: e for e in episodes}
-        ids = list(by_id)
-        opened = session.open_episode()
-        episode_id = st.selectbox(
-            "Episode",
-            ids,
-            index=ids.index(opened) if opened in by_id else 0,
-            format_func=lambda i: episode_title(by_id[i]),
-            key="correct_episode",
-        )
-        session.set_open_episode(episode_id)
-        episode = by_id[episode_id]
-        with st.expander("The episode as it ran", expanded=not episode.success):
-            render_episode(episode, workspace, key=f"correct_frame_{episode_id}")
-        _render_form(store, episode)
-        _render_skill_editor(store, episode)
+        render_summary(episode)
+        left, right = st.columns([1, 1], gap="large")
+        with left:
+            _render_failure(episode)
+        with right:
+            _render_editor(store, episode)
+        _render_result(episode)
         st.subheader("Corrections of this episode")
-        rows = correction_rows(store.corrections(episode_id=episode_id))
+        rows = correction_rows(store.corrections(episode_id=episode.id))
         if rows:
             st.dataframe(rows, hide_index=True)
         else:
             st.caption("None yet.")
 
 
-def _render_form(store: Store, episode: EpisodeRecord) -> None:
-    """The plan editor, the re-run and the save."""
-    st.subheader("Corrected plan")
-    st.caption(
-        "One call a line: change a step's skill or arguments, insert or delete lines. "
-        "Example: `pick(red_block)`, `place(red_block, blue_bowl)`."
+def _pick(store: Store) -> EpisodeRecord | None:
+    """The episode to correct: the one chosen on another page, else the newest failure."""
+    chosen = session.to_correct()
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    every = right.toggle("Successes too", key="correct_every", help="Offer every episode")
+    episodes = pickable(store, chosen, failed_only=not every)
+    if not episodes:
+        st.info(
+            "No failed episodes to correct. Run one on the Run page, or headless with "
+            "`robolearn run --frames`; turn on 'Successes too' to change a plan that worked."
+        )
+        return None
+    by_id = {e.id: e for e in episodes}
+    ids = list(by_id)
+    episode_id = left.selectbox(
+        "Episode",
+        ids,
+        index=ids.index(chosen) if chosen in by_id else 0,
+        format_func=lambda i: episode_title(by_id[i]),
+        key="correct_episode",
     )
+    session.set_open_episode(episode_id)
+    st.text(by_id[episode_id].instruction)
+    return by_id[episode_id]
+
+
+def _render_failure(episode: EpisodeRecord) -> None:
+    """The frames (the failing one first), the steps and the goals."""
+    key = f"correct_frame_{episode.id}"
+    frames = st.container()  # filled after the steps: a clicked step chooses the frame
+    render_steps(episode.plan, episode.steps, key=key)
+    with frames:
+        frame_view.render_frames(frame_view.stored_frames(episode, session.workspace()), key=key)
+    try:
+        goals = correcting.goal_rows(episode)
+    except UserError as error:
+        st.warning(escaped(error))
+        return
+    marks = {True: "✓ met", False: "✗ unmet", None: "not recorded"}
+    st.dataframe(
+        [{"goal": g["goal"], "at the end": marks[g["met"]]} for g in goals],
+        hide_index=True,
+        column_config={"goal": st.column_config.TextColumn("goal (success predicate)")},
+    )
+
+
+def _render_editor(store: Store, episode: EpisodeRecord) -> None:
+    """The plan to edit, Save and Try, the change, and what to write the plan with."""
     plan = st.text_area(
-        "Plan", value=plan_text(episode), height=180, key=f"correct_plan_{episode.id}"
+        "Corrected plan, one call a line",
+        value=plan_text(episode),
+        height=200,
+        key=f"correct_plan_{episode.id}",
+        help="Change a step's skill or arguments, insert or delete lines.",
     )
     left, right = st.columns(2)
     who = left.text_input("Who", key="correct_who", placeholder="your name")
     why = right.text_input("Why", key=f"correct_why_{episode.id}", placeholder="what was wrong")
-    inputs = (episode.id, plan, who, why)
-    saved = st.session_state.pop(_SAVED, None)
-    if saved:
-        st.success(saved)
-    if st.button("Re-run in simulation", type="primary", key="correct_rerun"):
-        st.session_state.pop(_PENDING, None)
-        try:
-            with st.spinner("Re-running from the episode's initial state…"):
-                correction, rerun = propose_and_rerun(store, episode.id, plan, who, why)
-        except UserError as error:
-            st.error(str(error))
-        else:
-            st.session_state[_PENDING] = Pending(inputs, correction, rerun)
-    pending: Pending | None = st.session_state.get(_PENDING)
-    if pending is None or pending.inputs[0] != episode.id:
+    save_col, try_col = st.columns(2)
+    saving = save_col.button(
+        "Save correction",
+        type="primary",
+        key="correct_save",
+        width="stretch",
+        help="Re-run in simulation from the episode's start, then store it",
+    )
+    trying = try_col.button(
+        "Try in simulation",
+        key="correct_rerun",
+        width="stretch",
+        help="Re-run in simulation from the episode's start; nothing is stored",
+    )
+    if saving or trying:
+        _attempt(store, episode, plan, who, why, saving)
+    corrected = correcting.plan_lines(plan)
+    st.caption(escaped(correcting.change_summary(episode.plan, corrected)))
+    st.code(correcting.plan_diff(episode.plan, corrected) or " ", language="diff")
+    _render_reference(episode)
+
+
+def _attempt(
+    store: Store, episode: EpisodeRecord, plan: str, who: str, why: str, keep: bool
+) -> None:
+    """Re-run the corrected plan and, if ``keep``, store it; an error is one line, nothing kept."""
+    st.session_state.pop(_RESULT, None)
+    try:
+        with st.spinner("Re-running from the episode's initial state…"):
+            correction, rerun = propose_and_rerun(store, episode.id, plan, who, why)
+            saved = save(store, correction, rerun) if keep else None
+    except UserError as error:
+        st.error(escaped(error))
         return
-    if pending.inputs != inputs:
-        st.info("The plan, who or why changed since the re-run: re-run it before saving.")
-        return
-    _render_rerun(pending)
-    if st.button("Save correction", key="correct_save"):
-        correction_id = save(store, pending.correction, pending.rerun)
-        st.session_state.pop(_PENDING, None)
-        st.session_state[_SAVED] = (
-            f"Saved correction {correction_id} (from step "
-            f"{pending.correction.step_index + 1}, by "
-            f"{pending.correction.who})."
-        )
-        st.rerun()  # show the page without the saved re-run and its Save button
+    st.session_state[_RESULT] = Result(episode.id, correction, rerun, saved)
 
 
-def _render_rerun(pending: Pending) -> None:
-    """What the corrected plan did."""
-    rerun = pending.rerun
-    if rerun.success:
-        st.success("Re-run in simulation: the task succeeded with the corrected plan.")
-    else:
-        st.warning(
-            "Re-run in simulation: the task still fails with the corrected plan. "
-            "You can still save it, or edit the plan and re-run."
-        )
-    render_steps([str(c) for c in pending.correction.plan], rerun.steps)
-    render_frames(rerun_frames(rerun.steps), key="correct_rerun_frame")
-
-
-def _render_skill_editor(store: Store, episode: EpisodeRecord) -> None:
-    """Edit a composite skill's steps, evaluate the edit in this episode's scene, save it."""
+def _render_reference(episode: EpisodeRecord) -> None:
+    """The scene's objects and the skills' signatures, to write the plan with."""
     from robolearn.skills.library import SkillLibrary
 
-    st.subheader("Edit a composite skill")
-    library = SkillLibrary.open(store.workspace)
-    saved = st.session_state.pop(_SKILL_SAVED, None)
-    if saved:
-        st.success(saved)
-    names = composite_edit.skills_in_plan(episode.plan, library)
-    if not names:
-        st.info(
-            "This episode's plan calls no composite skill; any can be edited, but one can "
-            "be evaluated only on an episode whose plan calls it."
+    objects, skills = st.tabs(["Objects in this scene", "Skills"])
+    with objects:
+        try:
+            st.dataframe(correcting.scene_rows(episode), hide_index=True)
+        except UserError as error:
+            st.warning(escaped(error))
+    with skills:
+        library = SkillLibrary.open(session.workspace())
+        st.dataframe(
+            correcting.skill_rows(library),
+            hide_index=True,
+            column_config={"does": st.column_config.TextColumn("does", width="large")},
         )
-        names = sorted(library.composites)
-    if not names:
-        st.caption("The library has no composite skills.")
-        return
-    name = st.selectbox("Composite skill", names, key=f"correct_skill_{episode.id}")
-    skill = library.composites[name]
-    st.markdown(f"`{skill.signature}` (version {skill.version}): {skill.description}")
-    st.caption(
-        "Its steps, one call a line, over its parameters. The name, parameters and "
-        f"effect ({', '.join(map(str, skill.effect))}) stay as they are."
-    )
-    steps = st.text_area(
-        "Steps",
-        value=composite_edit.steps_text(skill),
-        height=140,
-        key=f"correct_skill_steps_{episode.id}_{name}_{skill.version}",
-    )
-    why = st.text_input(
-        "Why", key=f"correct_skill_why_{episode.id}_{name}", placeholder="what the skill did wrong"
-    )
-    inputs = (episode.id, name, skill.version, steps, why)
-    if st.button("Evaluate in simulation", key="correct_skill_evaluate"):
-        st.session_state.pop(_SKILL_PENDING, None)
-        _evaluate_skill(store, library, episode, skill, inputs)
-    _render_skill_verdict(library, episode, inputs)
 
 
-def _render_skill_verdict(
-    library: SkillLibrary, episode: EpisodeRecord, inputs: tuple[int, str, int, str, str]
-) -> None:
-    """The evaluation of the edited steps now shown, and the button that saves a passed one."""
-    from robolearn.skills.evaluator import REASONS
-
-    why = inputs[4]
-    pending: SkillPending | None = st.session_state.get(_SKILL_PENDING)
-    if pending is None or pending.inputs[:3] != inputs[:3]:
+def _render_result(episode: EpisodeRecord) -> None:
+    """What the last corrected plan did in simulation, and whether it was saved."""
+    result: Result | None = st.session_state.get(_RESULT)
+    if result is None or result.episode_id != episode.id:
         return
-    if pending.inputs != inputs:
-        st.info("The steps or why changed since the evaluation: evaluate them before saving.")
-        return
-    verdict = pending.verdict
-    if not verdict.passed:
-        st.warning(
-            f"Refused ({verdict.reason}: {REASONS[verdict.reason]}): {verdict.detail}. "
-            "Nothing was saved."
+    rerun, correction = result.rerun, result.correction
+    st.subheader("The corrected plan in simulation")
+    outcome = "succeeded" if rerun.success else f"still fails (unmet: {', '.join(rerun.unmet)})"
+    if result.saved is not None:
+        line = (
+            f"Saved correction #{result.saved} by {correction.who} (from step "
+            f"{correction.step_index + 1}): the task {outcome}."
         )
-        return
-    st.success(f"Passed: {verdict.detail}.")
-    if st.button("Save as new version", type="primary", key="correct_skill_save"):
-        stored = composite_edit.save_edit(library, pending.skill, episode.id, why)
-        st.session_state.pop(_SKILL_PENDING, None)
-        st.session_state[_SKILL_SAVED] = (
-            f"Saved {stored.name} version {stored.version} "
-            f"(by a person, from episode {episode.id})."
-        )
-        st.rerun()
-
-
-def _evaluate_skill(
-    store: Store,
-    library: SkillLibrary,
-    episode: EpisodeRecord,
-    skill: CompositeSkill,
-    inputs: tuple[int, str, int, str, str],
-) -> None:
-    """Build the edited skill and evaluate it; errors are shown and nothing is kept."""
-    try:
-        edited = composite_edit.edited_skill(skill, inputs[3], library)
-        with st.spinner("Evaluating from the episode's initial state…"):
-            verdict = composite_edit.evaluate_edit(store, library, episode, edited)
-    except UserError as error:
-        st.error(str(error))
     else:
-        st.session_state[_SKILL_PENDING] = SkillPending(inputs, edited, verdict)
+        line = f"Not saved: with the corrected plan the task {outcome}."
+    (st.success if rerun.success else st.warning)(escaped(line))
+    left, right = st.columns([1, 1], gap="large")
+    with right:  # first: a clicked step chooses the frame shown on the left
+        render_steps([str(c) for c in correction.plan], rerun.steps, key="correct_rerun_frame")
+    with left:
+        frame_view.render_frames(
+            frame_view.rerun_frames(rerun.steps, rerun.start_frame), key="correct_rerun_frame"
+        )
 
 
 if __name__ == "__main__":

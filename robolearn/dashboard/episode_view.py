@@ -1,38 +1,28 @@
-"""Showing one episode: its instruction, each plan step's outcome, and its camera frames.
+"""Showing one episode: the ask, the verdict, the plan's origin, the steps beside the frames.
 
 The Run, Episodes and Correct pages all show episodes (and re-runs) this way, so a person
-reads every one alike and sees what went wrong without reading logs.
+reads every one alike and sees what went wrong without reading logs. Clicking a step of the
+plan shows the frame after it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from robolearn.paths import OutsideWorkspaceError, in_workspace
+from robolearn.dashboard import frames as frame_view
+from robolearn.dashboard.frames import stored_frames
+from robolearn.dashboard.look import mark, percent
+from robolearn.dashboard.plain import escaped
 
 if TYPE_CHECKING:
-    import numpy as np
+    from pathlib import Path
 
     from robolearn.records import EpisodeRecord, StepRecord
 
-FRAME_WIDTH = 384
-"""Pixels a frame is shown at (the camera's images are 128 x 128)."""
-
-
-@dataclass(frozen=True)
-class Frame:
-    """The camera image after one step, or why there is none to show."""
-
-    step: int
-    """The step it follows, counted from 1."""
-    caption: str
-    image: Path | np.ndarray | None
-    """A PNG file, an RGB array (a re-run's), or None when the stored file is missing."""
+_FAILED_ROW = "background-color: rgba(255, 75, 75, 0.16)"
 
 
 def outcome(step: StepRecord | None) -> str:
@@ -43,7 +33,7 @@ def outcome(step: StepRecord | None) -> str:
 
 
 def step_rows(plan: Sequence[str], steps: Sequence[StepRecord]) -> list[dict[str, Any]]:
-    """One row a plan call: its number, call, outcome, reason, message and control steps.
+    """One row a plan call: its number, call, outcome, message and control steps.
 
     A plan stops at its first failed step, so the calls after it show as ``not run``.
     """
@@ -55,7 +45,6 @@ def step_rows(plan: Sequence[str], steps: Sequence[StepRecord]) -> list[dict[str
                 "step": index + 1,
                 "call": call,
                 "outcome": outcome(step),
-                "reason": (step.reason or "") if step else "",
                 "message": step.message if step else "",
                 "ticks": step.ticks if step else 0,
             }
@@ -63,96 +52,105 @@ def step_rows(plan: Sequence[str], steps: Sequence[StepRecord]) -> list[dict[str
     return rows
 
 
-def stored_frames(episode: EpisodeRecord, workspace: Path) -> list[Frame]:
-    """The frames of a stored episode's steps (files relative to the workspace).
-
-    A frame whose stored path leads outside the workspace is not read: its caption says why.
-    """
-    frames = []
-    for index, step in enumerate(episode.steps):
-        if step.frame_path is None:
-            continue
-        caption = f"after step {index + 1}: {step.call} — {outcome(step)}"
-        try:
-            path: Path | None = in_workspace(workspace, step.frame_path)
-        except OutsideWorkspaceError as error:
-            path, caption = None, f"{caption} (not shown: {error})"
-        else:
-            if not path.is_file():
-                path, caption = None, f"{caption} (the file {step.frame_path} is missing)"
-        frames.append(Frame(index + 1, caption, path))
-    return frames
-
-
-def rerun_frames(steps: Sequence[Any]) -> list[Frame]:
-    """The frames of a re-run's steps (``StepRecord`` with images in memory)."""
-    return [
-        Frame(index + 1, f"after step {index + 1}: {step.call} — {outcome(step)}", step.frame)
-        for index, step in enumerate(steps)
-        if step.frame is not None
-    ]
-
-
 def episode_title(episode: EpisodeRecord) -> str:
-    """A one-line label: ``#12 stack seed 4 (oracle): succeeded``."""
-    result = "succeeded" if episode.success else "failed"
-    return f"#{episode.id} {episode.family} seed {episode.seed} ({episode.planner}): {result}"
+    """A one-line label: ``✗ #12 stack seed 4 (lm)``."""
+    where = f"{episode.family} seed {episode.seed}"
+    return f"{mark(episode.success)} #{episode.id} {where} ({episode.planner})"
+
+
+def verdict(episode: EpisodeRecord) -> str:
+    """How the episode ended, in a sentence: where it failed and which goal is unmet."""
+    if episode.success:
+        return "The task succeeded."
+    if episode.error:
+        return f"The plan could not run: {episode.error}"
+    failed = next((i for i, s in enumerate(episode.steps) if not s.ok), None)
+    where = (
+        f" at step {failed + 1}, {episode.steps[failed].call}: "
+        f"{episode.steps[failed].message or episode.steps[failed].reason}"
+        if failed is not None
+        else (": every step ran" if episode.plan else ": the plan was empty")
+    )
+    unmet = f" Unmet goal: {', '.join(episode.unmet)}." if episode.unmet else ""
+    return f"The task failed{where}.{unmet}"
+
+
+def origin_line(episode: EpisodeRecord) -> str:
+    """Where the plan came from, in full: the correction, or the model, adapter and route."""
+    origin = episode.origin
+    if origin is None:
+        return f"from the {episode.planner} planner (its origin was not recorded)"
+    if origin.source == "memory":
+        return f"from correction #{origin.correction_id} by {origin.corrected_by or '?'}"
+    if origin.source == "scripted":
+        return f"from the {episode.planner} planner's script"
+    parts = [f"from model {origin.model}"]
+    parts.append(f"adapter {origin.adapter}" if origin.adapter else "no adapter")
+    if origin.route is not None:
+        parts.append(f"router chose {origin.route}")
+    return ", ".join(parts)
 
 
 # ----- Streamlit views ---------------------------------------------------------------------
 def render_episode(episode: EpisodeRecord, workspace: Path, key: str) -> None:
-    """Show an episode: instruction, outcome, plan step by step, and its frames."""
-    st.subheader(episode_title(episode))
-    st.markdown(f"**Instruction:** {episode.instruction}")
+    """Show an episode: the ask, the verdict, the plan's origin, the steps beside the frames."""
+    colour = "green" if episode.success else "red"
+    title = escaped(episode_title(episode)[2:])
+    st.subheader(f":{colour}[{mark(episode.success)}] {title}")
+    st.text(episode.instruction)
+    render_summary(episode)
+    left, right = st.columns([2, 3], gap="large")
+    with right:  # first: a clicked step chooses the frame shown on the left
+        render_steps(episode.plan, episode.steps, key=key)
+    with left:
+        frame_view.render_frames(stored_frames(episode, workspace), key=key)
+
+
+def render_summary(episode: EpisodeRecord) -> None:
+    """The verdict as a coloured line, and the plan's origin and doubt under it."""
+    line = escaped(verdict(episode))
+    (st.success if episode.success else st.error)(line, icon=":material/flag:")
+    doubt = "" if episode.doubt is None else f" · doubt {percent(episode.doubt)}"
     st.caption(
-        f"stored {episode.created} · run {episode.run_id} · {episode.control_steps} control steps"
+        escaped(f"Plan {origin_line(episode)}{doubt}")
+        + f" · stored {escaped(episode.created or '?')} · run {episode.run_id}"
+        + f" · {episode.control_steps} control steps"
     )
-    if episode.success:
-        st.success("The task succeeded.")
-    elif episode.error:
-        st.error(f"The plan could not run: {episode.error}")
-    else:
-        failed = next((i for i, s in enumerate(episode.steps) if not s.ok), None)
-        where = (
-            f" at step {failed + 1} ({episode.steps[failed].call}: "
-            f"{episode.steps[failed].message or episode.steps[failed].reason})"
-            if failed is not None
-            else "; every step ran, but the goal does not hold"
-        )
-        st.warning(f"The task failed{where}.")
-    render_steps(episode.plan, episode.steps)
-    render_frames(stored_frames(episode, workspace), key=key)
+    if episode.explanation and episode.origin is not None:
+        st.caption(escaped(f"The planner said: {episode.explanation}"))
 
 
-def render_steps(plan: Sequence[str], steps: Sequence[StepRecord]) -> None:
-    """The plan as a table, one row a step with its outcome."""
+def render_steps(plan: Sequence[str], steps: Sequence[StepRecord], key: str) -> None:
+    """The plan as a table, the failed step's row red; clicking a step shows its frame."""
     if not plan:
         st.info("The plan is empty.")
         return
-    st.dataframe(step_rows(plan, steps), hide_index=True)
+    import pandas as pd
 
-
-def render_frames(frames: Sequence[Frame], key: str) -> None:
-    """The frames with a slider to step through them; says so when there are none."""
-    if not frames:
-        st.info(
-            "No camera frames for this episode (it ran without frames: "
-            "`robolearn run --frames` or the Run page records them)."
-        )
-        return
-    index = 0
-    if len(frames) > 1:
-        # The count is in the key: a re-run with fewer frames gets a fresh slider.
-        index = (
-            st.slider("Frame after step", 1, len(frames), len(frames), key=f"{key}_{len(frames)}")
-            - 1
-        )
-    frame = frames[index]
-    if frame.image is None:
-        st.warning(frame.caption)
-    else:
-        st.image(
-            frame.image if not isinstance(frame.image, Path) else str(frame.image),
-            caption=frame.caption,
-            width=FRAME_WIDTH,
-        )
+    table = pd.DataFrame(step_rows(plan, steps))
+    styled = table.style.apply(
+        lambda row: [_FAILED_ROW if row["outcome"].startswith("failed") else ""] * len(row),
+        axis=1,
+    )
+    picked = f"{key}_steps"
+    event = st.dataframe(
+        styled,
+        hide_index=True,
+        key=picked,
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "step": st.column_config.NumberColumn("step", width=50),
+            "call": st.column_config.TextColumn("call", width="large"),
+            "outcome": st.column_config.TextColumn("outcome", width="small"),
+            "message": st.column_config.TextColumn("message", width="large"),
+            "ticks": st.column_config.NumberColumn("ticks", width=60),
+        },
+    )
+    st.caption("Click a step to see the frame after it.")
+    rows = list(event.selection.rows)
+    applied = f"{picked}_applied"
+    if rows != st.session_state.get(applied, []):
+        st.session_state[applied] = rows
+        if rows and rows[0] < len(steps):  # a step that never ran has no frame
+            frame_view.choose(key, rows[0] + 1)

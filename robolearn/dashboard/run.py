@@ -13,6 +13,8 @@ import streamlit as st
 
 from robolearn.dashboard import session
 from robolearn.dashboard.episode_view import render_episode
+from robolearn.dashboard.look import header
+from robolearn.dashboard.plain import escaped
 from robolearn.errors import UserError
 from robolearn.workspace import PLANNERS, PlannerChoice, Workspace
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from robolearn.store import Store
 
 _LAST = "run_last_episode"
+_STORED = "run_stored"
 
 
 def families() -> list[str]:
@@ -69,38 +72,61 @@ def run_one(store: Store, workspace: Path, family: str, seed: int, planner_name:
 def render() -> None:
     """The page."""
     workspace = session.workspace()
-    st.title("Run a task")
-    st.caption(f"Workspace: {workspace}")
-    names = families()
-    left, middle, right = st.columns(3)
-    family = left.selectbox("Task family", names, key="run_family")
-    seed = int(middle.number_input("Seed", min_value=0, value=0, step=1, key="run_seed"))
-    planner = right.radio(
-        "Planner", PLANNERS, index=PLANNERS.index("oracle"), horizontal=True, key="run_planner"
+    header(
+        "Run a task",
+        "One episode in simulation, planned as `robolearn run` plans it: a correction of the "
+        "scene first, else the model with the adapter in use.",
     )
-    missing = lm_missing(workspace) if planner == "lm" else None
-    if missing:
-        st.info(missing)
-    if st.button("Run episode", type="primary", disabled=missing is not None, key="run_go"):
-        with (
-            st.spinner(f"Running {family} seed {seed} with the {planner} planner…"),
-            session.open_store() as store,
-        ):
-            try:
-                episode_id = run_one(store, workspace, family, seed, planner)
-            except UserError as error:
-                st.error(str(error))
-            else:
-                st.session_state[_LAST] = episode_id
-                session.set_open_episode(episode_id)
-                st.success(
-                    f"Stored as episode {episode_id}. Open it on the Episodes page, "
-                    "or correct it on the Correct page."
-                )
+    names = families()
+    missing = lm_missing(workspace)
+    with st.container(border=True):
+        left, middle, right, go = st.columns([3, 1, 2, 1], vertical_alignment="bottom")
+        family = left.selectbox("Task family", names, key="run_family")
+        seed = int(middle.number_input("Seed", min_value=0, value=0, step=1, key="run_seed"))
+        planner = right.radio(
+            "Planner",
+            PLANNERS,
+            index=PLANNERS.index("oracle" if missing else "lm"),
+            horizontal=True,
+            key="run_planner",
+        )
+        blocked = planner == "lm" and missing is not None
+        clicked = go.button("Run", type="primary", disabled=blocked, key="run_go", width="stretch")
+    if blocked:
+        st.info(escaped(missing))
+    if clicked:
+        _run(workspace, family, seed, planner)
+    _stored_note()
     last = st.session_state.get(_LAST)
     if last is not None:
         with session.open_store() as store:
             render_episode(store.episode(last), workspace, key="run_frame")
+
+
+def _run(workspace: Path, family: str, seed: int, planner: str) -> None:
+    """Run the episode and remember it; an error is shown and nothing is stored."""
+    with (
+        st.spinner(f"Running {family} seed {seed} with the {planner} planner…"),
+        session.open_store() as store,
+    ):
+        try:
+            episode_id = run_one(store, workspace, family, seed, planner)
+        except UserError as error:
+            st.error(escaped(error))
+            return
+    st.session_state[_LAST] = episode_id
+    session.set_open_episode(episode_id)
+    st.session_state[_STORED] = episode_id
+
+
+def _stored_note() -> None:
+    """Where the episode just run went, once."""
+    stored = st.session_state.pop(_STORED, None)
+    if stored is not None:
+        st.success(
+            f"Stored as episode {stored}: browse it on the Episodes page, or fix it on Correct.",
+            icon=":material/save:",
+        )
 
 
 if __name__ == "__main__":

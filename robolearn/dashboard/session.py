@@ -16,6 +16,7 @@ from robolearn.store import Store
 
 _WORKSPACE = "workspace"
 _OPEN_EPISODE = "open_episode"
+_TO_CORRECT = "episode_to_correct"
 
 
 def set_workspace(workspace: Path) -> None:
@@ -43,10 +44,21 @@ def open_store() -> Iterator[Store]:
 
 
 def open_episode() -> int | None:
-    """The episode a person last opened (on the Episodes or Run page), if any."""
+    """The episode a person last opened (on any page), if any."""
     return st.session_state.get(_OPEN_EPISODE)
 
 
 def set_open_episode(episode_id: int) -> None:
-    """Make ``episode_id`` the open episode, the one the Correct page starts with."""
+    """Make ``episode_id`` the open episode, the one the Episodes page shows first."""
     st.session_state[_OPEN_EPISODE] = int(episode_id)
+
+
+def choose_to_correct(episode_id: int) -> None:
+    """Open ``episode_id`` on the Correct page (instead of the newest failure) from now on."""
+    st.session_state[_TO_CORRECT] = int(episode_id)
+    set_open_episode(episode_id)
+
+
+def to_correct() -> int | None:
+    """The episode a person chose to correct on another page, if any."""
+    return st.session_state.get(_TO_CORRECT)

@@ -1,7 +1,8 @@
-"""The Skills page: browse the library, its provenance, versions and record; export it as a zip.
+"""The Skills page: browse the library, its provenance, versions and record; export; edit.
 
-The text filter runs on names and descriptions at no cost. Semantic search (the Searcher's
-embeddings) loads torch and the embedding model, so it runs only when asked for.
+A composite skill's steps are edited at the foot of the page (``skill_editor``). The text
+filter runs on names and descriptions at no cost. Semantic search (the Searcher's embeddings)
+loads torch and the embedding model, so it runs only when asked for.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from robolearn.dashboard import session
+from robolearn.dashboard.look import header
+from robolearn.dashboard.plain import escaped
+from robolearn.dashboard.skill_editor import render_editor
 
 if TYPE_CHECKING:
     from robolearn.skills.embeddings import TextEmbedder
@@ -105,19 +109,38 @@ def render() -> None:
     from robolearn.skills.library import SkillLibrary
 
     workspace = session.workspace()
-    st.title("Skills")
+    header(
+        "Skills",
+        "The library the planner calls: atomic motions and composite skills, with where each "
+        "came from and how it has fared.",
+    )
     library = SkillLibrary.open(workspace)
     with session.open_store() as store:
         records = store.skill_stats()
-    query = st.text_input(
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    query = left.text_input(
         "Filter by name or description", key="skills_query", placeholder="e.g. stack, bowl, tower"
+    )
+    right.download_button(
+        "Export the library (.zip)",
+        data=lambda: export_zip(library),
+        file_name=EXPORT_NAME,
+        mime="application/zip",
+        key="skills_export",
+        icon=":material/download:",
+        width="stretch",
+        help="A bundle `robolearn skills import` reads in another workspace",
     )
     rows = skill_rows(library, records, query)
     st.caption(
         f"{len(rows)} of {len(library.names())} skills ({len(library.composites)} composite)"
     )
     if rows:
-        st.dataframe(rows, hide_index=True)
+        st.dataframe(
+            rows,
+            hide_index=True,
+            column_config={"description": st.column_config.TextColumn(width="large")},
+        )
     else:
         st.info(
             "No skill's name or description has every word of the filter; try "
@@ -125,15 +148,7 @@ def render() -> None:
         )
     _render_search(library, workspace, query)
     _render_skill(library, records)
-    st.subheader("Export")
-    st.download_button(
-        "Export the library (.zip)",
-        data=export_zip(library),
-        file_name=EXPORT_NAME,
-        mime="application/zip",
-        key="skills_export",
-        help="A bundle `robolearn skills import` reads in another workspace",
-    )
+    render_editor(library)
 
 
 def _render_search(library: SkillLibrary, workspace: Path, query: str) -> None:
@@ -151,9 +166,9 @@ def _render_search(library: SkillLibrary, workspace: Path, query: str) -> None:
             with st.spinner("Embedding (the model loads once, a few seconds)…"):
                 result = semantic_search(library, workspace, query, _embedder())
         except UserError as error:
-            st.error(str(error))
+            st.error(escaped(error))
         else:
-            st.markdown(f"**Decision: {result.decision}**")
+            st.markdown(f"**Decision: {escaped(result.decision)}**")
             st.dataframe(
                 [
                     {
@@ -179,20 +194,26 @@ def _render_skill(library: SkillLibrary, records: dict[str, SkillStats]) -> None
         index=len(library.names()) - len(library.composites) if library.composites else 0,
     )
     skill = library.get(name)
-    st.markdown(f"`{skill.signature}`  \n{skill.description}")
+    st.code(skill.signature, language=None)
+    st.text(skill.description)
     if name not in library.composites:
         st.caption("Atomic skill: motion code in robolearn/skills/atomic.py.")
-    else:
-        composite = library.composites[name]
-        st.markdown("**Steps:** " + "; ".join(f"`{step}`" for step in composite.steps))
-        st.markdown("**Effect:** " + ", ".join(f"`{call}`" for call in composite.effect))
-        stats = records.get(name, SkillStats())
-        st.markdown(
-            f"**Record:** evaluations passed {stats.passed}/{stats.evaluations}, "
-            f"episodes succeeded {stats.successes}/{stats.runs}"
-        )
-        st.markdown("**Versions and provenance**")
-        st.dataframe(version_rows(library, name), hide_index=True)
+        return
+    composite = library.composites[name]
+    stats = records.get(name, SkillStats())
+    st.code(
+        "steps:  "
+        + "; ".join(map(str, composite.steps))
+        + "\neffect: "
+        + ", ".join(map(str, composite.effect)),
+        language=None,
+    )
+    st.caption(
+        f"Record: evaluations passed {stats.passed}/{stats.evaluations}, "
+        f"episodes succeeded {stats.successes}/{stats.runs}"
+    )
+    st.markdown("**Versions and provenance**")
+    st.dataframe(version_rows(library, name), hide_index=True)
 
 
 if __name__ == "__main__":

@@ -45,12 +45,9 @@ FINGER_OPEN = 0.04
 
 _STATE_JOINTS = (*ARM_JOINTS, *FINGER_JOINTS)
 IMAGE_SIZE = 256
-"""Pixels a side of a camera image: a block is ~25 px across, the arm to one side."""
-CAMERA_EYE = (0.9, -0.55, 0.5)
-CAMERA_TARGET = (0.48, 0.0, 0.04)
-CAMERA_FOV = 45
-"""The camera looks down at the workspace from the front right, above the table's edge: every
-object stands clear of the arm, which reaches in from the left; stacks show their height."""
+"""Pixels a side of a camera image: a block is ~25 px across."""
+CAMERA = {"cameraEyePosition": (0.9, -0.55, 0.5), "cameraTargetPosition": (0.48, 0.0, 0.04)}
+"""From the front right, above the table's edge (fov 45°): the arm reaches in from the left."""
 FLOOR_HEIGHT = -0.7
 """The floor under the table (whose top is z = 0), metres."""
 SOLVER_ITERATIONS = 20
@@ -173,13 +170,9 @@ class TabletopWorld:
         self._home()
         self._initial_state = client.saveState()
         self._projection = client.computeProjectionMatrixFOV(
-            fov=CAMERA_FOV, aspect=1.0, nearVal=0.05, farVal=3.0
+            fov=45, aspect=1.0, nearVal=0.05, farVal=3.0
         )
-        self._view = client.computeViewMatrix(
-            cameraEyePosition=CAMERA_EYE,
-            cameraTargetPosition=CAMERA_TARGET,
-            cameraUpVector=(0, 0, 1),
-        )
+        self._view = client.computeViewMatrix(**CAMERA, cameraUpVector=(0, 0, 1))
 
     # ----- building -------------------------------------------------------------------------
     def _make_table(self) -> int:
