@@ -54,9 +54,9 @@ def app(workspace):
     return AppTest.from_file(str(APP), default_timeout=60).run()
 
 
-def texts(elements):
+def texts(elements, field="value"):
     """What a person reads in these elements: their Markdown with its escapes undone."""
-    return [re.sub(r"\\(.)", r"\1", str(element.value)) for element in elements]
+    return [re.sub(r"\\(.)", r"\1", str(getattr(element, field))) for element in elements]
 
 
 def complaints(app):
@@ -240,7 +240,8 @@ def test_clicking_a_step_shows_the_frame_after_it(app, workspace):
     app.run()
     assert app.select_slider(key="episodes_frame_1_chosen").value == 1
     [shown, _strip] = app.get("image")
-    assert shown.proto.imgs[0].caption.startswith("after step 1 pick(")
+    [caption] = texts([shown.proto.imgs[0]], "caption")
+    assert caption.startswith("after step 1 pick(")
 
 
 def test_the_skills_page_lists_the_seed_skills(app):

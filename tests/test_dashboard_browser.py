@@ -104,7 +104,7 @@ def server(tiny_model, tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process, timeout=60)
-        yield url, workspace
+        yield url, workspace, process.pid
     finally:
         process.send_signal(signal.SIGTERM)  # the command stops its server on the way out
         try:
@@ -183,7 +183,8 @@ class Dashboard:
 def test_an_episode_fails_is_corrected_and_the_run_page_then_does_what_was_taught(server):
     from playwright import sync_api
 
-    url, workspace = server
+    url, workspace, command = server
+    assert "--server.fileWatcherType\0none" in server_command_line(command)  # nothing watched
     shots = artifacts()
     oracle = "\n".join(map(str, sample_task(get_family(FAMILY), SEED).oracle))
     timings = {}
@@ -194,6 +195,9 @@ def test_an_episode_fails_is_corrected_and_the_run_page_then_does_what_was_taugh
             page.set_default_timeout(60_000)
             ui = Dashboard(page, url, shots)
             ui.open("run", "Run a task")  # the first load: the server imports the pages
+            run = page.get_by_role("button", name="Run", exact=True)
+            colour = run.evaluate("b => getComputedStyle(b).backgroundColor")
+            assert colour == "rgb(54, 86, 214)"  # the theme of .streamlit/config.toml
 
             ui.run_episode()
             page.get_by_text("The task failed").first.wait_for()
@@ -242,6 +246,12 @@ def test_an_episode_fails_is_corrected_and_the_run_page_then_does_what_was_taugh
     (shots / "timings.json").write_text(json.dumps(timings, indent=2))
     for name in ("1-run-fails", "2-correct-saved", "3-run-does-what-was-taught"):
         assert (shots / f"{name}.png").stat().st_size > 30_000, f"{name}.png looks blank"
+
+
+def server_command_line(pid):
+    """The command line of the Streamlit server that ``robolearn dashboard`` (``pid``) started."""
+    [child] = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return Path(f"/proc/{child}/cmdline").read_text()
 
 
 def page_title(spec):

@@ -163,7 +163,7 @@ def _show(frame: Frame) -> None:
         st.warning(escaped(frame.caption))
         return
     image = str(frame.image) if isinstance(frame.image, Path) else frame.image
-    st.image(image, width=FRAME_WIDTH, caption=frame.caption)
+    st.image(image, width=FRAME_WIDTH, caption=escaped(frame.caption))  # Markdown, too
 
 
 def _filmstrip(frames: Sequence[Frame]) -> None:
