@@ -321,6 +321,15 @@ def test_rolling_success_is_per_family_over_its_own_episodes():
     assert rates == [("a", 1, 1.0), ("b", 1, 0.0), ("a", 2, 0.5), ("a", 3, 0.0)]
 
 
+def test_corrections_over_time_count_up_from_the_first_episode():
+    made = [CorrectionRow(1, 0, [], [], "ada", created=t) for t in ("t2", "t3")]
+    assert progress.corrections_over_time(made, since="t1") == [
+        {"time": "t1", "corrections so far": 0},
+        {"time": "t2", "corrections so far": 1},
+        {"time": "t3", "corrections so far": 2},
+    ]
+
+
 def test_correction_rows_read_the_corrected_plan():
     rows = correct.correction_rows(
         [CorrectionRow(1, 1, ["a()"], ["a()", "b()"], "ada", "why", None, id=7, created="now")]

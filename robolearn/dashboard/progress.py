@@ -78,9 +78,16 @@ def correction_counts(
     return [counts[family] for family in sorted(counts)]
 
 
-def corrections_over_time(corrections: list[CorrectionRow]) -> list[dict[str, Any]]:
-    """The running count of corrections at each correction's time, oldest first."""
-    return [
+def corrections_over_time(
+    corrections: list[CorrectionRow], since: str | None = None
+) -> list[dict[str, Any]]:
+    """The running count of corrections at each correction's time, oldest first.
+
+    Starts from none at ``since`` (the first episode's time), so even one correction draws a
+    step over the time the workspace has been used, not a lone point.
+    """
+    start = [] if since is None else [{"time": since, "corrections so far": 0}]
+    return start + [
         {"time": c.created, "corrections so far": index}
         for index, c in enumerate(corrections, start=1)
     ]
@@ -166,13 +173,14 @@ def _render_corrections(episodes: list[EpisodeRecord], corrections: list[Correct
     import altair as alt
 
     left, right = st.columns(2, gap="large")
-    over_time = pd.DataFrame(corrections_over_time(corrections))
-    over_time["time"] = pd.to_datetime(over_time["time"])
+    since = min((e.created for e in episodes if e.created), default=None)
+    over_time = pd.DataFrame(corrections_over_time(corrections, since))
+    over_time["time"] = pd.to_datetime(over_time["time"], format="ISO8601")
     chart = (
         alt.Chart(over_time)
         .mark_line(interpolate="step-after", point=True)
         .encode(
-            x=alt.X("time:T", title="when"),
+            x=alt.X("time:T", title="when", axis=alt.Axis(format="%b %d %H:%M")),
             y=alt.Y("corrections so far:Q", axis=alt.Axis(format="d", tickMinStep=1)),
             tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "corrections so far"],
         )
