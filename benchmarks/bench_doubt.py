@@ -72,6 +72,28 @@ class Plan:
     """Whether the model was trained on the family (None: not a bootstrapped model)."""
 
 
+@dataclass(frozen=True)
+class Review:
+    """The most doubted plans a person looks at first, and the failures among them."""
+
+    reviewed: int
+    failed: int
+    """Of the reviewed plans."""
+    failures: int
+    """Of all plans with a doubt."""
+
+    def line(self) -> str:
+        """One sentence a person reads."""
+        if not self.reviewed:
+            return "No plan has a doubt to review by."
+        found = self.failed / self.failures if self.failures else 0.0
+        return (
+            f"Of the {self.reviewed} most doubted plans, which a person reviews first, "
+            f"{self.failed} failed ({self.failed / self.reviewed:.0%}); they are {found:.0%} "
+            f"of all {self.failures} failures."
+        )
+
+
 @dataclass
 class Results:
     """Every plan, and what its doubt says."""
@@ -94,14 +116,11 @@ class Results:
         """Over every plan."""
         return self.report_of(self.plans)
 
-    def found_by_review(self, share: float = REVIEWED) -> float | None:
-        """Of all failures, the share among the ``share`` most doubted plans (None: none)."""
+    def review(self, share: float = REVIEWED) -> Review:
+        """What a person finds reviewing the ``share`` most doubted plans first."""
         rated = sorted((p for p in self.plans if p.doubt is not None), key=lambda p: -p.doubt)
-        failures = sum(not p.success for p in rated)
-        if not failures:
-            return None
-        top = rated[: max(1, round(share * len(rated)))]
-        return sum(not p.success for p in top) / failures
+        top = rated[: max(1, round(share * len(rated)))] if rated else []
+        return Review(len(top), sum(not p.success for p in top), sum(not p.success for p in rated))
 
     @property
     def bars(self) -> list[Bar]:
@@ -121,7 +140,7 @@ class Results:
                 for name in sets
             },
             "auroc_taught_families": self.report_of([p for p in self.plans if p.taught]).auroc,
-            "failures_found_reviewing_a_quarter": self.found_by_review(),
+            "review_a_quarter": self.review().__dict__,
         }
 
 
@@ -216,14 +235,11 @@ def report(results: Results) -> str:
         alike = [p for p in results.plans if p.taught is taught]
         if alike:
             rows.append([name, *_row(results, alike)])
-    found = results.found_by_review()
     lines = [
         f"model {results.model}",
         format_table(["set", "plans", "succeeded", "failed", "AUROC"], rows),
         overall.line(),
-        "Reviewing the most doubted quarter of the plans finds "
-        + ("no failure (there is none)" if found is None else f"{found:.0%} of the failures")
-        + ".",
+        results.review().line(),
         "",
         format_table(["bar", "measured", "required", "result"], [b.row() for b in results.bars]),
     ]

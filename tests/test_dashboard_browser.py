@@ -170,7 +170,8 @@ class Dashboard:
             ".map(e => e.scrollHeight))"
         )
         self.page.set_viewport_size({"width": VIEWPORT["width"], "height": max(1000, height)})
-        time.sleep(0.3)  # images decode
+        self.page.mouse.move(VIEWPORT["width"] - 1, 0)  # no tooltip over the picture
+        time.sleep(0.5)  # images decode, tooltips fade
         self.page.screenshot(path=str(self.shots / f"{name}.png"))
         self.page.set_viewport_size(VIEWPORT)
 

@@ -100,7 +100,7 @@ def render() -> None:
     st.caption(
         f"Base model {escaped(base)}; planning with "
         + ("the base model alone" if in_use is None else f"the adapter of round {in_use}")
-        + f"; {pending} corrections since the last round."
+        + f"; {pending} correction{'' if pending == 1 else 's'} since the last round."
     )
     _render_training(rounds, pending)
     verdict = latest_verdict(rounds)
