@@ -171,6 +171,7 @@ class Dashboard:
         )
         self.page.set_viewport_size({"width": VIEWPORT["width"], "height": max(1000, height)})
         self.page.mouse.move(VIEWPORT["width"] - 1, 0)  # no tooltip over the picture
+        self.page.evaluate("() => document.activeElement?.blur()")  # nor a focused button's
         time.sleep(0.5)  # images decode, tooltips fade
         self.page.screenshot(path=str(self.shots / f"{name}.png"))
         self.page.set_viewport_size(VIEWPORT)
