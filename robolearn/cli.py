@@ -358,8 +358,7 @@ def cmd_bench_planners(config: BenchPlannersConfig) -> int:
         robolearn bench planners --model default --model smollm2 --model ~/models/my-qwen
     """
     from robolearn.learn.planners import model_dir_for
-    from robolearn.paths import paraphrases_path
-    from robolearn.planner.compare import CompareConfig, compare, read_paraphrases
+    from robolearn.planner.compare import CompareConfig, compare
     from robolearn.planner.lm import ModelNotFoundError
     from robolearn.planner.pretrained import is_preset
     from robolearn.skills.library import SkillLibrary
@@ -382,8 +381,7 @@ def cmd_bench_planners(config: BenchPlannersConfig) -> int:
         CompareConfig(
             per_family=config.per_family, paraphrases_per_family=config.paraphrases_per_family
         ),
-        read_paraphrases(paraphrases_path()),
-        SkillLibrary.open(config.workspace),
+        library=SkillLibrary.open(config.workspace),
         log=_to_stderr,
     )
     print(comparison.report())
