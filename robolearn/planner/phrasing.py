@@ -79,6 +79,9 @@ class Language:
     rates: Rates
     patterns: dict[str, list[str]]
     """Family name → its patterns (text)."""
+    weights: dict[str, float]
+    """Family name → how many phrasings it gets against the others (``weight``, default 1):
+    a family whose words must be read in order (a tower) needs more than a push."""
 
     def phrase(
         self, family: TaskFamily, objects: tuple[SceneObject, ...], rng: random.Random
@@ -93,6 +96,10 @@ class Language:
         """``pattern`` said of this scene's objects (``objects`` in ``family``'s role order)."""
         roles = {role.role: obj for role, obj in zip(family.objects, objects, strict=True)}
         return " ".join(_Renderer(self, roles, rng).sequence(_parse(pattern)).split())
+
+    def count(self, family: str, per_scene: int) -> int:
+        """How many phrasings a scene of ``family`` gets when the average is ``per_scene``."""
+        return round(per_scene * self.weights.get(family, 1.0))
 
     def word_class(self, name: str) -> list[str]:
         """The entries of ``<name>``: a word class, or a kind's names (``block``, ``blocks``)."""
@@ -250,11 +257,13 @@ def load_language(directory: Path | None = None) -> Language:
     directory = directory or data_dir("envs") / "language"
     try:
         words = tomllib.loads((directory / "words.toml").read_text(encoding="utf-8"))
-        patterns = {
-            path.stem: list(tomllib.loads(path.read_text(encoding="utf-8"))["patterns"])
+        files = {
+            path.stem: tomllib.loads(path.read_text(encoding="utf-8"))
             for path in sorted(directory.glob("*.toml"))
             if path.name != "words.toml"
         }
+        patterns = {family: list(data["patterns"]) for family, data in files.items()}
+        weights = {family: float(data.get("weight", 1.0)) for family, data in files.items()}
         frame = words["frame"]
         language = Language(
             colours=words["colours"],
@@ -270,8 +279,9 @@ def load_language(directory: Path | None = None) -> Language:
             verbs=frozenset(frame["verbs"]),
             rates=Rates(**words["rates"]),
             patterns=patterns,
+            weights=weights,
         )
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as error:
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         raise PhrasingError(f"cannot read the phrasing data in {directory}: {error}") from None
     for family, texts in patterns.items():
         for text in texts:
