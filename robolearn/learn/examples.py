@@ -140,6 +140,8 @@ class Lesson:
     family: str
     source: str
     source_id: int
+    seed: int | None = None
+    """The seed of the family's scene it was learned in (None: not known)."""
 
     def examples(
         self, copies: int, rng: random.Random, style: PromptStyle | None = None
@@ -201,6 +203,7 @@ def lessons(
                 episode.family,
                 "episode",
                 int(episode.id),
+                episode.seed,
             )
     return list(by_situation.values())
 
@@ -225,6 +228,7 @@ def correction_lesson(correction: CorrectionRow, episode: EpisodeRow) -> Lesson 
         episode.family,
         "correction",
         int(correction.id),
+        episode.seed,
     )
 
 

@@ -110,11 +110,17 @@ def _footprint(role: ObjectRole) -> float:
 
 def phrasings(family: TaskFamily, objects: tuple[SceneObject, ...]) -> list[str]:
     """Every instruction template of ``family`` rendered for a scene's objects (role order)."""
-    phrases = {
-        role.role: _Phrase(obj.colour, obj.kind)
-        for role, obj in zip(family.objects, objects, strict=True)
-    }
-    return [template.format_map(phrases) for template in family.instructions]
+    colours = {role.role: obj.colour for role, obj in zip(family.objects, objects, strict=True)}
+    return [render(family, template, colours) for template in family.instructions]
+
+
+def render(family: TaskFamily, template: str, colours: dict[str, str]) -> str:
+    """One of ``family``'s templates with each role in the colour ``colours`` gives it.
+
+    Any word stands for a colour: ``{"top": "x"}`` renders ``{top}`` as "x block", which is how
+    a phrasing reads whatever the colours.
+    """
+    return template.format_map({r.role: _Phrase(colours[r.role], r.kind) for r in family.objects})
 
 
 def sample_task(family: TaskFamily, seed: int) -> TaskInstance:
