@@ -10,6 +10,7 @@ demonstrations is 83% (a short phrasing that shares all but one trigram with a t
 
 import re
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from robolearn.planner.prompt import PROMPTS
 from robolearn.skills.library import SkillLibrary
 
 CLOSE = 0.9
+FIXTURES = Path(__file__).parent / "fixtures"
 _WORD = re.compile(r"[a-z0-9']+")
 
 
@@ -71,11 +73,19 @@ def index():
     return Index(written_by_robolearn())
 
 
-@pytest.mark.parametrize("name", PARAPHRASE_FILES)
-def test_no_test_phrasing_is_close_to_anything_the_bootstrap_writes_or_a_prompt_shows(index, name):
-    for paraphrase in read_paraphrases(paraphrases_path(name)):
+TEST_SETS = sorted(p for p in FIXTURES.glob("paraphrases*.json") if "dev" not in p.name)
+"""Every hand-written test set; the development sets (``*dev*``) are not test sets."""
+
+
+def test_the_test_sets_include_the_ones_the_planner_benchmark_uses():
+    assert {p.name for p in TEST_SETS} >= set(PARAPHRASE_FILES)
+
+
+@pytest.mark.parametrize("path", TEST_SETS, ids=lambda p: p.name)
+def test_no_test_phrasing_is_close_to_anything_the_bootstrap_writes_or_a_prompt_shows(index, path):
+    for paraphrase in read_paraphrases(path):
         share, text = index.closest(paraphrase.instruction)
-        assert share < CLOSE, f"{name}: {paraphrase.instruction!r} is {share:.0%} in {text!r}"
+        assert share < CLOSE, f"{path.name}: {paraphrase.instruction!r} is {share:.0%} in {text!r}"
 
 
 def test_the_check_catches_a_test_phrasing_copied_into_the_data():
