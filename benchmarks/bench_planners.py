@@ -87,7 +87,8 @@ def to_markdown(results: dict) -> str:
     lines += [""] + [
         f"- {m['name']}: `{m['identity']}`, {m['threads']} thread(s), "
         f"{len(m['plans'])} plans, latency over all: median {m['latency_ms']['median']:,.0f} ms, "
-        f"p95 {m['latency_ms']['p95']:,.0f} ms"
+        f"p95 {m['latency_ms']['p95']:,.0f} ms, in batches: "
+        + (f"{m['batch_ms']:,.0f} ms a plan" if m["batch_ms"] is not None else "-")
         for m in results["models"]
     ]
     lines += [f"- {name}: skipped ({why})" for name, why in results["skipped"].items()]

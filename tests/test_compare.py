@@ -6,7 +6,8 @@ import pytest
 
 from robolearn.cli import main
 from robolearn.planner.bootstrap import bootstrap_families, default_model_dir
-from robolearn.planner.compare import CompareConfig, Scene, scene_sets
+from robolearn.planner.compare import CompareConfig, scene_sets
+from robolearn.planner.paraphrases import Scene
 from tests.test_benchmarks import run_benchmark
 
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from robolearn.paths import paraphrases_path
-from robolearn.planner.compare import ParaphraseFileError, read_paraphrases
+from robolearn.planner.paraphrases import ParaphraseFileError, read_paraphrases
 from robolearn.sim.scene import COLOURS, OBJECT_KINDS
 from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import load_families

@@ -16,8 +16,8 @@ import pytest
 
 from robolearn.paths import PARAPHRASE_FILES, data_dir, paraphrases_path
 from robolearn.planner.bootstrap import BootstrapConfig, bootstrap_demonstrations
-from robolearn.planner.compare import read_paraphrases
 from robolearn.planner.demonstrations import LibraryDemonstrations
+from robolearn.planner.paraphrases import read_paraphrases
 from robolearn.planner.prompt import PROMPTS
 from robolearn.skills.library import SkillLibrary
 

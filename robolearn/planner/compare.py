@@ -18,14 +18,13 @@ Latency is the planner's alone, parsing included; every wrong plan gets a kind
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from robolearn.calls import Call, parse_call
+from robolearn.calls import Call
 from robolearn.errors import UserError
 from robolearn.paths import PARAPHRASE_FILES, paraphrases_path
 from robolearn.planner import DEFAULT_MODEL, PlanningError
@@ -33,18 +32,18 @@ from robolearn.planner.bootstrap import bootstrap_families
 from robolearn.planner.failures import failure_kind, most_common
 from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
+from robolearn.planner.paraphrases import Scene, read_paraphrases
 from robolearn.skills.executor import PlanValidationError, execute_plan, validate_plan
 from robolearn.skills.library import SkillLibrary
 from robolearn.tables import format_table
 from robolearn.tasks.env import TabletopEnv
+from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import TaskFamily, load_families
 
 SETS = ("held-out", "paraphrases", "new-families")
+BATCH = 16
+"""Plans a batch, for the latency per plan in a batch (a planner with ``plan_many``)."""
 """The scene sets, in report order; the last two come from ``PARAPHRASE_FILES``."""
-
-
-class ParaphraseFileError(UserError, ValueError):
-    """A paraphrase file that cannot be used; says which entry and why."""
 
 
 @dataclass(frozen=True)
@@ -65,18 +64,6 @@ TARGETS = {
     "smollm2": Target(paraphrases=0.85, heldout=None, median_ms=1000, threads=2),
 }
 """The targets by model name; a model named here plans with its target's thread count."""
-
-
-@dataclass(frozen=True)
-class Scene:
-    """One scene to plan: a family's seeded scene with an instruction and the right plan."""
-
-    family: str
-    seed: int
-    instruction: str | None
-    """What to ask; None: the family's own instruction for the seed."""
-    plan: tuple[str, ...] | None = None
-    """The right plan; None: the oracle's."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +117,9 @@ class ModelResult:
     prepare_seconds: float = 0.0
     """Getting the folder ready (a conversion, a cache check, a bootstrap)."""
     load_seconds: float = 0.0
+    batch_ms: float | None = None
+    """Every scene planned again, ``BATCH`` at a time: ms per plan (None: the planner cannot
+    plan many at once)."""
     tallies: dict[str, dict[str, Tally]] = field(default_factory=dict)
     """Set name → family → tally."""
     plans: list[dict[str, object]] = field(default_factory=list)
@@ -277,7 +267,10 @@ class Comparison:
         )
         models = [
             f"{r.name}: {r.folder} [{r.identity}], {r.threads} thread(s), ready in "
-            f"{r.prepare_seconds:.1f} s, loaded in {r.load_seconds:.1f} s"
+            f"{r.prepare_seconds:.1f} s, loaded in {r.load_seconds:.1f} s; plan latency over "
+            f"every scene: median {r.latency()['median']:,.0f} ms, p95 {r.latency()['p95']:,.0f} "
+            f"ms; in batches of {BATCH}: "
+            + (f"{r.batch_ms:,.0f} ms a plan" if r.batch_ms is not None else "- (no plan_many)")
             for r in self.results
         ]
         models += [f"{name}: skipped ({why})" for name, why in self.skipped.items()]
@@ -292,30 +285,6 @@ class Comparison:
 
 def _cell(tally: Tally | None) -> str:
     return f"{tally.successes}/{tally.scenes}" if tally else "-"
-
-
-def read_paraphrases(path: Path) -> list[Scene]:
-    """The paraphrase file's entries, each checked for the fields a scene needs."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        entries = data["paraphrases"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ParaphraseFileError(f"cannot read paraphrases from {path}: {error}") from None
-    scenes = []
-    for i, entry in enumerate(entries):
-        try:
-            scene = Scene(
-                str(entry["family"]),
-                int(entry["seed"]),
-                str(entry["instruction"]),
-                tuple(str(parse_call(c)) for c in entry["plan"]),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ParaphraseFileError(
-                f"{path}: entry {i} is not a paraphrase (family, seed, instruction, plan): {error}"
-            ) from None
-        scenes.append(scene)
-    return scenes
 
 
 def shipped_paraphrases() -> dict[str, list[Scene]]:
@@ -380,6 +349,7 @@ def compare(
         result.load_seconds = time.perf_counter() - start
         log(f"{name}: planning {sum(map(len, sets.values()))} scenes")
         _run(result, planner, sets, library)
+        result.batch_ms = _batch_ms(planner, sets)
         results.append(result)
     return Comparison(results, oracle, skipped)
 
@@ -404,6 +374,24 @@ def _run(
                     result.plans.append({"set": set_name, **record})
             finally:
                 env.close()
+
+
+def _batch_ms(planner: LMPlanner, sets: dict[str, list[Scene]]) -> float | None:
+    """Ms per plan when every scene is planned ``BATCH`` at a time; None without ``plan_many``.
+
+    ``plan_many`` (batched decoding) is the planner's way to plan hundreds of scenes at once.
+    """
+    plan_many = getattr(planner, "plan_many", None)
+    if plan_many is None:
+        return None
+    families = load_families()
+    requests = []
+    for scene in (s for scenes in sets.values() for s in scenes):
+        task = sample_task(families[scene.family], scene.seed)
+        requests.append((scene.instruction or task.instruction, task.objects))
+    start = time.perf_counter()
+    plan_many(requests, batch_size=BATCH)
+    return 1000 * (time.perf_counter() - start) / max(len(requests), 1)
 
 
 def _by_family(scenes: Sequence[Scene]) -> Iterator[tuple[str, list[Scene]]]:
