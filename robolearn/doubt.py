@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from robolearn.records import EpisodeRecord
 
 
+FEW = 50
+"""Below this many episodes the AUROC is called rough: a few more episodes can move it a lot."""
+
+
 @dataclass(frozen=True)
 class DoubtReport:
     """The AUROC of doubt for failure, and the episodes it was measured on."""
@@ -38,9 +42,10 @@ class DoubtReport:
                 f"Too few episodes to say how well doubt predicts failure ({self.failures} "
                 f"failed and {self.successes} succeeded with a doubt recorded; it needs both)."
             )
+        rough = " Few episodes yet: a rough figure." if self.episodes < FEW else ""
         return (
             f"Doubt ranks a failure above a success {self.auroc:.0%} of the time (AUROC "
-            f"{self.auroc:.2f} over {self.episodes} episodes: {self.failures} failed)."
+            f"{self.auroc:.2f} over {self.episodes} episodes: {self.failures} failed).{rough}"
         )
 
 

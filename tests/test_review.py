@@ -50,6 +50,7 @@ def test_the_report_skips_episodes_without_doubt():
     )
     assert (report.auroc, report.failures, report.successes) == (1.0, 2, 1)
     assert report.line().startswith("Doubt ranks a failure above a success 100% of the time")
+    assert report.line().endswith("Few episodes yet: a rough figure.")
     assert "it needs both" in doubt_report([doubted(0.9, False)]).line()
 
 
@@ -78,7 +79,7 @@ def test_the_review_page_lists_the_most_doubted_first_and_opens_one_to_correct(w
     app.switch_page(page("review")).run()
     assert not app.exception and not app.error
     queue = app.dataframe[0].value
-    assert list(queue["doubt"]) == [0.95, 0.7, 0.5, 0.3, 0.1]  # the corrected one left out
+    assert list(queue["doubt"]) == [95, 70, 50, 30, 10]  # percent; the corrected one left out
     assert list(queue["id"]) == [2, 4, 5, 3, 1]
     assert any("AUROC 1.00 over 6 episodes: 3 failed" in c for c in texts(app.caption))
     app.toggle(key="review_uncorrected").set_value(False).run()

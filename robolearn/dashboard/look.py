@@ -70,7 +70,7 @@ def episode_rows(episodes: list[EpisodeRecord]) -> list[dict[str, Any]]:
             "instruction": e.instruction,
             "failed at / why": failed_at(e),
             "plan from": plan_from(e),
-            "doubt": e.doubt,
+            "doubt": None if e.doubt is None else round(100 * e.doubt),
             "steps": f"{sum(s.ok for s in e.steps)}/{len(e.plan)}",
             "created": (e.created or "")[:19].replace("T", " "),
         }
@@ -106,9 +106,9 @@ def episode_columns() -> dict[str, Any]:
         "doubt": column.ProgressColumn(
             "doubt",
             width="small",
-            min_value=0.0,
-            max_value=1.0,
-            format="percent",
+            min_value=0,
+            max_value=100,
+            format="%d%%",  # 58%, not the percent preset's 58.21%
             help="how unsure the planner was of its plan (blank: it did not say)",
         ),
         "steps": column.TextColumn("steps ok", width=70),
