@@ -10,6 +10,7 @@ through the same parser. Nothing is ever downloaded: models load with ``local_fi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,8 @@ from robolearn.text import quote, text_problem
 if TYPE_CHECKING:
     import torch
 
+    from robolearn.planner.decoding import Steps
+    from robolearn.planner.grammar import ConstrainedPlanProcessor
     from robolearn.sim.scene import SceneObject
     from robolearn.skills.library import SkillLibrary
     from robolearn.tasks.sampler import TaskInstance
@@ -105,6 +108,9 @@ class LMPlanner:
         self.model.eval()
         self.adapter: Path | None = None
         self.explanation = ""
+        self.doubt: float | None = None
+        """How unsure the model was of its last plan (``decoding.Decoded.doubt``, 0 to 1)."""
+        self._steps = self._new_steps()
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.format: PlainFormat | ChatFormat = PlainFormat(self.tokenizer)
@@ -132,6 +138,7 @@ class LMPlanner:
             # peft wraps the base model's layers in place; unload() takes the LoRA layers out
             # again without merging, so the base weights are exactly as loaded.
             self.model, self.adapter = self.model.unload(), None
+            self._steps = self._new_steps()
         if adapter_dir is None:
             return
         from peft import PeftModel
@@ -139,6 +146,13 @@ class LMPlanner:
         with offline_loading():
             model = PeftModel.from_pretrained(self.model, adapter_dir, is_trainable=False)
         self.model, self.adapter = model.eval(), Path(adapter_dir)
+        self._steps = self._new_steps()
+
+    def _new_steps(self) -> Steps:
+        """The model's forward steps for decoding; the cache they keep is of these weights."""
+        from robolearn.planner.decoding import CausalSteps
+
+        return CausalSteps(self.model)
 
     def plan(self, task: TaskInstance) -> list[Call]:
         """The plan for ``task``: calls of library skills on the task's objects."""
@@ -157,6 +171,21 @@ class LMPlanner:
 
     def plan_text(self, prompt: str, objects: tuple[SceneObject, ...]) -> list[Call]:
         """Generate after ``prompt`` under the grammar of this scene, then parse."""
+        from robolearn.planner.decoding import constrained_greedy
+
+        task = self.decoding_task(prompt, objects)
+        decoded = constrained_greedy(
+            self._steps, task.prompt_ids, task.processor.allowed, task.budget, task.end
+        )
+        self.doubt = decoded.doubt
+        calls = parse_answer(self.tokenizer.decode(list(decoded.ids), skip_special_tokens=True))
+        self.explanation = f"language model {self.model_dir.name}" + (
+            f" with LoRA adapter {self.adapter.name}" if self.adapter else ""
+        )
+        return calls
+
+    def decoding_task(self, prompt: str, objects: tuple[SceneObject, ...]) -> DecodingTask:
+        """What decoding a plan after ``prompt`` in a scene of ``objects`` needs."""
         from robolearn.planner.grammar import (
             ConstrainedPlanProcessor,
             PlanGrammar,
@@ -165,8 +194,8 @@ class LMPlanner:
         )
 
         calls = call_vocabulary(self.library, {o.name: o for o in objects})
-        input_ids = self.encode(prompt)
-        length = input_ids.shape[1]
+        prompt_ids = self.encode(prompt)[0].tolist()
+        length = len(prompt_ids)
         eos, lead = self.format.end_token_id, self.format.lead
         # Every allowed token adds at least a character, so a plan of at most `room`
         # characters always ends (with EOS) inside the model's context window: the grammar
@@ -188,31 +217,17 @@ class LMPlanner:
         processor = ConstrainedPlanProcessor(
             grammar, self.tokenizer, length, eos, lead=lead, vocabulary=self._vocabulary
         )
-        budget = len(lead) + grammar.longest_plan + 1
-        ids = self._greedy(input_ids, processor, budget, eos)
-        calls = parse_answer(self.tokenizer.decode(ids[0, length:], skip_special_tokens=True))
-        self.explanation = f"language model {self.model_dir.name}" + (
-            f" with LoRA adapter {self.adapter.name}" if self.adapter else ""
-        )
-        return calls
+        return DecodingTask(prompt_ids, processor, len(lead) + grammar.longest_plan + 1, eos)
 
-    def _greedy(self, ids: torch.Tensor, processor: object, budget: int, eos: int) -> torch.Tensor:
-        """Greedy decoding with the key-value cache, one constrained token at a time.
 
-        ``model.generate`` costs ~2 ms of bookkeeping per token on this small a model; this
-        loop does the same arithmetic for a third of the time.
-        """
-        import torch
+@dataclass(frozen=True)
+class DecodingTask:
+    """One plan to decode: the prompt's ids, the grammar's mask, and where to stop."""
 
-        cache, step_input = None, ids
-        with torch.inference_mode():
-            for _ in range(budget):
-                out = self.model(input_ids=step_input, cache=cache, use_cache=True)
-                cache = out.cache
-                scores = processor(ids, out.logits[:, -1, :])
-                token = scores.argmax(dim=-1, keepdim=True)
-                ids = torch.cat([ids, token], dim=1)
-                if int(token) == eos:
-                    break
-                step_input = token
-        return ids
+    prompt_ids: list[int]
+    processor: ConstrainedPlanProcessor
+    """Its ``allowed(generated)`` gives the ids the grammar allows next."""
+    budget: int
+    """Tokens that surely hold the longest plan and its end token."""
+    end: int
+    """The token that ends the answer."""

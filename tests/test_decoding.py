@@ -1,0 +1,141 @@
+"""Fast constrained decoding: the plain loop's plans for fewer model passes, and the doubt."""
+
+import pytest
+import torch
+
+from robolearn.planner.bootstrap import bootstrap_families
+from robolearn.planner.decoding import CausalSteps, constrained_greedy
+from robolearn.planner.lm import LMPlanner
+from robolearn.skills.library import SkillLibrary
+from robolearn.tasks.sampler import phrasings, sample_task
+from tests.tiny_gguf import CHAT_TEMPLATE
+
+LIBRARY = SkillLibrary.seed()
+
+
+def plain_greedy(model, task):
+    """The reference: the model run on every token, the grammar's mask over all its logits,
+    the highest taken (the loop the planner had before). The ids, and the probability of each
+    token chosen among two or more allowed."""
+    ids = torch.tensor([task.prompt_ids])
+    cache, step, chosen = None, ids, []
+    with torch.inference_mode():
+        for _ in range(task.budget):
+            out = model(input_ids=step, cache=cache, use_cache=True)
+            cache = out.cache
+            scores = task.processor(ids, out.logits[:, -1, :])
+            token = scores.argmax(dim=-1, keepdim=True)
+            allowed = task.processor.allowed(ids[0, len(task.prompt_ids) :].tolist())
+            if len(allowed) > 1:
+                odds = torch.softmax(out.logits[0, -1, allowed].double(), dim=0)
+                chosen.append(float(odds[(allowed == int(token)).nonzero()[0, 0]]))
+            ids = torch.cat([ids, token], dim=1)
+            if int(token) == task.end:
+                break
+            step = token
+    return ids[0, len(task.prompt_ids) :].tolist(), chosen
+
+
+def scenes(seeds=(1, 3)):
+    """(instruction, objects) over every bootstrap family and each of its phrasings."""
+    for family in bootstrap_families():
+        for seed in seeds:
+            task = sample_task(family, seed)
+            for text in phrasings(family, task.objects)[:2]:
+                yield text, task.objects
+
+
+class Counting:
+    """A model wrapper that counts the tokens the model is run on, and its calls."""
+
+    def __init__(self, model):
+        self.model, self.sizes = model, []
+
+    def __call__(self, input_ids, **kwargs):
+        self.sizes.append(input_ids.shape[1])
+        return self.model(input_ids=input_ids, **kwargs)
+
+
+def assert_same_as_plain(planner, instruction, objects, steps):
+    task = planner.decoding_task(
+        planner.format.prompt(instruction, [o.name for o in objects]), objects
+    )
+    with torch.inference_mode():
+        decoded = constrained_greedy(
+            steps, task.prompt_ids, task.processor.allowed, task.budget, task.end
+        )
+    ids, chosen = plain_greedy(planner.model, task)
+    assert list(decoded.ids) == ids, instruction
+    assert decoded.probabilities == pytest.approx(chosen, abs=1e-4)
+    return decoded
+
+
+def test_the_default_model_plans_as_the_plain_loop_did_with_fewer_model_passes(tiny_model):
+    planner = LMPlanner(tiny_model[0], LIBRARY)
+    counting = Counting(planner.model)
+    steps = CausalSteps(counting)
+    tokens = passes = 0
+    for instruction, objects in scenes():
+        decoded = assert_same_as_plain(planner, instruction, objects, steps)
+        tokens, passes = tokens + len(decoded.ids), passes + decoded.forward_passes
+    assert len(counting.sizes) == passes
+    assert passes < tokens, "tokens the grammar forces are not asked of the model"
+
+
+@pytest.fixture(scope="module")
+def tiny_chat_model(tiny_model, tmp_path_factory):
+    """A random Llama whose tokenizer has a chat template: prompted like SmolLM2, in seconds."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model[0])
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tokenizer.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            max_position_embeddings=8192,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    folder = tmp_path_factory.mktemp("tiny-chat")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_chat_prompts_reuse_the_system_turn_they_share_and_plan_as_the_plain_loop(
+    tiny_chat_model,
+):
+    planner = LMPlanner(tiny_chat_model, LIBRARY)
+    counting = Counting(planner.model)
+    steps = CausalSteps(counting)
+    prompt_tokens = []
+    for instruction, objects in scenes(seeds=(1,)):
+        first_call = len(counting.sizes)
+        assert_same_as_plain(planner, instruction, objects, steps)
+        prompt = planner.format.prompt(instruction, [o.name for o in objects])
+        prompt_tokens.append((len(planner.encode(prompt)[0]), counting.sizes[first_call]))
+    first, *later = prompt_tokens
+    assert first[1] == first[0], "the first prompt is read whole"
+    assert all(ran < length / 2 for length, ran in later), prompt_tokens
+
+
+def test_the_planner_says_how_sure_it_was_of_each_plan(tiny_model):
+    planner = LMPlanner(tiny_model[0], LIBRARY)
+    assert planner.doubt is None, "no plan yet"
+    for instruction, objects in list(scenes())[:6]:
+        planner.plan_instruction(instruction, objects)
+        task = planner.decoding_task(
+            planner.format.prompt(instruction, [o.name for o in objects]), objects
+        )
+        _, chosen = plain_greedy(planner.model, task)
+        assert planner.doubt == pytest.approx(1 - min(chosen, default=1.0), abs=1e-4)
+        assert 0.0 <= planner.doubt < 1.0
