@@ -139,3 +139,27 @@ def test_the_planner_says_how_sure_it_was_of_each_plan(tiny_model):
         _, chosen = plain_greedy(planner.model, task)
         assert planner.doubt == pytest.approx(1 - min(chosen, default=1.0), abs=1e-4)
         assert 0.0 <= planner.doubt < 1.0
+
+
+@pytest.mark.parametrize("model", ["tiny_model", "tiny_chat_model"])
+def test_a_batch_of_plans_is_the_plans_one_at_a_time(model, request):
+    folder = request.getfixturevalue(model)
+    planner = LMPlanner(folder[0] if isinstance(folder, tuple) else folder, LIBRARY)
+    requests = list(scenes())
+    one_at_a_time = []
+    for instruction, objects in requests:
+        one_at_a_time.append((planner.plan_instruction(instruction, objects), planner.doubt))
+    batched = planner.plan_many(requests, batch_size=5)
+    assert [r.calls for r in batched] == [plan for plan, _ in one_at_a_time]
+    assert [r.doubt for r in batched] == pytest.approx([d for _, d in one_at_a_time], abs=1e-4)
+    assert all(r.error is None for r in batched)
+
+
+def test_a_request_that_cannot_be_planned_gets_its_error_and_the_rest_their_plans(tiny_model):
+    from robolearn.planner.lm import InstructionError
+
+    planner = LMPlanner(tiny_model[0], LIBRARY)
+    (instruction, objects), *_ = scenes()
+    results = planner.plan_many([(instruction, objects), ("   ", objects), (instruction, objects)])
+    assert isinstance(results[1].error, InstructionError) and results[1].calls == []
+    assert results[0].calls == results[2].calls == planner.plan_instruction(instruction, objects)

@@ -10,7 +10,8 @@ through the same parser. Nothing is ever downloaded: models load with ``local_fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,13 @@ from robolearn.hf import offline_loading
 from robolearn.planner import PlanningError
 from robolearn.planner.demonstrations import LibraryDemonstrations
 from robolearn.planner.identity import check_adapter_fits, model_identity
-from robolearn.planner.prompt import SEPARATOR, ChatFormat, DemonstrationSource, PlainFormat
+from robolearn.planner.prompt import (
+    SEPARATOR,
+    ChatFormat,
+    ChatStyle,
+    DemonstrationSource,
+    PlainFormat,
+)
 from robolearn.skills.executor import MAX_PLAN_STEPS
 from robolearn.text import quote, text_problem
 
@@ -74,8 +81,11 @@ def parse_answer(answer: str) -> list[Call]:
 class LMPlanner:
     """Plans with a causal LM from a local folder, one task at a time, greedily.
 
-    ``demonstrations`` gives a chat model its worked examples (default: the library's
-    families, ``LibraryDemonstrations``), ``shots`` of them per prompt; a plain model has none.
+    A chat model is prompted in the style its folder says it was tuned on
+    (``prompt.ChatStyle.read``), else with the skills and worked examples of the default
+    ``ChatStyle``. ``demonstrations`` gives those examples (default: the library's families,
+    ``LibraryDemonstrations``), ``shots`` of them per prompt (default: the style's); a plain
+    model has none.
     """
 
     name = "lm"
@@ -86,7 +96,7 @@ class LMPlanner:
         library: SkillLibrary,
         threads: int = 1,
         demonstrations: DemonstrationSource | None = None,
-        shots: int = 3,
+        shots: int | None = None,
     ) -> None:
         if not (Path(model_dir) / "config.json").is_file():
             raise ModelNotFoundError(
@@ -116,8 +126,13 @@ class LMPlanner:
         self.format: PlainFormat | ChatFormat = PlainFormat(self.tokenizer)
         """How prompts are written and answers end, by what the tokenizer offers."""
         if getattr(self.tokenizer, "chat_template", None):
-            source = LibraryDemonstrations(library) if demonstrations is None else demonstrations
-            self.format = ChatFormat(self.tokenizer, library, source, shots)
+            style = ChatStyle.read(self.model_dir) or ChatStyle()
+            if shots is not None:
+                style = replace(style, shots=shots)
+            source = demonstrations
+            if source is None and style.shots > 0:
+                source = LibraryDemonstrations(library)
+            self.format = ChatFormat(self.tokenizer, library, source, style)
         self._vocabulary: list[str] | None = None
         self.identity = model_identity(self.model_dir)
         """Which base model this is (``identity.model_identity``): adapters are checked
@@ -184,6 +199,42 @@ class LMPlanner:
         )
         return calls
 
+    def plan_many(
+        self, requests: Sequence[tuple[str, tuple[SceneObject, ...]]], batch_size: int = 16
+    ) -> list[PlanResult]:
+        """Plans for many (instruction, objects) at once, decoded ``batch_size`` at a time.
+
+        A benchmark or a gate that plans hundreds of scenes pays for a few forward passes per
+        batch instead of a few per plan (``decoding.batched_greedy``). A request that cannot
+        be planned gets its error in its result; the others are planned all the same.
+        """
+        from robolearn.planner.decoding import Request, batched_greedy
+
+        results: list[PlanResult | None] = [None] * len(requests)
+        tasks: list[tuple[int, DecodingTask]] = []
+        for i, (instruction, objects) in enumerate(requests):
+            try:
+                check_instruction(instruction)
+                prompt = self.format.prompt(instruction, [o.name for o in objects])
+                tasks.append((i, self.decoding_task(prompt, objects)))
+            except PlanningError as error:
+                results[i] = PlanResult([], None, error)
+        for start in range(0, len(tasks), batch_size):
+            chunk = tasks[start : start + batch_size]
+            decoded = batched_greedy(
+                self.model,
+                [Request(t.prompt_ids, t.processor.allowed, t.budget) for _, t in chunk],
+                self.format.end_token_id,
+                self.tokenizer.pad_token_id,
+            )
+            for (i, _), answer in zip(chunk, decoded, strict=True):
+                text = self.tokenizer.decode(list(answer.ids), skip_special_tokens=True)
+                try:
+                    results[i] = PlanResult(parse_answer(text), answer.doubt)
+                except PlanParseError as error:
+                    results[i] = PlanResult([], answer.doubt, error)
+        return [r for r in results if r is not None]
+
     def decoding_task(self, prompt: str, objects: tuple[SceneObject, ...]) -> DecodingTask:
         """What decoding a plan after ``prompt`` in a scene of ``objects`` needs."""
         from robolearn.planner.grammar import (
@@ -218,6 +269,17 @@ class LMPlanner:
             grammar, self.tokenizer, length, eos, lead=lead, vocabulary=self._vocabulary
         )
         return DecodingTask(prompt_ids, processor, len(lead) + grammar.longest_plan + 1, eos)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """One plan of :meth:`LMPlanner.plan_many`: its calls, how unsure the model was, or why not."""
+
+    calls: list[Call]
+    """Empty when there is no plan (``error`` says why)."""
+    doubt: float | None
+    """As :attr:`LMPlanner.doubt`; None when nothing was decoded."""
+    error: PlanningError | None = None
 
 
 @dataclass(frozen=True)
