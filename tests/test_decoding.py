@@ -163,3 +163,34 @@ def test_a_request_that_cannot_be_planned_gets_its_error_and_the_rest_their_plan
     results = planner.plan_many([(instruction, objects), ("   ", objects), (instruction, objects)])
     assert isinstance(results[1].error, InstructionError) and results[1].calls == []
     assert results[0].calls == results[2].calls == planner.plan_instruction(instruction, objects)
+
+
+def test_text_the_grammar_forces_is_written_unasked_for_fewer_passes(tiny_chat_model):
+    from robolearn.calls import parse_calls
+
+    planner = LMPlanner(tiny_chat_model, LIBRARY)
+    assert planner.format.forces_text, "a chat model's tokenizer splits words first"
+    asked = unasked = 0
+    for instruction, objects in scenes(seeds=(1,)):
+        prompt = planner.format.prompt(instruction, [o.name for o in objects])
+        task = planner.decoding_task(prompt, objects)
+        plain = constrained_greedy(
+            CausalSteps(planner.model),
+            task.prompt_ids,
+            task.processor.allowed,
+            task.budget,
+            task.end,
+        )
+        forced = constrained_greedy(
+            CausalSteps(planner.model),
+            task.prompt_ids,
+            task.processor.allowed,
+            task.budget,
+            task.end,
+            task.processor.forced,
+        )
+        asked, unasked = asked + plain.forward_passes, unasked + forced.forward_passes
+        text = planner.tokenizer.decode(list(forced.ids), skip_special_tokens=True)
+        assert task.processor.grammar.is_complete(text), text
+        assert parse_calls(text.replace("; ", "\n"))
+    assert unasked < asked

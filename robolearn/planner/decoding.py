@@ -144,6 +144,7 @@ def constrained_greedy(
     allowed: Callable[[Sequence[int]], torch.Tensor],
     budget: int,
     end: int,
+    forced: Callable[[Sequence[int]], list[int]] | None = None,
 ) -> Decoded:
     """Greedy decoding of at most ``budget`` tokens after ``prompt``, each one ``allowed``.
 
@@ -151,6 +152,12 @@ def constrained_greedy(
     ``ConstrainedPlanProcessor.allowed``). The tokens are the ones plain greedy decoding under
     the same mask takes (the highest logit allowed, the lowest id among equals); decoding stops
     after ``end``.
+
+    ``forced(generated)`` (a ``ConstrainedPlanProcessor.forced``), if given, also writes the
+    text the grammar forces (``ed_block)`` after ``pick(r``) without asking, in the tokens the
+    tokenizer writes it with, where the model would choose among ways to spell it (``block``
+    or ``b`` + ``lock``): the same plan text as plain greedy decoding takes, unless the model
+    would have spelled that text in other tokens and then gone on differently.
     """
     generated: list[int] = []
     pending: list[int] = []
@@ -160,6 +167,11 @@ def constrained_greedy(
     passes = 1
     while len(generated) < budget:
         options = allowed(generated)
+        run = forced(generated)[: budget - len(generated)] if forced and len(options) > 1 else []
+        if run:
+            generated += run
+            pending += run
+            continue
         if len(options) == 1:
             token = int(options[0])
         else:
@@ -194,6 +206,8 @@ class Request:
     prompt: Sequence[int]
     allowed: Callable[[Sequence[int]], torch.Tensor]
     budget: int
+    forced: Callable[[Sequence[int]], list[int]] | None = None
+    """As :func:`constrained_greedy`'s."""
 
 
 def batched_greedy(model: Any, requests: Sequence[Request], end: int, pad: int) -> list[Decoded]:
@@ -202,8 +216,9 @@ def batched_greedy(model: Any, requests: Sequence[Request], end: int, pad: int) 
     On a CPU a forward pass over one token of each of a few rows costs about what one row
     does (the weights are read once), so a batch decodes many plans for the price of a few.
     Prompts are padded on the left and masked; each row's positions count its own tokens. A
-    row leaves the batch when its answer ends. Every token is run (forced ones too: rows would
-    otherwise need different numbers of tokens in one pass).
+    row leaves the batch when its answer ends. Every token is run, forced ones too, one a pass
+    (rows would otherwise need different numbers of tokens in one pass); the tokens are the ones
+    :func:`constrained_greedy` takes.
     """
     if not requests:
         return []
@@ -213,6 +228,8 @@ def batched_greedy(model: Any, requests: Sequence[Request], end: int, pad: int) 
     chosen: list[list[float]] = [[] for _ in requests]
     margins: list[list[float]] = [[] for _ in requests]
     passes = [1] * len(requests)
+    queued: list[list[int]] = [[] for _ in requests]
+    """Forced text's tokens a row has still to write."""
     mask = torch.tensor([[0] * (width - len(r.prompt)) + [1] * len(r.prompt) for r in requests])
     step = torch.tensor([[pad] * (width - len(r.prompt)) + list(r.prompt) for r in requests])
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
@@ -230,12 +247,18 @@ def batched_greedy(model: Any, requests: Sequence[Request], end: int, pad: int) 
         cache, logits = out.cache, out.logits[:, -1]
         tokens, keep = [], []
         for place, row in enumerate(rows):
-            options = requests[row].allowed(generated[row])
-            token = int(options[0])
-            if len(options) > 1:
+            request, so_far = requests[row], generated[row]
+            options = request.allowed(so_far) if not queued[row] else None
+            if options is not None and len(options) > 1 and request.forced:
+                queued[row] = request.forced(so_far)[: request.budget - len(so_far)]
+            if queued[row]:
+                token = queued[row].pop(0)
+            elif options is not None and len(options) == 1:
+                token = int(options[0])
+            else:
                 token = _choose(logits[place], options, chosen[row], margins[row])
-            generated[row].append(token)
-            if token != end and len(generated[row]) < requests[row].budget:
+            so_far.append(token)
+            if token != end and len(so_far) < request.budget:
                 tokens.append(token)
                 keep.append(place)
                 passes[row] += 1

@@ -24,6 +24,7 @@ every token the processor allows adds at least one character.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -101,6 +102,7 @@ class PlanGrammar:
         if clashing:
             raise ValueError(f"a call may not contain ';' or a newline: {clashing[:3]}")
         self._prefixes = _prefixes(self.calls)
+        self._sorted = sorted(self.calls)
 
     @property
     def longest_plan(self) -> int:
@@ -135,6 +137,24 @@ class PlanGrammar:
         """Whether the plan may end in state ``(rest, done)``: its last call is complete."""
         return _call_text(rest, done) in self.calls
 
+    def forced(self, rest: str, done: int) -> str:
+        """The text every plan that goes on from state ``(rest, done)`` writes next ("" if none).
+
+        After ``pick(r`` in a scene whose only red object is ``red_block``, that is
+        ``ed_block)``; where the plan may end or go on, nothing is forced.
+        """
+        space = " " if done > 0 and not rest else ""
+        body = _call_text(rest, done) or ""
+        if body in self.calls:
+            return ""
+        # Calls are ASCII, so every call that starts with `body` sorts before body + DEL.
+        first = bisect.bisect_left(self._sorted, body)
+        last = bisect.bisect_left(self._sorted, body + "\x7f") - 1
+        if last < first:
+            return ""
+        shared = _shared(self._sorted[first], self._sorted[last])
+        return space + self._sorted[first][len(body) : shared]
+
 
 def _call_text(chunk: str, done: int) -> str | None:
     """The call in ``chunk``: after the separator's space unless it is the plan's first."""
@@ -148,14 +168,19 @@ def _prefixes(calls: Iterable[str]) -> frozenset[str]:
     prefixes = {""}
     previous = ""
     for call in sorted(calls):
-        shared = 0
-        for a, b in zip(previous, call, strict=False):
-            if a != b:
-                break
-            shared += 1
-        prefixes.update(call[:i] for i in range(shared + 1, len(call) + 1))
+        prefixes.update(call[:i] for i in range(_shared(previous, call) + 1, len(call) + 1))
         previous = call
     return frozenset(prefixes)
+
+
+def _shared(a: str, b: str) -> int:
+    """How many leading characters ``a`` and ``b`` share."""
+    shared = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared
 
 
 class ConstrainedPlanProcessor(LogitsProcessor):
@@ -196,6 +221,7 @@ class ConstrainedPlanProcessor(LogitsProcessor):
         vocabulary: Sequence[str] | None = None,
     ) -> None:
         self.grammar = grammar
+        self._tokenizer = tokenizer
         self.prompt_length = prompt_length
         self.eos_token_id = eos_token_id
         self.lead = lead
@@ -249,6 +275,32 @@ class ConstrainedPlanProcessor(LogitsProcessor):
         if key not in self._cache:
             self._cache[key] = self._compute(*key)
         return self._cache[key]
+
+    def forced(self, generated: Sequence[int]) -> list[int]:
+        """Tokens for the text the grammar forces after ``generated`` ([] if none is).
+
+        The text is written in the tokenizer's own tokens, as it would tokenize it alone, and
+        stops before a trailing space: a word's leading space belongs to the word's token
+        (`` orange``), which the model then chooses. [] where those tokens would not read as
+        the text, or the answer has left the grammar.
+        """
+        pieces = []
+        for i in generated:
+            piece = self._texts[i] if 0 <= i < len(self._texts) else None
+            if piece is None:
+                return []
+            pieces.append(piece)
+        text = "".join(pieces)
+        if len(text) < len(self.lead) or not text.startswith(self.lead):
+            return []
+        state = self.grammar.read(text[len(self.lead) :])
+        forced = self.grammar.forced(*state).rstrip(" ") if state is not None else ""
+        if not forced:
+            return []
+        ids = self._tokenizer.encode(forced, add_special_tokens=False)
+        if "".join(self._texts[i] or "\0" for i in ids) != forced:
+            return []
+        return ids
 
     def _state(self, text: str) -> tuple[str, int] | None:
         """The cache key of ``text``'s state; None if the text has left the grammar."""

@@ -190,7 +190,12 @@ class LMPlanner:
 
         task = self.decoding_task(prompt, objects)
         decoded = constrained_greedy(
-            self._steps, task.prompt_ids, task.processor.allowed, task.budget, task.end
+            self._steps,
+            task.prompt_ids,
+            task.processor.allowed,
+            task.budget,
+            task.end,
+            task.processor.forced if self.format.forces_text else None,
         )
         self.doubt = decoded.doubt
         calls = parse_answer(self.tokenizer.decode(list(decoded.ids), skip_special_tokens=True))
@@ -223,7 +228,15 @@ class LMPlanner:
             chunk = tasks[start : start + batch_size]
             decoded = batched_greedy(
                 self.model,
-                [Request(t.prompt_ids, t.processor.allowed, t.budget) for _, t in chunk],
+                [
+                    Request(
+                        t.prompt_ids,
+                        t.processor.allowed,
+                        t.budget,
+                        t.processor.forced if self.format.forces_text else None,
+                    )
+                    for _, t in chunk
+                ],
                 self.format.end_token_id,
                 self.tokenizer.pad_token_id,
             )

@@ -94,6 +94,10 @@ class PlainFormat:
     """The answer starts with a space after "plan:"."""
     add_special_tokens = True
     """Tokenize the prompt as plain text (the tokenizer adds what it adds, GPT-2 nothing)."""
+    forces_text = False
+    """Whether decoding writes the text the grammar forces unasked (``decoding``): not here.
+    robolearn's own tokenizer merges across calls (``"); pick("``), so a forced text's tokens
+    alone are not the ones the model learned, and its plans stay exactly the plain loop's."""
 
     def __init__(self, tokenizer: Any) -> None:
         self.end_token_id: int = tokenizer.eos_token_id
@@ -192,6 +196,10 @@ class ChatFormat:
     """The assistant's turn starts with the plan itself."""
     add_special_tokens = False
     """The rendered chat holds its special tokens already."""
+    forces_text = True
+    """Whether decoding writes the text the grammar forces unasked (``decoding``): yes. A
+    pretrained tokenizer splits words apart before it merges, so a forced text's own tokens are
+    the ones the model reads and writes. Measured on SmolLM2 tuned: half the forward passes."""
 
     def __init__(
         self,
