@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from robolearn.planner.bootstrap import bootstrap_families
-from robolearn.planner.decoding import CausalSteps, constrained_greedy
+from robolearn.planner.decoding import CausalSteps, constrained_greedy, plain_greedy
 from robolearn.planner.lm import LMPlanner
 from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.sampler import phrasings, sample_task
@@ -13,27 +13,10 @@ from tests.tiny_gguf import CHAT_TEMPLATE
 LIBRARY = SkillLibrary.seed()
 
 
-def plain_greedy(model, task):
-    """The reference: the model run on every token, the grammar's mask over all its logits,
-    the highest taken (the loop the planner had before). The ids, and the probability of each
-    token chosen among two or more allowed."""
-    ids = torch.tensor([task.prompt_ids])
-    cache, step, chosen = None, ids, []
-    with torch.inference_mode():
-        for _ in range(task.budget):
-            out = model(input_ids=step, cache=cache, use_cache=True)
-            cache = out.cache
-            scores = task.processor(ids, out.logits[:, -1, :])
-            token = scores.argmax(dim=-1, keepdim=True)
-            allowed = task.processor.allowed(ids[0, len(task.prompt_ids) :].tolist())
-            if len(allowed) > 1:
-                odds = torch.softmax(out.logits[0, -1, allowed].double(), dim=0)
-                chosen.append(float(odds[(allowed == int(token)).nonzero()[0, 0]]))
-            ids = torch.cat([ids, token], dim=1)
-            if int(token) == task.end:
-                break
-            step = token
-    return ids[0, len(task.prompt_ids) :].tolist(), chosen
+def plain(model, task):
+    """The reference loop's ids and chosen-token probabilities for a decoding task."""
+    decoded = plain_greedy(model, task.prompt_ids, task.processor.allowed, task.budget, task.end)
+    return list(decoded.ids), list(decoded.probabilities)
 
 
 def scenes(seeds=(1, 3)):
@@ -64,7 +47,7 @@ def assert_same_as_plain(planner, instruction, objects, steps):
         decoded = constrained_greedy(
             steps, task.prompt_ids, task.processor.allowed, task.budget, task.end
         )
-    ids, chosen = plain_greedy(planner.model, task)
+    ids, chosen = plain(planner.model, task)
     assert list(decoded.ids) == ids, instruction
     assert decoded.probabilities == pytest.approx(chosen, abs=1e-4)
     return decoded
@@ -136,7 +119,7 @@ def test_the_planner_says_how_sure_it_was_of_each_plan(tiny_model):
         task = planner.decoding_task(
             planner.format.prompt(instruction, [o.name for o in objects]), objects
         )
-        _, chosen = plain_greedy(planner.model, task)
+        _, chosen = plain(planner.model, task)
         assert planner.doubt == pytest.approx(1 - min(chosen, default=1.0), abs=1e-4)
         assert 0.0 <= planner.doubt < 1.0
 

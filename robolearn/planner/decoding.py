@@ -185,6 +185,39 @@ def constrained_greedy(
     return Decoded(tuple(generated), tuple(probabilities), tuple(margins), passes)
 
 
+def plain_greedy(
+    model: Any,
+    prompt: Sequence[int],
+    allowed: Callable[[Sequence[int]], torch.Tensor],
+    budget: int,
+    end: int,
+) -> Decoded:
+    """The reference that :func:`constrained_greedy` is measured against.
+
+    The model runs on every token and gives the whole vocabulary's logits each time; the
+    grammar masks them and the highest is taken. It is the loop the planner had before: the
+    benchmark's baseline and the tests' yardstick.
+    """
+    generated: list[int] = []
+    probabilities: list[float] = []
+    margins: list[float] = []
+    cache, step = None, list(prompt)
+    while len(generated) < budget:
+        with torch.inference_mode():
+            out = model(input_ids=torch.tensor([step]), cache=cache, use_cache=True)
+        cache, logits = out.cache, out.logits[0, -1]
+        options = allowed(generated)
+        if len(options) > 1:
+            token = _choose(logits, options, probabilities, margins)
+        else:
+            token = int(options[0])
+        generated.append(token)
+        if token == end:
+            break
+        step = [token]
+    return Decoded(tuple(generated), tuple(probabilities), tuple(margins), len(generated))
+
+
 def _choose(
     logits: torch.Tensor, options: torch.Tensor, probabilities: list[float], margins: list[float]
 ) -> int:
