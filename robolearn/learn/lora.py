@@ -18,7 +18,9 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
+from robolearn.errors import ConfigError
 from robolearn.hf import offline_loading
 from robolearn.planner.identity import ADAPTER_FORMAT, ADAPTER_INFO, check_adapter_fits
 from robolearn.planner.training import Example, Schedule, TrainingResult, encode, train
@@ -30,6 +32,12 @@ TARGET_MODULES = {
 }
 """The layers LoRA adapts, and whether their weights are stored (fan_in, fan_out), by model
 type; any other type adapts every linear layer."""
+MAX_RANK = 1024
+"""The largest LoRA rank a round trains (a rank past a layer's width adds nothing)."""
+MAX_EPOCHS = 1_000_000
+"""Passes over a round's data; a round past this would not end (a test kills one at 100,000)."""
+MAX_BATCH = 4_096
+MAX_THREADS = 1_024
 
 
 @dataclass(frozen=True)
@@ -48,11 +56,21 @@ class LoraSettings:
     """CPU threads for torch (1 beside a busy dashboard)."""
 
     def __post_init__(self) -> None:
-        for name in ("rank", "alpha", "epochs", "batch_size", "threads"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name, most in (
+            ("rank", MAX_RANK),
+            ("alpha", 2 * MAX_RANK),
+            ("epochs", MAX_EPOCHS),
+            ("batch_size", MAX_BATCH),
+            ("threads", MAX_THREADS),
+        ):
+            if not 1 <= getattr(self, name) <= most:
+                raise ConfigError(
+                    name, f"{{}} must be between 1 and {most}, got {getattr(self, name)}"
+                )
         if not 0 < self.learning_rate < 1:
-            raise ValueError(f"learning_rate must be between 0 and 1, got {self.learning_rate}")
+            raise ConfigError(
+                "learning_rate", f"{{}} must be between 0 and 1, got {self.learning_rate}"
+            )
 
 
 def train_adapter(
@@ -73,32 +91,10 @@ def train_adapter(
     model's answer ends at its end-of-turn token); the defaults suit a plain prompt.
     """
     import torch
-    from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.set_num_threads(settings.threads)
     torch.manual_seed(rng.randrange(2**31))
-    with offline_loading():
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(
-            model_dir, local_files_only=True, dtype=torch.float32
-        )
-        if parent is not None:
-            check_adapter_fits(parent, base_model, model_dir)
-            model = PeftModel.from_pretrained(model, parent, is_trainable=True)
-        else:
-            targets, transposed = TARGET_MODULES.get(model.config.model_type, ("all-linear", False))
-            model = get_peft_model(
-                model,
-                LoraConfig(
-                    r=settings.rank,
-                    lora_alpha=settings.alpha,
-                    lora_dropout=0.0,
-                    target_modules=targets,
-                    fan_in_fan_out=transposed,
-                    task_type="CAUSAL_LM",
-                ),
-            )
+    tokenizer, model = _trainable(model_dir, parent, settings, base_model)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id)
     rows = encode(tokenizer, examples, end_token_id, add_special_tokens)
     result = train(
@@ -110,23 +106,52 @@ def train_adapter(
         f"LoRA round -> {out.name}",
         progress,
     )
+    info = {
+        "format": ADAPTER_FORMAT,
+        "base_model": base_model,
+        "parent": None if parent is None else parent.name,
+        "lora": asdict(settings),
+        "result": asdict(result),
+    }
+    _save(model, info, out)
+    return result
+
+
+def _trainable(
+    model_dir: Path, parent: Path | None, settings: LoraSettings, base_model: str
+) -> tuple[Any, Any]:
+    """The tokenizer, and the base model with a trainable adapter: ``parent``'s, or a new one."""
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    with offline_loading():
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(
+            model_dir, local_files_only=True, dtype=torch.float32
+        )
+        if parent is not None:
+            check_adapter_fits(parent, base_model, model_dir)
+            return tokenizer, PeftModel.from_pretrained(model, parent, is_trainable=True)
+        targets, transposed = TARGET_MODULES.get(model.config.model_type, ("all-linear", False))
+        lora = LoraConfig(
+            r=settings.rank,
+            lora_alpha=settings.alpha,
+            lora_dropout=0.0,
+            target_modules=targets,
+            fan_in_fan_out=transposed,
+            task_type="CAUSAL_LM",
+        )
+        return tokenizer, get_peft_model(model, lora)
+
+
+def _save(model: Any, info: dict[str, object], out: Path) -> None:
+    """Save the adapter (safetensors) and its info beside ``out``, then rename it into place."""
     staging = out.with_name(out.name + ".partial")
     if staging.exists():
         shutil.rmtree(staging)
     model.save_pretrained(staging)  # safetensors
-    (staging / ADAPTER_INFO).write_text(
-        json.dumps(
-            {
-                "format": ADAPTER_FORMAT,
-                "base_model": base_model,
-                "parent": None if parent is None else parent.name,
-                "lora": asdict(settings),
-                "result": asdict(result),
-            },
-            indent=2,
-        )
-    )
+    (staging / ADAPTER_INFO).write_text(json.dumps(info, indent=2))
     if out.exists():
         shutil.rmtree(out)
     staging.rename(out)
-    return result

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from robolearn.agent import EpisodeRecord
 from robolearn.errors import UserError
+from robolearn.records import EpisodeRecord
 from robolearn.rollout.jobs import EpisodeJob, EpisodeRunner, RolloutSetup
 from robolearn.rollout.pool import LostEpisode, Schedule, WorkerError, WorkerSetupError
 
