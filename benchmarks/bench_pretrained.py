@@ -10,7 +10,9 @@ shared, so a slow minute slows every variant alike), and every plan runs in simu
 - ``tuned, plain loop``: ``--model smollm2`` (tuned once to plan from a ~60-token prompt,
   ``planner/tuning.py``) decoded by the plain loop;
 - ``tuned, fast decoding``: what ``--model smollm2`` does;
-- ``tuned, batches of 16``: ``LMPlanner.plan_many``; its latency is a batch's time per plan.
+- ``tuned, batches of 16``: ``LMPlanner.plan_many``; its latency is a batch's time per plan;
+- ``default model`` and ``default model, batches of 16``: robolearn's own model, for its doubt
+  and its batches.
 
 Sets: the development phrasings the tuning and decoding were chosen on
 (``paraphrases_dev_pretrained.json``), the test phrasings (``paraphrases.json``, chosen on by
@@ -39,7 +41,7 @@ from robolearn.planner import PlanningError
 from robolearn.planner.bootstrap import bootstrap_families, ensure_default_model
 from robolearn.planner.compare import Scene, read_paraphrases
 from robolearn.planner.decoding import plain_greedy
-from robolearn.planner.lm import LMPlanner, check_instruction, parse_answer
+from robolearn.planner.lm import LMPlanner, PlanResult, check_instruction, parse_answer
 from robolearn.planner.pretrained import resolve_model
 from robolearn.skills.executor import PlanValidationError, execute_plan, validate_plan
 from robolearn.skills.library import SkillLibrary
@@ -240,7 +242,10 @@ def run(settings: Settings, quick: bool, log: Callable[[str], None]) -> Results:
                         )
             finally:
                 env.close()
-        batched(results, set_name, loaded["tuned"], scenes, families, library)
+        for name, planner in (("tuned", loaded["tuned"]), ("default model", loaded["default"])):
+            batched(
+                results, f"{name}, batches of {BATCH}", set_name, planner, scenes, families, library
+            )
     torch.set_num_threads(2)
     for variant in ("few-shot, fast decoding", "tuned, fast decoding"):
         planner = variants[variant]
@@ -299,8 +304,20 @@ def attempt(
     )
 
 
+def replaying(answer: PlanResult) -> Planner:
+    """A planner that gives a plan made already (in a batch)."""
+
+    def plan(instruction: str, objects: tuple) -> tuple[list[Call], float | None]:
+        if answer.error is not None:
+            raise answer.error
+        return answer.calls, answer.doubt
+
+    return plan
+
+
 def batched(
     results: Results,
+    variant: str,
     set_name: str,
     planner: LMPlanner,
     scenes: Sequence[Scene],
@@ -316,21 +333,13 @@ def batched(
     plans = planner.plan_many(requests, batch_size=BATCH)
     per_plan = 1000 * (time.perf_counter() - start) / max(len(requests), 1)
     cpu_per_plan = 1000 * (time.process_time() - cpu) / max(len(requests), 1)
-    answers = iter(plans)
-
-    def replay(instruction: str, objects: tuple) -> tuple[list[Call], float | None]:
-        result = next(answers)
-        if result.error is not None:
-            raise result.error
-        return result.calls, result.doubt
-
+    answers = dict(zip(map(id, scenes), plans, strict=True))
     for family_name in dict.fromkeys(s.family for s in scenes):
         env = TabletopEnv(families[family_name])
         try:
             for scene in (s for s in scenes if s.family == family_name):
-                outcome = attempt(
-                    f"tuned, batches of {BATCH}", set_name, replay, env, scene, library
-                )
+                replay = replaying(answers[id(scene)])
+                outcome = attempt(variant, set_name, replay, env, scene, library)
                 outcome.latency_ms, outcome.cpu_ms = per_plan, cpu_per_plan
                 results.outcomes.append(outcome)
         finally:

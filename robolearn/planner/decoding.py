@@ -255,14 +255,9 @@ def batched_greedy(model: Any, requests: Sequence[Request], end: int, pad: int) 
     """
     if not requests:
         return []
+    every = [_Row(r) for r in requests]
+    rows = list(every)
     width = max(len(r.prompt) for r in requests)
-    rows = list(range(len(requests)))
-    generated: list[list[int]] = [[] for _ in requests]
-    chosen: list[list[float]] = [[] for _ in requests]
-    margins: list[list[float]] = [[] for _ in requests]
-    passes = [1] * len(requests)
-    queued: list[list[int]] = [[] for _ in requests]
-    """Forced text's tokens a row has still to write."""
     mask = torch.tensor([[0] * (width - len(r.prompt)) + [1] * len(r.prompt) for r in requests])
     step = torch.tensor([[pad] * (width - len(r.prompt)) + list(r.prompt) for r in requests])
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
@@ -277,35 +272,58 @@ def batched_greedy(model: Any, requests: Sequence[Request], end: int, pad: int) 
                 use_cache=True,
                 logits_to_keep=1,
             )
-        cache, logits = out.cache, out.logits[:, -1]
-        tokens, keep = [], []
-        for place, row in enumerate(rows):
-            request, so_far = requests[row], generated[row]
-            options = request.allowed(so_far) if not queued[row] else None
-            if options is not None and len(options) > 1 and request.forced:
-                queued[row] = request.forced(so_far)[: request.budget - len(so_far)]
-            if queued[row]:
-                token = queued[row].pop(0)
-            elif options is not None and len(options) == 1:
-                token = int(options[0])
-            else:
-                token = _choose(logits[place], options, chosen[row], margins[row])
-            so_far.append(token)
-            if token != end and len(so_far) < request.budget:
-                tokens.append(token)
-                keep.append(place)
-                passes[row] += 1
+        cache = out.cache
+        tokens = [row.next_token(out.logits[i, -1]) for i, row in enumerate(rows)]
+        keep = [i for i, row in enumerate(rows) if row.goes_on(end)]
+        if not keep:
+            break
         if len(keep) < len(rows):
-            if not keep:
-                break
             index = torch.tensor(keep)
             cache.batch_select_indices(index)
             mask, positions = mask[index], positions[index]
-            rows = [rows[place] for place in keep]
+            rows, tokens = [rows[i] for i in keep], [tokens[i] for i in keep]
         step = torch.tensor(tokens).unsqueeze(1)
         positions = positions[:, -1:] + 1
         mask = torch.cat([mask, torch.ones(len(rows), 1, dtype=mask.dtype)], dim=1)
-    return [
-        Decoded(tuple(generated[i]), tuple(chosen[i]), tuple(margins[i]), passes[i])
-        for i in range(len(requests))
-    ]
+    return [row.decoded() for row in every]
+
+
+class _Row:
+    """One answer being decoded in a batch."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.generated: list[int] = []
+        self.probabilities: list[float] = []
+        self.margins: list[float] = []
+        self.queued: list[int] = []
+        """Forced text's tokens still to write."""
+        self.passes = 1
+
+    def next_token(self, logits: torch.Tensor) -> int:
+        """Take the next token, as :func:`constrained_greedy` would, given the model's logits."""
+        request, so_far = self.request, self.generated
+        options = request.allowed(so_far) if not self.queued else None
+        if options is not None and len(options) > 1 and request.forced:
+            self.queued = request.forced(so_far)[: request.budget - len(so_far)]
+        if self.queued:
+            token = self.queued.pop(0)
+        elif options is not None and len(options) == 1:
+            token = int(options[0])
+        else:
+            token = _choose(logits, options, self.probabilities, self.margins)
+        so_far.append(token)
+        return token
+
+    def goes_on(self, end: int) -> bool:
+        """Whether the answer has more to write (the model then reads its last token)."""
+        if self.generated[-1] == end or len(self.generated) >= self.request.budget:
+            return False
+        self.passes += 1
+        return True
+
+    def decoded(self) -> Decoded:
+        """The answer as :func:`constrained_greedy` gives it."""
+        return Decoded(
+            tuple(self.generated), tuple(self.probabilities), tuple(self.margins), self.passes
+        )
