@@ -47,7 +47,8 @@ def test_a_models_plan_then_the_correction_that_replaces_it(tiny_model, tmp_path
         failed = run_and_store(tmp_path, planner)
     assert not failed.success
     assert failed.origin == PlanOrigin("model", model=model_identity(tiny_model[0]))
-    assert failed.doubt == getattr(model, "doubt", None)  # the planner's own figure, if any
+    assert failed.doubt is not None and failed.doubt == model.doubt  # the planner's own figure
+    assert 0.0 <= failed.doubt <= 1.0
     assert failed.unmet and all(goal.startswith("on(") for goal in failed.unmet)
     assert (tmp_path / failed.start_frame_path).is_file()  # the scene before the first step
     assert failed.start_frame_path.endswith("stack-1-0.png")

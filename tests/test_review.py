@@ -89,3 +89,23 @@ def test_the_review_page_lists_the_most_doubted_first_and_opens_one_to_correct(w
     assert not app.exception
     assert texts(app.title) == ["Correct"]
     assert app.selectbox(key="correct_episode").value == 6
+
+
+def test_the_doubt_benchmark_scores_every_plan_of_a_real_model(tiny_model, tmp_path):
+    """``python -m benchmarks.bench_doubt --quick`` as the README says, with the tiny model."""
+    from robolearn.planner.bootstrap import bootstrap_families
+    from robolearn.tasks.spec import load_families
+    from tests.test_benchmarks import run_benchmark
+
+    stdout, results = run_benchmark(
+        "bench_doubt", tmp_path, "--model", str(tiny_model[0]), "--workspace", str(tmp_path)
+    )
+    plans = results["plans"]
+    held_out = [p for p in plans if p["set"] == "held-out"]
+    assert len(held_out) == 2 * len(load_families())  # 2 scenes of every family
+    assert len(plans) - len(held_out) == 3 * 8  # 3 paraphrases of the 8 families with any
+    assert all(0.0 <= p["doubt"] <= 1.0 for p in plans)
+    taught = {f.name for f in bootstrap_families()}
+    assert all(p["taught"] == (p["family"] in taught) for p in plans)
+    assert results["auroc"] == auroc([p["doubt"] for p in plans], [not p["success"] for p in plans])
+    assert f"over {len(plans)} episodes" in stdout or "Too few episodes" in stdout
