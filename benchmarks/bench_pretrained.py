@@ -36,6 +36,7 @@ from pathlib import Path
 
 from benchmarks.common import Bar, benchmark_main, format_table
 from robolearn.calls import Call
+from robolearn.doubt import auroc
 from robolearn.paths import paraphrases_path, workspace_dir
 from robolearn.planner import PlanningError
 from robolearn.planner.bootstrap import bootstrap_families, ensure_default_model
@@ -115,7 +116,8 @@ class Results:
     def doubt_auroc(self, variant: str) -> float:
         """How well doubt ranks failures above successes: held-out scenes and test phrasings."""
         chosen = [o for o in self.of(variant) if o.set != "dev" and o.doubt is not None]
-        return auroc([o.doubt for o in chosen], [not o.success for o in chosen])
+        value = auroc([o.doubt for o in chosen], [not o.success for o in chosen])
+        return float("nan") if value is None else value
 
     @property
     def bars(self) -> list[Bar]:
@@ -146,16 +148,6 @@ class Results:
             "outcomes": [asdict(o) for o in self.outcomes],
             "bars": [bar.row() for bar in self.bars],
         }
-
-
-def auroc(scores: Sequence[float], positive: Sequence[bool]) -> float:
-    """The chance that a random positive scores above a random negative (ties count half)."""
-    pos = [s for s, p in zip(scores, positive, strict=True) if p]
-    neg = [s for s, p in zip(scores, positive, strict=True) if not p]
-    if not pos or not neg:
-        return float("nan")
-    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
-    return wins / (len(pos) * len(neg))
 
 
 Planner = Callable[[str, tuple], tuple[list[Call], float | None]]
