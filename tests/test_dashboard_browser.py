@@ -121,7 +121,7 @@ class Dashboard:
     def __init__(self, page, url, shots):
         self.page, self.url, self.shots = page, url, shots
 
-    def settled(self, title, timeout=60.0):
+    def settled(self, title, timeout=180.0):
         """Wait until the page titled ``title`` is shown and its script has finished."""
         self.page.get_by_role("heading", name=title, exact=True).wait_for(timeout=timeout * 1000)
         self.page.wait_for_function(
@@ -194,7 +194,7 @@ def test_an_episode_fails_is_corrected_and_the_run_page_then_does_what_was_taugh
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(60_000)
+            page.set_default_timeout(180_000)  # a busy 2-core machine: load 20 was seen
             ui = Dashboard(page, url, shots)
             ui.open("run", "Run a task")  # the first load: the server imports the pages
             run = page.get_by_role("button", name="Run", exact=True)

@@ -91,21 +91,25 @@ def episode_table(episodes: list[EpisodeRecord]) -> Any:
 
 
 def episode_columns() -> dict[str, Any]:
-    """The column settings of :func:`episode_rows`' table: widths, formats, help."""
+    """The column settings of :func:`episode_rows`' table: widths, formats, help.
+
+    The widths add up to the page's width up to the doubt (1,600-px window), so provenance
+    and doubt are seen without scrolling sideways.
+    """
     column = st.column_config
     return {
         "": column.TextColumn("", width=32, help="✓ succeeded, ✗ failed"),
         "id": column.NumberColumn("id", width=60, format="%d"),
-        "family": column.TextColumn("family", width="medium"),
+        "family": column.TextColumn("family", width=130),
         "seed": column.NumberColumn("seed", width=60, format="%d"),
-        "instruction": column.TextColumn("instruction", width="large"),
-        "failed at / why": column.TextColumn("failed at / why", width="large"),
+        "instruction": column.TextColumn("instruction", width=330),
+        "failed at / why": column.TextColumn("failed at / why", width=330),
         "plan from": column.TextColumn(
-            "plan from", width="medium", help="the correction memory, a model, or a script"
+            "plan from", width=170, help="the correction memory, a model, or a script"
         ),
         "doubt": column.ProgressColumn(
             "doubt",
-            width="small",
+            width=90,
             min_value=0,
             max_value=100,
             format="%d%%",  # 58%, not the percent preset's 58.21%
