@@ -21,6 +21,7 @@ from pathlib import Path
 
 from robolearn.hf import offline_loading
 from robolearn.planner.identity import ADAPTER_FORMAT, ADAPTER_INFO, check_adapter_fits
+from robolearn.planner.model_check import check_adapter_folder, check_model_folder, load_errors
 from robolearn.planner.training import Example, Schedule, TrainingResult, encode, train
 
 TARGET_MODULES = {
@@ -76,15 +77,24 @@ def train_adapter(
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    check_model_folder(model_dir)
+    if parent is not None:
+        check_adapter_fits(parent, base_model, model_dir)
+        check_adapter_folder(parent)
     torch.set_num_threads(settings.threads)
     torch.manual_seed(rng.randrange(2**31))
-    with offline_loading():
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    with offline_loading(), load_errors(model_dir):
+        tokenizer = AutoTokenizer.from_pretrained(
+            model_dir, local_files_only=True, trust_remote_code=False
+        )
         model = AutoModelForCausalLM.from_pretrained(
-            model_dir, local_files_only=True, dtype=torch.float32
+            model_dir,
+            local_files_only=True,
+            dtype=torch.float32,
+            trust_remote_code=False,
+            use_safetensors=True,
         )
         if parent is not None:
-            check_adapter_fits(parent, base_model, model_dir)
             model = PeftModel.from_pretrained(model, parent, is_trainable=True)
         else:
             targets, transposed = TARGET_MODULES.get(model.config.model_type, ("all-linear", False))

@@ -19,6 +19,7 @@ from robolearn.hf import offline_loading
 from robolearn.planner import PlanningError
 from robolearn.planner.demonstrations import LibraryDemonstrations
 from robolearn.planner.identity import check_adapter_fits, model_identity
+from robolearn.planner.model_check import check_adapter_folder, check_model_folder, load_errors
 from robolearn.planner.prompt import SEPARATOR, ChatFormat, DemonstrationSource, PlainFormat
 from robolearn.skills.executor import MAX_PLAN_STEPS
 from robolearn.text import quote, text_problem
@@ -91,16 +92,23 @@ class LMPlanner:
                 "build the default one, or pass --model with a preset (smollm2) or a local "
                 "Hugging Face folder"
             )
+        check_model_folder(Path(model_dir))
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         torch.set_num_threads(threads)
         self.model_dir = Path(model_dir)
         self.library = library
-        with offline_loading():
-            self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        with offline_loading(), load_errors(model_dir):
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                model_dir, local_files_only=True, trust_remote_code=False
+            )
             self.model = AutoModelForCausalLM.from_pretrained(
-                model_dir, local_files_only=True, dtype=torch.float32
+                model_dir,
+                local_files_only=True,
+                dtype=torch.float32,
+                trust_remote_code=False,
+                use_safetensors=True,
             )
         self.model.eval()
         self.adapter: Path | None = None
@@ -128,6 +136,7 @@ class LMPlanner:
                     f"no LoRA adapter at {adapter_dir} (adapter_config.json missing)"
                 )
             check_adapter_fits(Path(adapter_dir), self.identity, self.model_dir)
+            check_adapter_folder(Path(adapter_dir))
         if self.adapter is not None:
             # peft wraps the base model's layers in place; unload() takes the LoRA layers out
             # again without merging, so the base weights are exactly as loaded.
@@ -136,7 +145,7 @@ class LMPlanner:
             return
         from peft import PeftModel
 
-        with offline_loading():
+        with offline_loading(), load_errors(adapter_dir, "adapter"):
             model = PeftModel.from_pretrained(self.model, adapter_dir, is_trainable=False)
         self.model, self.adapter = model.eval(), Path(adapter_dir)
 
