@@ -72,6 +72,21 @@ def stored_episodes(workspace):
         return len(store.episodes(limit=None))
 
 
+def shown(markdown: str) -> str:
+    """What a person reads when Streamlit renders ``markdown``: its text, tags stripped and
+    entities decoded (CommonMark, by markdown-it). Fails if the rendering holds an image, a link
+    or any HTML but emphasis, code and headings: markup that came from data."""
+    import html
+    import re
+
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark", {"html": True}).render(markdown)
+    tags = set(re.findall(r"<([a-z]+)", rendered)) - {"p", "strong", "em", "code", "h1", "h2", "h3"}
+    assert not tags, f"{markdown!r} renders {sorted(tags)}: {rendered}"
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered)).strip()
+
+
 def modules_loaded_by(statement: str, candidates: tuple[str, ...]) -> list[str]:
     """Which of ``candidates`` a fresh interpreter has imported after running ``statement``."""
     code = (
