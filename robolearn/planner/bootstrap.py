@@ -29,6 +29,7 @@ from robolearn.planner.prompt import build_prompt, plan_text
 from robolearn.planner.training import Example, Schedule, encode, train
 from robolearn.tasks.sampler import phrasings, sample_task
 from robolearn.tasks.spec import TaskFamily, UnknownFamilyError, load_families
+from robolearn.untrusted import read_json
 
 if TYPE_CHECKING:
     from robolearn.planner.lm import LMPlanner
@@ -295,7 +296,7 @@ def recorded_config(model_dir: Path) -> BootstrapConfig | None:
     if not report.is_file():
         return None
     try:
-        settings = json.loads(report.read_text(encoding="utf-8"))["config"]
+        settings = read_json(report)["config"]  # untrusted.py's bounds: a ValueError past them
         return BootstrapConfig(**{**settings, "families": tuple(settings.get("families", ()))})
     except (ValueError, KeyError, TypeError) as error:
         raise PlanningError(

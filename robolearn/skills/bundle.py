@@ -45,6 +45,7 @@ from robolearn.skills.composite import (
     skill_from_json,
 )
 from robolearn.skills.library import SkillDefinitionError, SkillLibrary, dependency_order
+from robolearn.untrusted import UntrustedTextError, load_json
 
 BUNDLE_FORMAT = 1
 """Version of the bundle layout and manifest; newer bundles are refused with a clear error."""
@@ -265,10 +266,10 @@ def _validate(
         )
         raise BundleError(f"{where}: no {MANIFEST} at its top level{hint}")
     try:
-        data = json.loads(files[MANIFEST].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = load_json(files[MANIFEST], max_bytes=MAX_FILE_BYTES)
+    except UntrustedTextError as error:
         raise BundleError(
-            f"{where}: {MANIFEST} is not valid JSON ({error}); export the bundle again"
+            f"{where}: {MANIFEST} cannot be read: {error}; export the bundle again"
         ) from None
     manifest = BundleManifest.from_json(data, where)
     contents = {path: data for path, data in files.items() if path != MANIFEST}
@@ -296,9 +297,9 @@ def _validate(
                 f"{BUNDLE_FORMAT} holds only {MANIFEST} and skills/<name>.json"
             )
         try:
-            skill = skill_from_json(json.loads(data.decode("utf-8")), f"{where}: {path}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise BundleError(f"{where}: {path} is not valid JSON ({error})") from None
+            skill = skill_from_json(load_json(data, max_bytes=MAX_FILE_BYTES), f"{where}: {path}")
+        except UntrustedTextError as error:
+            raise BundleError(f"{where}: {path} cannot be read: {error}") from None
         except SkillFileError as error:
             raise BundleError(f"{error}; fix or remove the skill file") from None
         if skill.name != match.group(1):

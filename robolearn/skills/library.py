@@ -42,6 +42,7 @@ from robolearn.skills.params import (
     check_args,
     literal_problem,
 )
+from robolearn.untrusted import UntrustedTextError, read_json
 
 if TYPE_CHECKING:
     from robolearn.sim.world import TabletopWorld
@@ -51,6 +52,8 @@ MAX_DEPTH = 4
 """Deepest nesting of composite skills (a composite of atomics has depth 1)."""
 MAX_EXPANDED_STEPS = 64
 """Most atomic calls one call may expand into."""
+MAX_SKILL_FILE_BYTES = 1_000_000
+"""Largest skill file read (one is a few hundred bytes; a bundle holds files up to this)."""
 
 
 class _Slot(str):
@@ -111,7 +114,7 @@ class SkillLibrary:
         if not root.exists():
             _seed(root)
         latest = [
-            _read(max(folder.glob("v*.json")))
+            _read_version(max(folder.glob("v*.json")))
             for folder in sorted(root.iterdir())
             if folder.is_dir() and any(folder.glob("v*.json"))
         ]
@@ -142,7 +145,7 @@ class SkillLibrary:
         self.get(name)
         if self.root is None or name in ATOMIC_SKILLS:
             return [self._composites[name]] if name in self._composites else []
-        return [_read(path) for path in sorted((self.root / name).glob("v*.json"))]
+        return [_read_version(path) for path in sorted((self.root / name).glob("v*.json"))]
 
     def stats(self, name: str) -> SkillStats:
         """How the skill has fared so far."""
@@ -321,19 +324,35 @@ class SkillLibrary:
         return None if self.root is None else self.root / name / "stats.json"
 
 
-def _read(path: Path) -> CompositeSkill:
+def read_skill_file(path: Path) -> CompositeSkill:
+    """The composite skill in a JSON file; SkillFileError, naming the file, if it is not one.
+
+    The file is read as untrusted input, under ``untrusted.read_json``'s bounds.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = read_json(path, max_bytes=MAX_SKILL_FILE_BYTES)
+    except (OSError, UntrustedTextError) as error:
         raise SkillFileError(f"{path}: not a readable JSON skill file: {error}") from None
     return skill_from_json(data, str(path))
+
+
+def _read_version(path: Path) -> CompositeSkill:
+    """One stored version, ``<root>/<name>/v<version>.json``: the file must say both."""
+    skill = read_skill_file(path)
+    number = path.stem.removeprefix("v")
+    if skill.name != path.parent.name or not number.isdigit() or skill.version != int(number):
+        raise SkillFileError(
+            f"{path}: holds {skill.name!r} version {skill.version}, not what its path names; "
+            "move it aside (the library keeps every version in a file of its own)"
+        )
+    return skill
 
 
 def read_flat_folder(folder: Path) -> list[CompositeSkill]:
     """The skills of a flat folder of ``<name>.json`` files; a file must match its name."""
     skills = []
     for path in sorted(folder.glob("*.json")):
-        skill = _read(path)
+        skill = read_skill_file(path)
         if skill.name != path.stem:
             raise SkillFileError(
                 f"{path}: field 'name': {skill.name!r} must match the file name {path.stem!r}"
