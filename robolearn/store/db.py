@@ -23,6 +23,7 @@ from sqlite_utils import Database
 
 from robolearn.store.clock import now as _now
 from robolearn.store.errors import MissingRowError, NewerSchemaError, StoreFileError
+from robolearn.store.integrity import check_schema, checked
 from robolearn.store.rows import CorrectionRow, EpisodeRow, FamilyCounts, StepRow
 from robolearn.store.schema import (
     MIGRATION_NAMES,
@@ -79,6 +80,7 @@ class Store(TrainingRecords):
             _check_usable(db, path)
             db.enable_wal()
             _migrate(db)
+            check_schema(db, path)
         except BaseException as error:
             conn.close()
             # Only the plain DatabaseError is the file's state ("file is not a database",
@@ -341,6 +343,7 @@ class Store(TrainingRecords):
             f"SELECT * FROM steps WHERE episode_id IN ({marks}) ORDER BY episode_id, step_index",
             episode_ids,
         ):
+            row = checked("steps", row)
             steps.setdefault(row["episode_id"], []).append(
                 StepRow(
                     call=row["call"],
@@ -406,12 +409,13 @@ def _immediate(db: Database) -> Iterator[None]:
 
 
 def _episode_row(row: dict[str, Any], steps: list[StepRow]) -> EpisodeRow:
+    row = checked("episodes", row)
     return EpisodeRow(
         family=row["family"],
         seed=row["seed"],
         instruction=row["instruction"],
         planner=row["planner"],
-        plan=json.loads(row["plan"]),
+        plan=row["plan"],
         steps=steps,
         success=bool(row["success"]),
         control_steps=row["control_steps"],
@@ -425,12 +429,13 @@ def _episode_row(row: dict[str, Any], steps: list[StepRow]) -> EpisodeRow:
 
 
 def _correction_row(row: dict[str, Any]) -> CorrectionRow:
+    row = checked("corrections", row)
     rerun = row["rerun_success"]
     return CorrectionRow(
         episode_id=row["episode_id"],
         step_index=row["step_index"],
-        proposed=json.loads(row["proposed"]),
-        corrected=json.loads(row["corrected"]),
+        proposed=row["proposed"],
+        corrected=row["corrected"],
         who=row["who"],
         why=row["why"],
         rerun_success=None if rerun is None else bool(rerun),
