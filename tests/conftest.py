@@ -51,6 +51,16 @@ class SwappedPlanner:
         return parse_calls(f"pick({base}); place({base}, {top})")
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The fault-injection sweep's counts (tests/test_faults.py), when it ran."""
+    from tests.faults import TALLY
+
+    if TALLY.cases:
+        terminalreporter.write_line(
+            f"fault injection: {TALLY.cases} cases, {TALLY.injected} faults injected"
+        )
+
+
 def robolearn(*args, workspace=None, check=True):
     """Run the robolearn command as a user would, in a subprocess; its CompletedProcess."""
     command = [sys.executable, "-m", "robolearn.cli", *args]

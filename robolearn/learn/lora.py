@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from robolearn.durable import disk_errors, publish_folder
 from robolearn.hf import offline_loading
 from robolearn.planner.identity import ADAPTER_FORMAT, ADAPTER_INFO, check_adapter_fits
 from robolearn.planner.model_check import check_adapter_folder, check_model_folder, load_errors
@@ -121,22 +122,25 @@ def train_adapter(
         progress,
     )
     staging = out.with_name(out.name + ".partial")
-    if staging.exists():
-        shutil.rmtree(staging)
-    model.save_pretrained(staging)  # safetensors
-    (staging / ADAPTER_INFO).write_text(
-        json.dumps(
-            {
-                "format": ADAPTER_FORMAT,
-                "base_model": base_model,
-                "parent": None if parent is None else parent.name,
-                "lora": asdict(settings),
-                "result": asdict(result),
-            },
-            indent=2,
-        )
-    )
-    if out.exists():
-        shutil.rmtree(out)
-    staging.rename(out)
+    try:
+        with disk_errors(staging):
+            if staging.exists():
+                shutil.rmtree(staging)
+            model.save_pretrained(staging)  # safetensors
+            (staging / ADAPTER_INFO).write_text(
+                json.dumps(
+                    {
+                        "format": ADAPTER_FORMAT,
+                        "base_model": base_model,
+                        "parent": None if parent is None else parent.name,
+                        "lora": asdict(settings),
+                        "result": asdict(result),
+                    },
+                    indent=2,
+                )
+            )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_folder(staging, out)
     return result

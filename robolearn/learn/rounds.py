@@ -9,12 +9,12 @@ One round runs at a time in a workspace (a lock file).
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from robolearn.learn.adapters import active, adapters_dir, lineage, round_dir
 from robolearn.learn.dataset import DataConfig, RoundDataset, build_dataset
 from robolearn.learn.evaluation import EVAL_SEED_START, SuccessEvaluator, heldout_seeds
 from robolearn.learn.lora import LoraSettings, train_adapter
+from robolearn.locks import BusyError, exclusive
 from robolearn.planner.bootstrap import bootstrap_demonstrations, recorded_config
 from robolearn.planner.lm import LMPlanner
 from robolearn.planner.training import Example
@@ -30,7 +31,7 @@ from robolearn.skills.library import SkillLibrary
 from robolearn.store import AdapterRow, RoundRow, Store
 
 
-class RoundBusyError(UserError, RuntimeError):
+class RoundBusyError(BusyError, RuntimeError):
     """Another training round is running in this workspace."""
 
 
@@ -172,7 +173,9 @@ def run_round(
             )
             outcome = _judge(planner, evaluator, config, families, current.path, out, progress)
         except BaseException as error:
-            store.finish_round(round_id, "failed", f"{type(error).__name__}: {error}", {})
+            shutil.rmtree(round_dir(workspace, round_id), ignore_errors=True)  # never used
+            with contextlib.suppress(Exception):  # else the next round marks it interrupted
+                store.finish_round(round_id, "failed", f"{type(error).__name__}: {error}", {})
             raise
         incumbent, candidate = outcome
         regressed = {
@@ -196,16 +199,22 @@ def run_round(
             "training": asdict(result),
             "seconds": time.perf_counter() - start,
         }
-        store.finish_round(
-            round_id,
-            "promoted" if promoted else "refused",
-            reason,
-            metrics,
-            relative,
-            use=AdapterRow(base, round_id, relative, f"round {round_id} promoted: {reason}")
-            if promoted
-            else None,
-        )
+        try:
+            store.finish_round(
+                round_id,
+                "promoted" if promoted else "refused",
+                reason,
+                metrics,
+                relative,
+                use=AdapterRow(base, round_id, relative, f"round {round_id} promoted: {reason}")
+                if promoted
+                else None,
+            )
+        except BaseException as error:  # the outcome was not stored: the adapter is no one's
+            shutil.rmtree(out, ignore_errors=True)
+            with contextlib.suppress(Exception):  # else the next round marks it interrupted
+                store.finish_round(round_id, "failed", f"{type(error).__name__}: {error}", {})
+            raise
     return RoundOutcome(
         round_id,
         promoted,
@@ -243,22 +252,14 @@ def _judge(
     return before.success, after.success
 
 
-@contextmanager
-def _round_lock(workspace: Path) -> Iterator[None]:
-    folder = adapters_dir(workspace)
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".round.lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RoundBusyError(
-                f"a training round is already running in {workspace}; wait "
-                "for it to end ('robolearn adapters list' shows it)"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def _round_lock(workspace: Path) -> AbstractContextManager[None]:
+    """One round at a time in a workspace; another is refused at once (RoundBusyError)."""
+    return exclusive(
+        adapters_dir(workspace) / ".round.lock",
+        "running a training round",
+        wait=False,
+        error=RoundBusyError,
+    )
 
 
 def _remove_partial_folders(workspace: Path) -> None:

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from robolearn.durable import disk_errors, publish_folder, write_atomic
+from robolearn.locks import lock_beside, locked
 from robolearn.planner import PlanningError
 from robolearn.planner.prompt import build_prompt, plan_text
 from robolearn.planner.training import Example, Schedule, encode, train
@@ -174,6 +176,7 @@ def _train_tokenizer(texts: list[str], vocab_size: int):  # noqa: ANN202 (transf
     )
 
 
+@locked(lambda out, *_, **__: lock_beside(out), "building the default model", wait=False)
 def build_default_model(
     out: Path,
     config: BootstrapConfig | None = None,
@@ -239,7 +242,7 @@ def build_default_model(
     report.exact_match, report.heldout = exact_match(
         planner, families, range(1, 2 * config.heldout_per_family, 2), rng
     )
-    (out / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
+    write_atomic(out / "bootstrap.json", json.dumps(asdict(report), indent=2))
     return report
 
 
@@ -264,6 +267,7 @@ def default_model_dir(workspace: Path) -> Path:
     return workspace / "models" / "default"
 
 
+@locked(lambda workspace, *_, **__: lock_beside(default_model_dir(workspace)), "building the model")
 def ensure_default_model(workspace: Path, log: Callable[[str], None] = print) -> Path:
     """The workspace's default model folder, built first if it is missing (a few minutes)."""
     out = default_model_dir(workspace)
@@ -275,19 +279,19 @@ def ensure_default_model(workspace: Path, log: Callable[[str], None] = print) ->
 
 
 def _save(out: Path, model, tokenizer, report: BootstrapReport) -> None:  # noqa: ANN001
-    staging = out.with_name(out.name + ".partial")
-    if staging.exists():
-        import shutil
+    import shutil
 
-        shutil.rmtree(staging)
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    (staging / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
-    if out.exists():
-        import shutil
-
-        shutil.rmtree(out)
-    staging.rename(out)
+    staging = out.with_name(out.name + ".partial")  # one builder at a time: build's lock
+    try:
+        with disk_errors(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+            model.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
+            (staging / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_folder(staging, out)
 
 
 def recorded_config(model_dir: Path) -> BootstrapConfig | None:

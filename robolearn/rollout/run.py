@@ -199,18 +199,27 @@ class RunRecorder:
     def save(self, record: EpisodeRecord) -> int:
         """Store ``record`` (saving its images first); its episode id.
 
-        Each composite skill's run in it is counted in the skill's statistics.
+        Each composite skill's run in it is counted in the skill's statistics. If the images or
+        the record cannot be written, the images already written are removed: no file is left
+        that no episode refers to.
         """
-        for index, step in enumerate(record.steps):
-            if step.frame is not None:
-                path = (
-                    Path("frames")
-                    / f"run{self.run_id}"
-                    / (f"{record.family}-{record.seed}-{index + 1}.png")
-                )
-                write_png(self.workspace / path, step.frame)
-                step.frame, step.frame_path = None, path.as_posix()  # not every image in memory
-        episode_id = self.store.add_episode(self.run_id, EpisodeRow.from_dict(record.to_dict()))
+        written: list[Path] = []
+        try:
+            for index, step in enumerate(record.steps):
+                if step.frame is not None:
+                    path = (
+                        Path("frames")
+                        / f"run{self.run_id}"
+                        / (f"{record.family}-{record.seed}-{index + 1}.png")
+                    )
+                    written.append(self.workspace / path)  # also if it fails half-way
+                    write_png(self.workspace / path, step.frame)
+                    step.frame, step.frame_path = None, path.as_posix()  # not all in memory
+            episode_id = self.store.add_episode(self.run_id, EpisodeRow.from_dict(record.to_dict()))
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
         if self.library is not None:
             for step in record.steps:
                 name = parse_call(step.call).name

@@ -20,6 +20,7 @@ Version history of ``bundle_format``:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import robolearn
+from robolearn.durable import disk_errors, publish_folder, write_atomic
 from robolearn.errors import UserError
 from robolearn.skills.composite import (
     FORMAT_VERSION,
@@ -184,31 +186,28 @@ def _staging(out: Path) -> Path:
 
 def _write_folder(out: Path, files: Mapping[str, bytes]) -> None:
     staging = _staging(out)
-    staging.mkdir()
     try:
-        for path, data in files.items():
-            (staging / path).parent.mkdir(parents=True, exist_ok=True)
-            (staging / path).write_bytes(data)
-        if out.is_dir():
-            out.rmdir()  # empty, checked above; rmdir refuses if that changed since
-        os.replace(staging, out)
+        with disk_errors(out):
+            staging.mkdir()
+            for path, data in files.items():
+                (staging / path).parent.mkdir(parents=True, exist_ok=True)
+                (staging / path).write_bytes(data)
+            if out.is_dir():
+                out.rmdir()  # empty, checked above; rmdir refuses if that changed since
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    publish_folder(staging, out)
 
 
 def _write_zip(out: Path, files: Mapping[str, bytes]) -> None:
-    staging, now = _staging(out), datetime.now().timetuple()[:6]
-    try:
-        with open(staging, "xb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as z:
-            for path, data in files.items():
-                member = zipfile.ZipInfo(path, now)
-                member.external_attr = (stat.S_IFREG | 0o644) << 16
-                z.writestr(member, data, zipfile.ZIP_DEFLATED)
-        os.replace(staging, out)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
+    buffer, now = io.BytesIO(), datetime.now().timetuple()[:6]
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            member = zipfile.ZipInfo(path, now)
+            member.external_attr = (stat.S_IFREG | 0o644) << 16
+            archive.writestr(member, data, zipfile.ZIP_DEFLATED)
+    write_atomic(out, buffer.getvalue(), exclusive=True)
 
 
 # ----- importing --------------------------------------------------------------------------------
@@ -232,22 +231,23 @@ def import_bundle(library: SkillLibrary, bundle: Path) -> ImportReport:
     else:
         raise BundleError(f"{where}: not a folder or a .zip file; pass what `export_bundle` wrote")
     manifest, skills = _validate(files, where)
-    try:  # the library the import would make: unknown callees, cycles, depth, size
-        SkillLibrary({**library.composites, **skills}.values())
-    except SkillDefinitionError as error:
-        raise BundleError(
-            f"{where}: {error}; the bundle's skills must fit this library: fix "
-            f"them in the bundle, or import the skills they call first"
-        ) from None
     provenance = Provenance(source="import", note=f"from bundle {bundle.name}")
     added, updated, unchanged = [], [], []
-    for skill in dependency_order(list(skills.values())):
-        current = library.composites.get(skill.name)
-        if current is not None and current.content_hash == skill.content_hash:
-            unchanged.append(skill.name)
-            continue
-        library.save(skill, provenance)
-        (added if current is None else updated).append(skill.name)
+    with library.writing():  # another import waits: each sees the other's versions
+        try:  # the library the import would make: unknown callees, cycles, depth, size
+            SkillLibrary({**library.composites, **skills}.values())
+        except SkillDefinitionError as error:
+            raise BundleError(
+                f"{where}: {error}; the bundle's skills must fit this library: fix "
+                f"them in the bundle, or import the skills they call first"
+            ) from None
+        for skill in dependency_order(list(skills.values())):
+            current = library.composites.get(skill.name)
+            if current is not None and current.content_hash == skill.content_hash:
+                unchanged.append(skill.name)
+                continue
+            library.save(skill, provenance)
+            (added if current is None else updated).append(skill.name)
     return ImportReport(
         tuple(sorted(added)), tuple(sorted(updated)), tuple(sorted(unchanged)), manifest
     )

@@ -14,19 +14,19 @@ Everything else (embeddings, search indexes) is derived from it and rebuilt when
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from robolearn.calls import Call
+from robolearn.durable import disk_error, disk_errors, write_atomic
 from robolearn.errors import UserError
+from robolearn.locks import exclusive
 from robolearn.paths import data_dir
 from robolearn.skills.atomic import ATOMIC_SKILLS, AtomicSkill
 from robolearn.skills.composite import (
@@ -52,6 +52,8 @@ MAX_DEPTH = 4
 """Deepest nesting of composite skills (a composite of atomics has depth 1)."""
 MAX_EXPANDED_STEPS = 64
 """Most atomic calls one call may expand into."""
+LOCK_NAME = ".library.lock"
+"""The lock file in a workspace's library folder that one saving process holds at a time."""
 MAX_SKILL_FILE_BYTES = 1_000_000
 """Largest skill file read (one is a few hundred bytes; a bundle holds files up to this)."""
 
@@ -113,12 +115,7 @@ class SkillLibrary:
         root = workspace / "skills"
         if not root.exists():
             _seed(root)
-        latest = [
-            _read_version(max(folder.glob("v*.json")))
-            for folder in sorted(root.iterdir())
-            if folder.is_dir() and any(folder.glob("v*.json"))
-        ]
-        return cls(latest, root=root)
+        return cls(_latest_versions(root), root=root)
 
     # ----- reading --------------------------------------------------------------------------
     @property
@@ -269,31 +266,50 @@ class SkillLibrary:
     def save(self, skill: CompositeSkill, provenance: Provenance | None = None) -> CompositeSkill:
         """Store ``skill`` as the next version of its name; an unchanged skill is not stored.
 
-        Returns the version that is now the latest.
+        Returns the version that is now the latest. Other processes may save at the same
+        time: it is checked against, and numbered after, every version saved so far.
         """
-        current = self._composites.get(skill.name)
-        if current is not None and current.content_hash == skill.content_hash:
-            return current
-        # Check the skill and every composite that calls it as they would be after the save:
-        # a new signature for stack_on must not silently break build_tower.
-        SkillLibrary([*(s for s in self._composites.values() if s.name != skill.name), skill])
-        version = current.version + 1 if current is not None else 1
-        stored = CompositeSkill(
-            skill.name,
-            skill.description,
-            skill.params,
-            skill.steps,
-            skill.effect,
-            version,
-            provenance or skill.provenance,
-        )
-        if self.root is not None:
-            folder = self.root / skill.name
-            folder.mkdir(parents=True, exist_ok=True)
-            _write_new(folder / f"v{version:04d}.json", stored.to_json())
-        self._composites[skill.name] = stored
-        self.revision += 1
-        return stored
+        with self.writing():
+            current = self._composites.get(skill.name)
+            if current is not None and current.content_hash == skill.content_hash:
+                return current
+            # Check the skill and every composite that calls it as they would be after the
+            # save: a new signature for stack_on must not silently break build_tower.
+            SkillLibrary([*(s for s in self._composites.values() if s.name != skill.name), skill])
+            version = current.version + 1 if current is not None else 1
+            stored = CompositeSkill(
+                skill.name,
+                skill.description,
+                skill.params,
+                skill.steps,
+                skill.effect,
+                version,
+                provenance or skill.provenance,
+            )
+            if self.root is not None:
+                folder = self.root / skill.name
+                folder.mkdir(parents=True, exist_ok=True)
+                _write_new(folder / f"v{version:04d}.json", stored.to_json())
+            self._composites[skill.name] = stored
+            self.revision += 1
+            return stored
+
+    @contextmanager
+    def writing(self) -> Iterator[SkillLibrary]:
+        """Hold the library's lock, with every version other processes saved read in first.
+
+        Saves made inside the block (several, for an import) are checked against one
+        consistent library, and no other process saves meanwhile.
+        """
+        if self.root is None:
+            yield self
+            return
+        with exclusive(self.root / LOCK_NAME, "saving skills"):
+            latest = {skill.name: skill for skill in _latest_versions(self.root)}
+            if latest != self._composites:
+                self._composites = latest
+                self.revision += 1
+            yield self
 
     def record(
         self, name: str, *, evaluated: bool | None = None, succeeded: bool | None = None
@@ -305,7 +321,8 @@ class SkillLibrary:
         so a process killed half-way leaves the previous counts.
         """
         path = self._stats_path(name)
-        with _exclusive(None if path is None else path.with_suffix(".lock")):
+        lock = nullcontext() if path is None else exclusive(path.with_suffix(".lock"), "counting")
+        with lock:
             stats = self.stats(name)
             if evaluated is not None:
                 stats.evaluations += 1
@@ -314,9 +331,7 @@ class SkillLibrary:
                 stats.runs += 1
                 stats.successes += succeeded
             if path is not None:
-                tmp = path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(asdict(stats)))
-                os.replace(tmp, path)
+                write_atomic(path, json.dumps(asdict(stats)))
         return stats
 
     def _stats_path(self, name: str) -> Path | None:
@@ -334,6 +349,15 @@ def read_skill_file(path: Path) -> CompositeSkill:
     except (OSError, UntrustedTextError) as error:
         raise SkillFileError(f"{path}: not a readable JSON skill file: {error}") from None
     return skill_from_json(data, str(path))
+
+
+def _latest_versions(root: Path) -> list[CompositeSkill]:
+    """The newest version of each skill of a workspace's library folder."""
+    return [
+        _read_version(max(folder.glob("v*.json")))
+        for folder in sorted(root.iterdir())
+        if folder.is_dir() and any(folder.glob("v*.json"))
+    ]
 
 
 def _read_version(path: Path) -> CompositeSkill:
@@ -381,51 +405,29 @@ def dependency_order(skills: list[CompositeSkill]) -> list[CompositeSkill]:
     return ordered
 
 
-@contextmanager
-def _exclusive(lock: Path | None) -> Iterator[None]:
-    """Hold an exclusive lock on the file ``lock`` (created if missing); None: no lock."""
-    if lock is None:
-        yield
-        return
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _seed(root: Path) -> None:
     """Create the library folder ``root`` holding the shipped skills, whole or not at all."""
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
+    with disk_errors(root):
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
     try:
         seeded = SkillLibrary(root=staging)
         for skill in dependency_order(read_flat_folder(data_dir("skills"))):
             seeded.save(skill)
         try:
             staging.rename(root)
-        except OSError:
+        except OSError as error:
             if not root.is_dir():
-                raise
+                raise disk_error(error, root) from None
             # Another process seeded it first, with the same skills.
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_new(path: Path, data: dict) -> None:
-    """Write a file that must not exist yet, whole or not at all.
+    """Write a version file that must not exist yet, whole or not at all, durably.
 
-    It is written under a temporary name and hard-linked to ``path``: the link fails if another
-    writer took that version first (two writers never overwrite one version), and a writer
-    killed half-way leaves no torn version file behind.
+    Two writers never overwrite one version (``exclusive``), and a writer killed half-way
+    leaves no torn version file behind.
     """
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, indent=2)
-            file.write("\n")
-        os.link(tmp, path)
-    finally:
-        os.unlink(tmp)
+    write_atomic(path, json.dumps(data, indent=2) + "\n", exclusive=True)

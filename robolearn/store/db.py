@@ -22,7 +22,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from robolearn.store.clock import now as _now
-from robolearn.store.errors import MissingRowError, NewerSchemaError, StoreFileError
+from robolearn.store.errors import (
+    MissingRowError,
+    NewerSchemaError,
+    StoreFileError,
+    write_error,
+)
 from robolearn.store.integrity import check_schema, checked
 from robolearn.store.rows import CorrectionRow, EpisodeRow, FamilyCounts, StepRow
 from robolearn.store.schema import (
@@ -89,6 +94,10 @@ class Store(TrainingRecords):
                 raise StoreFileError(
                     f"{path} is not a readable robolearn database ({error}). {_WHAT_TO_DO}"
                 ) from None
+            if isinstance(error, sqlite3.OperationalError) and (
+                problem := write_error(path, error)  # read-only, full, locked...
+            ):
+                raise problem from None
             raise
         return cls(db, path)
 
@@ -296,8 +305,14 @@ class Store(TrainingRecords):
 
     @contextmanager
     def _write(self) -> Iterator[None]:
-        with self._damage_reported(), _immediate(self._db):
-            yield
+        """One write transaction; a disk or lock problem is a StoreWriteError, rolled back."""
+        try:
+            with self._damage_reported(), _immediate(self._db):
+                yield
+        except sqlite3.OperationalError as error:
+            if problem := write_error(self.path, error):
+                raise problem from None
+            raise
 
     def _insert(self, table: str, row: dict[str, Any]) -> int:
         """Insert one row (inside a ``_write``); its id."""
