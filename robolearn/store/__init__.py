@@ -4,6 +4,7 @@ No other package writes SQL, and the store imports nothing else of robolearn (bu
 it takes and returns the plain rows of ``robolearn.store.rows``.
 """
 
+from robolearn.store import _no_pandas  # noqa: F401  (first: before sqlite-utils loads)
 from robolearn.store.db import DB_NAME, Store
 from robolearn.store.errors import MissingRowError, NewerSchemaError, StoreError, StoreFileError
 from robolearn.store.rows import (
