@@ -25,10 +25,10 @@ from datetime import datetime
 from pathlib import Path
 
 from benchmarks.common import Bar, benchmark_main, format_table
-from robolearn.learn.planners import WorkspaceRollout
-from robolearn.learn.shipped import ShippedRollout
 from robolearn.rollout import RolloutSetup, RunRecorder, run_episodes
+from robolearn.rollout.shipped import ShippedRollout
 from robolearn.store import Store
+from robolearn.workspace import PlannerChoice, WorkspaceRollout
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "bench_rollout.json"
 MIN_SPEEDUP_2 = 1.8
@@ -100,7 +100,7 @@ def _timed_run(
 ) -> tuple[Timing, list[tuple[object, ...]]]:
     """Run the episodes into a fresh workspace; the timing and what was stored."""
     workspace = root / name.replace(" ", "-").replace(",", "")
-    setup: RolloutSetup = WorkspaceRollout(workspace, "oracle").prepare()
+    setup: RolloutSetup = WorkspaceRollout(workspace, PlannerChoice("oracle")).prepare()
     if backend == "ray":  # as robolearn run ships it: Ray's cost includes the shipping
         setup = ShippedRollout.pack(setup)
     with Store.open(workspace) as store:

@@ -29,22 +29,19 @@ import numpy as np
 
 from benchmarks.common import Bar, benchmark_main, format_table
 from robolearn.calls import parse_call
-from robolearn.skills.composite import CompositeSkill
-from robolearn.skills.embeddings import Embedder, EmbeddingCache
-from robolearn.skills.library import SkillLibrary
-from robolearn.skills.params import Param
-from robolearn.skills.searcher import (
-    TAU_NEW,
-    TAU_REUSE,
+from robolearn.skills.calibration import (
     Calibration,
-    Searcher,
     calibrate,
     cross_validate,
     evaluate,
     read_labelled_queries,
     score_queries,
-    skill_text,
 )
+from robolearn.skills.composite import CompositeSkill
+from robolearn.skills.embeddings import Embedder, EmbeddingCache
+from robolearn.skills.library import SkillLibrary
+from robolearn.skills.params import Param
+from robolearn.skills.searcher import TAU_NEW, TAU_REUSE, Searcher, skill_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_PATH = ROOT / "benchmarks" / "results" / "bench_searcher.json"

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import Bar, benchmark_main, format_table
-from robolearn.agent import EpisodeRecord, run_episode
+from robolearn.agent import run_episode
 from robolearn.planner.oracle import OraclePlanner
+from robolearn.records import EpisodeRecord
 from robolearn.sim.world import TabletopWorld
 from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import SUBSTEPS, TabletopEnv

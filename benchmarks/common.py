@@ -6,44 +6,12 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from robolearn.tables import format_table
+from robolearn.tables import Bar, format_table
 
 __all__ = ["Bar", "benchmark_main", "format_table"]
-
-
-@dataclass
-class Bar:
-    """One pass/fail threshold on a measured value."""
-
-    name: str
-    value: float
-    limit: float
-    at_least: bool
-    """True when the value must be >= the limit, False when it must be <= it."""
-    unit: str = ""
-    yes_no: bool = False
-    """Show the value as yes (1) / no (0) rather than as a number."""
-
-    @property
-    def passed(self) -> bool:
-        """Whether the value is on the right side of the limit."""
-        return self.value >= self.limit if self.at_least else self.value <= self.limit
-
-    def _show(self, number: float) -> str:
-        if self.yes_no:
-            return "yes" if number else "no"
-        return f"{number:,.3g} {self.unit}".rstrip()
-
-    def row(self) -> list[str]:
-        """Name, measured value, requirement and PASS/FAIL, as table cells."""
-        required = self._show(self.limit)
-        if not self.yes_no:
-            required = f"{'>=' if self.at_least else '<='} {required}"
-        return [self.name, self._show(self.value), required, "PASS" if self.passed else "FAIL"]
 
 
 def benchmark_main(

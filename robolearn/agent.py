@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from robolearn.calls import Call
 from robolearn.planner import PlanningError
+from robolearn.records import EpisodeRecord
 from robolearn.skills.compose import compose_skill, skill_name
 from robolearn.skills.composite import Provenance
 from robolearn.skills.evaluator import Evaluator, Verdict
-from robolearn.skills.executor import PlanValidationError, StepRecord, execute_plan
+from robolearn.skills.executor import PlanValidationError, execute_plan
 from robolearn.skills.library import SkillLibrary
 from robolearn.skills.searcher import Searcher
 from robolearn.tasks.env import TabletopEnv
@@ -29,42 +30,6 @@ class Planner(Protocol):
         in a line a person reads beside it (the episode record keeps it).
         """
         ...
-
-
-@dataclass
-class EpisodeRecord:
-    """Everything a later reader needs about one episode (the store persists these)."""
-
-    family: str
-    seed: int
-    instruction: str
-    planner: str
-    plan: list[str]
-    steps: list[StepRecord] = field(default_factory=list)
-    success: bool = False
-    control_steps: int = 0
-    error: str | None = None
-    """Why the plan could not run at all (it failed validation), else None."""
-    proposal: str | None = None
-    """The Evaluator's verdict on a new skill composed from this episode's plan, if any."""
-    explanation: str | None = None
-    """Where the plan came from (the planner's explanation)."""
-
-    def to_dict(self) -> dict[str, object]:
-        """The JSON-ready record, without images."""
-        return {
-            "family": self.family,
-            "seed": self.seed,
-            "instruction": self.instruction,
-            "planner": self.planner,
-            "plan": self.plan,
-            "proposal": self.proposal,
-            "explanation": self.explanation,
-            "steps": [s.to_dict() for s in self.steps],
-            "success": self.success,
-            "control_steps": self.control_steps,
-            "error": self.error,
-        }
 
 
 @dataclass

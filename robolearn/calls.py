@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from robolearn.errors import UserError
@@ -99,3 +99,15 @@ def parse_calls(text: str) -> list[Call]:
 def format_calls(calls: list[Call]) -> str:
     """The inverse of :func:`parse_calls`, one call per line."""
     return "\n".join(str(call) for call in calls)
+
+
+def first_difference(a: Sequence[str], b: Sequence[str]) -> int:
+    """The index of the first step where plans ``a`` and ``b`` differ.
+
+    When one plan starts with the other, it is the shorter one's length (where the longer
+    one goes on); for equal plans, their length.
+    """
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return index
+    return min(len(a), len(b))

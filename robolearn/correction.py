@@ -11,18 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from robolearn.calls import Call, CallSyntaxError, parse_calls
+from robolearn.calls import Call, CallSyntaxError, first_difference, parse_calls
 from robolearn.errors import UserError
-from robolearn.skills.executor import (
-    PlanValidationError,
-    StepRecord,
-    execute_plan,
-    validate_plan,
-)
+from robolearn.records import EpisodeRecord, StepRecord
+from robolearn.skills.executor import PlanValidationError, execute_plan, validate_plan
 from robolearn.skills.library import SkillLibrary
-from robolearn.store import CorrectionRow, EpisodeRow, Store
+from robolearn.store import CorrectionRow, Store
 from robolearn.tasks.env import TabletopEnv
-from robolearn.tasks.sampler import TaskInstance, sample_task
+from robolearn.tasks.sampler import SceneChangedError, TaskInstance, rebuild_task
 from robolearn.tasks.spec import get_family
 from robolearn.text import text_problem
 
@@ -38,7 +34,7 @@ class CorrectionError(UserError, ValueError):
 class Correction:
     """A proposed fix of one episode's plan, already validated against its scene."""
 
-    episode: EpisodeRow
+    episode: EpisodeRecord
     plan: tuple[Call, ...]
     step_index: int
     """The first step of the episode's plan that the correction changes (0-based)."""
@@ -68,17 +64,14 @@ class CorrectionAPI:
             env.close()
         self._envs.clear()
 
-    def task_of(self, episode: EpisodeRow) -> TaskInstance:
+    def task_of(self, episode: EpisodeRecord) -> TaskInstance:
         """The task instance an episode ran: rebuilt from its family and seed."""
-        task = sample_task(get_family(episode.family), episode.seed)
-        if task.instruction != episode.instruction:
-            raise CorrectionError(
-                f"episode {episode.id}: the {episode.family!r} family file has changed since it "
-                "ran, so its scene cannot be rebuilt; correct a newer episode"
-            )
-        return task
+        try:
+            return rebuild_task(episode)
+        except SceneChangedError as error:
+            raise CorrectionError(f"{error}; correct a newer episode") from None
 
-    def scene(self, episode: EpisodeRow) -> TabletopEnv:
+    def scene(self, episode: EpisodeRecord) -> TabletopEnv:
         """The family's simulator, reset to the episode's initial state."""
         env = self._envs.get(episode.family)
         if env is None:
@@ -112,10 +105,7 @@ class CorrectionAPI:
                 "the corrected plan is the plan the robot already ran; change "
                 "a step, insert one or delete one"
             )
-        first = next(
-            (i for i, (a, b) in enumerate(zip(texts, episode.plan, strict=False)) if a != b),
-            min(len(texts), len(episode.plan)),
-        )
+        first = first_difference(texts, episode.plan)
         return Correction(episode, tuple(calls), first, who.strip(), why.strip())
 
     def rerun(self, correction: Correction, frames: bool = False) -> Rerun:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from robolearn.errors import UserError
@@ -10,6 +11,90 @@ from robolearn.errors import UserError
 DEFAULT_WORKSPACE = Path("robolearn-workspace")
 WORKSPACE_ENV = "ROBOLEARN_WORKSPACE"
 CACHE_ENV = "ROBOLEARN_CACHE"
+DB_NAME = "robolearn.db"
+"""The database's file name inside the workspace."""
+
+
+@dataclass(frozen=True)
+class WorkspaceLayout:
+    """Where each part of a workspace lives: the one place its folder names are written.
+
+    ::
+
+        <root>/
+            robolearn.db            the store (runs, episodes, corrections, rounds)
+            skills/<name>/v0001.json  the skill library, every version
+            models/default/         the workspace's own planner model (``robolearn bootstrap``)
+            adapters/round-0001/    one LoRA adapter a training round
+            frames/run1/...png      camera images of runs with ``--frames``
+            cache/embeddings/       skill vectors, derived from the library
+            bench/                  results of ``robolearn bench``
+
+    It only names paths; :class:`robolearn.workspace.Workspace` adds what is built from them.
+    Every reader below that layer (the store, the library, the adapters) asks it too.
+    """
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root).expanduser())
+
+    @property
+    def db(self) -> Path:
+        """The store's SQLite file."""
+        return self.root / DB_NAME
+
+    @property
+    def skills(self) -> Path:
+        """The skill library's folder."""
+        return self.root / "skills"
+
+    @property
+    def models(self) -> Path:
+        """The workspace's own models."""
+        return self.root / "models"
+
+    @property
+    def default_model(self) -> Path:
+        """The default planner model that ``robolearn bootstrap`` builds."""
+        return self.models / "default"
+
+    @property
+    def adapters(self) -> Path:
+        """The training rounds' LoRA adapters."""
+        return self.root / "adapters"
+
+    def round_adapter(self, round_id: int) -> Path:
+        """The adapter folder of training round ``round_id``."""
+        return self.adapters / f"round-{round_id:04d}"
+
+    @property
+    def frames(self) -> Path:
+        """Camera images of runs, one folder a run."""
+        return self.root / "frames"
+
+    def run_frames(self, run_id: int) -> Path:
+        """The camera images of run ``run_id``."""
+        return self.frames / f"run{run_id}"
+
+    @property
+    def cache(self) -> Path:
+        """What is derived from the rest and rebuilt when stale."""
+        return self.root / "cache"
+
+    @property
+    def embeddings(self) -> Path:
+        """The Searcher's cached skill vectors."""
+        return self.cache / "embeddings"
+
+    @property
+    def bench(self) -> Path:
+        """Results that ``robolearn bench`` writes."""
+        return self.root / "bench"
+
+    def relative(self, path: Path) -> str:
+        """``path`` (inside the workspace) as the store keeps it: relative, with ``/``."""
+        return Path(path).relative_to(self.root).as_posix()
 
 
 class OutsideWorkspaceError(UserError, ValueError):

@@ -61,3 +61,20 @@ def test_the_soak_benchmark_loses_nothing_and_reports_every_bar(tmp_path):
     stdout, results = run_benchmark("bench_soak", tmp_path, "--seconds", "5", "--kill-cycles", "2")
     assert "rows lost (three writers)" in stdout and "integrity_check" in stdout
     assert all(bar["passed"] for bar in results["bars"]), results["bars"]
+
+
+def test_the_memory_benchmark_compares_recall_before_and_after_with_no_false_recall(tmp_path):
+    stdout, results = run_benchmark("bench_memory", tmp_path)
+    assert "false recalls, other words" in stdout
+    after, before = (results["tallies"][m] for m in ("after", "before"))
+    assert sum(t["recalled"] for t in after["other"].values()) > sum(
+        t["recalled"] for t in before["other"].values()
+    )
+    assert all(t["false"] == 0 for words in after.values() for t in words.values())
+
+
+def test_the_router_benchmark_routes_every_question_and_reports_its_bars(tmp_path):
+    stdout, results = run_benchmark("bench_router", tmp_path)
+    assert "routed right, other words" in stdout
+    assert [s["expert"] for s in results["stream"]][-1] == "two_towers"
+    assert results["accuracy"]["scene"]["own"] >= 0.9

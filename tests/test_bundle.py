@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from robolearn.skills import bundle as bundle_module
+from robolearn.skills import bundle_files as bundle_module
 from robolearn.skills.bundle import BundleError, export_bundle, import_bundle
 from robolearn.skills.composite import Provenance, skill_from_json
 from robolearn.skills.library import SkillLibrary, read_flat_folder

@@ -1,6 +1,13 @@
 import pytest
 
-from robolearn.calls import Call, CallSyntaxError, format_calls, parse_call, parse_calls
+from robolearn.calls import (
+    Call,
+    CallSyntaxError,
+    first_difference,
+    format_calls,
+    parse_call,
+    parse_calls,
+)
 
 
 def test_a_plan_round_trips_through_text():
@@ -40,3 +47,18 @@ def test_malformed_calls_are_refused_with_the_offending_text(text):
     with pytest.raises(CallSyntaxError) as error:
         parse_call(text)
     assert text.strip() in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "first"),
+    [
+        (["pick(a)", "place(a, b)"], ["pick(b)", "place(b, a)"], 0),
+        (["pick(a)", "place(a, b)"], ["pick(a)", "place_beside(a, b, left)"], 1),
+        (["pick(a)"], ["pick(a)", "place(a, b)"], 1),  # one goes on: where it does
+        (["pick(a)", "place(a, b)"], ["pick(a)"], 1),
+        (["pick(a)"], ["pick(a)"], 1),
+        ([], ["pick(a)"], 0),
+    ],
+)
+def test_the_first_difference_of_two_plans_is_where_a_correction_starts(a, b, first):
+    assert first_difference(a, b) == first

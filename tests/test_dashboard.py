@@ -13,10 +13,11 @@ from streamlit.testing.v1 import AppTest
 from robolearn.agent import run_episode
 from robolearn.dashboard import correct, episode_view, episodes, progress, skills
 from robolearn.dashboard.navigation import PAGES, page_file
+from robolearn.records import EpisodeRecord, StepRecord
 from robolearn.rollout import RunRecorder
 from robolearn.skills.bundle import import_bundle
 from robolearn.skills.library import SkillLibrary
-from robolearn.store import CorrectionRow, EpisodeRow, StepRow, Store
+from robolearn.store import CorrectionRow, Store
 from robolearn.tasks.env import TabletopEnv
 from tests.conftest import SwappedPlanner, modules_loaded_by, shown
 
@@ -172,7 +173,7 @@ def test_page_modules_have_no_top_level_expression_that_magic_would_show():
 
 # ----- the pages' plain functions ---------------------------------------------------------------
 def test_step_rows_mark_the_steps_after_a_failure_as_not_run():
-    steps = [StepRow("pick(a)", ok=False, reason="grasp", message="missed", ticks=9)]
+    steps = [StepRecord("pick(a)", ok=False, reason="grasp", message="missed", ticks=9)]
     rows = episode_view.step_rows(["pick(a)", "place(a, b)"], steps)
     assert [row["outcome"] for row in rows] == ["failed (grasp)", "not run"]
 
@@ -181,7 +182,7 @@ def test_list_episodes_filters_by_family_and_outcome(workspace):
     with Store.open(workspace) as store:
         run = store.start_run("test", 0)
         for family, success in (("stack", True), ("tower", False), ("stack", False)):
-            store.add_episode(run, EpisodeRow(family, 0, "do it", "test", [], success=success))
+            store.add_episode(run, EpisodeRecord(family, 0, "do it", "test", [], success=success))
         assert [e.id for e in episodes.list_episodes(store)] == [3, 2, 1]
         assert [e.id for e in episodes.list_episodes(store, "stack", "failed")] == [3]
         assert [e.id for e in episodes.list_episodes(store, outcome="succeeded")] == [1]
@@ -192,7 +193,7 @@ def test_list_episodes_filters_by_family_and_outcome(workspace):
 
 def test_rolling_success_is_per_family_over_the_last_episodes():
     rows = [
-        EpisodeRow(family, 0, "", "test", [], success=ok, id=i)
+        EpisodeRecord(family, 0, "", "test", [], success=ok, id=i)
         for i, (family, ok) in enumerate(
             [("a", True), ("b", False), ("a", False), ("a", False)], start=1
         )

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from robolearn.records import EpisodeRecord, StepRecord
 from robolearn.skills.bundle import export_bundle, import_bundle
 from robolearn.skills.composite import skill_from_json
 from robolearn.skills.library import SkillLibrary
-from robolearn.store import CorrectionRow, EpisodeRow, StepRow, Store
+from robolearn.store import CorrectionRow, Store
 from tests.conftest import shown
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -57,13 +58,13 @@ def workspace(tmp_path, monkeypatch):
     with Store.open(workspace) as store:
         episode = store.add_episode(
             store.start_run("oracle", 0),
-            EpisodeRow(
+            EpisodeRecord(
                 family="stack",
                 seed=0,
                 instruction=HOSTILE,
                 planner="oracle",
                 plan=["stack_twice(red_block, blue_block)"],
-                steps=[StepRow("stack_twice(red_block, blue_block)", ok=False, message=HOSTILE)],
+                steps=[StepRecord("stack_twice(red_block, blue_block)", ok=False, message=HOSTILE)],
                 error=HOSTILE,
             ),
         )

@@ -7,6 +7,7 @@ from benchmarks.bench_evaluator import PROOFS
 from robolearn.skills.composite import Provenance, skill_from_json
 from robolearn.skills.evaluator import REASONS, Evaluator
 from robolearn.skills.library import SkillLibrary
+from robolearn.store import Store
 from robolearn.tasks.env import TabletopEnv
 
 
@@ -47,11 +48,14 @@ def test_a_correct_stack_written_as_pick_and_place_passes_and_joins(env, scene, 
     skill = composite(
         "my_stack", [("a", "block"), ("b", "block")], ["pick(a)", "place(a, b)"], ["on(a, b)"]
     )
-    verdict, stored = Evaluator(library).admit(skill, env, (top, base), Provenance("planner"))
+    with Store.open(tmp_path) as store:
+        evaluator = Evaluator(library, store=store)
+        verdict, stored = evaluator.admit(skill, env, (top, base), Provenance("planner"))
+        record = store.skill_record("my_stack")
     assert verdict.passed and verdict.reason == "ok", verdict
     assert stored.version == 1 and stored.provenance.source == "planner"
     assert "my_stack" in SkillLibrary.open(tmp_path)
-    assert library.stats("my_stack").passed == 1
+    assert (record.evaluations, record.passed) == (1, 1)
 
 
 def test_the_live_episode_is_untouched_by_an_evaluation(env, scene, tmp_path):

@@ -36,8 +36,9 @@ import pytest
 from robolearn.agent import run_episode
 from robolearn.cli import main
 from robolearn.errors import UserError
+from robolearn.planner.adapter_check import check_adapter_folder
 from robolearn.planner.bootstrap import build_default_model, default_model_dir
-from robolearn.planner.model_check import check_adapter_folder, check_model_folder
+from robolearn.planner.model_check import check_model_folder
 from robolearn.planner.oracle import OraclePlanner
 from robolearn.rollout import RunRecorder
 from robolearn.skills.bundle import export_bundle, import_bundle

@@ -44,6 +44,17 @@ def test_a_skill_file_is_refused_before_it_is_parsed(tmp_path, text, problem):
     assert_clear(error.value, str(path), problem)
 
 
+@pytest.mark.parametrize(("text", "problem"), HOSTILE_JSON.values(), ids=HOSTILE_JSON.keys())
+def test_skills_add_refuses_a_hostile_skill_file_in_one_line(tmp_path, capsys, text, problem):
+    path = tmp_path / "demo_stack.json"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    workspace = tmp_path / "ws"
+    argv = ["skills", "add", str(path), "--family", "stack", "--args", "top,base"]
+    code = main([*argv, "--workspace", str(workspace)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and problem in err, err
+
+
 def test_brackets_inside_strings_do_not_count_as_nesting():
     text = json.dumps({**STACK, "description": "[[[[" * 100 + "{{" * 100})
     assert load_json(text)["description"].startswith("[[[[")

@@ -473,7 +473,8 @@ def test_the_checks_refuse_before_anything_large_is_allocated(hostile):
     code = (
         "import resource, sys\n"
         "from pathlib import Path\n"
-        "from robolearn.planner.model_check import UnsafeModelError, check_model_folder\n"
+        "from robolearn.planner.folder_check import UnsafeModelError\n"
+        "from robolearn.planner.model_check import check_model_folder\n"
         "try:\n"
         f"    check_model_folder(Path({str(folder)!r}))\n"
         "except UnsafeModelError as error:\n"

@@ -17,7 +17,8 @@ import pytest
 
 from robolearn.cli import main
 from robolearn.learn.adapters import lineage
-from robolearn.store import DB_NAME, EpisodeRow, RoundRow, StepRow, Store, StoreFileError
+from robolearn.records import EpisodeRecord, StepRecord
+from robolearn.store import DB_NAME, RoundRow, Store, StoreFileError
 from robolearn.store.integrity import DamagedRowError
 from tests.test_hostile_models import deadline
 from tests.test_reliability_input import assert_clear
@@ -35,13 +36,13 @@ def workspace(tmp_path):
     with Store.open(tmp_path) as store:
         episode = store.add_episode(
             store.start_run("oracle", 0),
-            EpisodeRow(
+            EpisodeRecord(
                 family="stack",
                 seed=0,
                 instruction="stack it",
                 planner="oracle",
                 plan=["pick(red_block)"],
-                steps=[StepRow("pick(red_block)", ok=True, ticks=10)],
+                steps=[StepRecord("pick(red_block)", ok=True, ticks=10)],
                 success=True,
             ),
         )

@@ -9,7 +9,8 @@ from robolearn.calls import parse_calls
 from robolearn.learn.examples import Situation, lessons
 from robolearn.learn.replay import replay_sample
 from robolearn.planner.training import Example
-from robolearn.store import CorrectionRow, EpisodeRow, Store
+from robolearn.records import EpisodeRecord
+from robolearn.store import CorrectionRow, Store
 from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import get_family
 
@@ -18,7 +19,7 @@ def stored_episode(store, family, seed, plan, success):
     task = sample_task(get_family(family), seed)
     return store.add_episode(
         store.start_run("lm", seed),
-        EpisodeRow(
+        EpisodeRecord(
             family=family,
             seed=seed,
             instruction=task.instruction,
@@ -63,7 +64,7 @@ def test_a_correction_becomes_a_lesson_with_copies_and_the_latest_correction_win
         )
         for corrected, worked in ((["pick(x)"], False), ([str(c) for c in task.oracle], True)):
             store.add_correction(
-                CorrectionRow(wrong, 0, "x", corrected, who="ann", rerun_success=worked)
+                CorrectionRow(wrong, 0, ["x()"], corrected, who="ann", rerun_success=worked)
             )
         stored_episode(
             store,

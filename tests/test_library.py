@@ -56,39 +56,6 @@ def test_a_workspace_library_is_seeded_then_keeps_every_version(tmp_path):
     assert history[0] == original and history[1].provenance.episode == 7
 
 
-def test_success_statistics_persist(tmp_path):
-    library = SkillLibrary.open(tmp_path)
-    library.record("put_in", evaluated=True)
-    library.record("put_in", succeeded=False)
-    stats = SkillLibrary.open(tmp_path).stats("put_in")
-    assert (stats.evaluations, stats.passed, stats.runs, stats.successes) == (1, 1, 1, 0)
-
-
-def test_a_run_counts_the_runs_of_a_skill_learned_after_it_began(tmp_path):
-    from dataclasses import replace
-
-    from robolearn.agent import EpisodeRecord
-    from robolearn.rollout import RunRecorder
-    from robolearn.skills.executor import StepRecord
-    from robolearn.store import Store
-
-    counting = SkillLibrary.open(tmp_path)  # the run's copy, read before the skill is learned
-    learning = SkillLibrary.open(tmp_path)
-    learning.save(replace(learning.get("put_in"), name="put_away"))
-    record = EpisodeRecord(
-        "place_in_bowl",
-        0,
-        "put the red block in the blue bowl",
-        "lm",
-        ["put_away(red_block, blue_bowl)"],
-        [StepRecord("put_away(red_block, blue_bowl)", ok=True)],
-        success=True,
-    )
-    with Store.open(tmp_path) as store:
-        RunRecorder(store, store.start_run("lm", 0), tmp_path, library=counting).save(record)
-    assert SkillLibrary.open(tmp_path).stats("put_away").runs == 1
-
-
 def test_a_composite_call_expands_to_checked_atomic_calls():
     env = TabletopEnv("tower")
     try:

@@ -1,5 +1,7 @@
 """The correction memory: one correction, and the same situation is planned right at once."""
 
+from dataclasses import replace
+
 import pytest
 
 from robolearn.agent import run_episode
@@ -10,6 +12,8 @@ from robolearn.rollout import RunRecorder
 from robolearn.skills.library import SkillLibrary
 from robolearn.store import Store
 from robolearn.tasks.env import TabletopEnv
+from robolearn.tasks.sampler import sample_task
+from robolearn.tasks.spec import get_family
 from tests.conftest import SwappedPlanner
 
 
@@ -35,17 +39,72 @@ def test_after_one_correction_the_same_situation_is_planned_right_with_no_traini
     library, env, store, recorder, planner, first, correction_id = corrected
     assert not first.success and "no correction of this situation" in first.explanation
     again = run_episode(env, planner, 4, library=library)
-    elsewhere = run_episode(env, planner, 5, library=library)
     saved = store.episode(recorder.save(again))
 
     assert again.success
     assert again.explanation.startswith(f"correction #{correction_id} by simulated")
+    assert "of this instruction in this scene" in again.explanation
     assert saved.explanation == again.explanation  # the store keeps where the plan came from
-    assert not elsewhere.success and "swapped test planner" in elsewhere.explanation
+
+
+SYNONYMS = {"red": "crimson", "cyan": "teal", "purple": "violet"}
+
+
+class FixedPlanner:
+    """Plans the plan it was given."""
+
+    name = "fixed"
+
+    def __init__(self, plan):
+        self._plan = plan
+
+    def plan(self, task):
+        return self._plan
+
+
+def test_the_same_task_in_other_words_and_another_scene_is_recalled_by_meaning(corrected):
+    """A person says it their way ("crimson", "teal"), in a scene never corrected."""
+    library, env, _, _, planner, _, correction_id = corrected
+    family = get_family("stack")
+    seed = next(
+        s
+        for s in range(5, 400, 2)
+        if {sample_task(family, s).roles[r].split("_")[0] for r in ("top", "base")} <= set(SYNONYMS)
+    )
+    task = sample_task(family, seed)
+    top, base = (SYNONYMS[task.roles[r].split("_")[0]] for r in ("top", "base"))
+    asked = replace(task, instruction=f"place the {top} block on top of the {base} one")
+
+    plan = planner.plan(asked)
+
+    assert plan == list(task.oracle)
+    assert planner.explanation.startswith(f"correction #{correction_id} by simulated")
+    assert "like task in other words" in planner.explanation
+    assert planner.last_recall.how == "meaning"
+    assert run_episode(env, FixedPlanner(plan), seed, library=library).success
+
+
+def test_a_different_task_in_similar_words_is_not_recalled(corrected):
+    """A correction of stacking says nothing about putting a block between two others."""
+    _, _, store, _, _, _, _ = corrected
+    memory = CorrectionMemory(store)
+    memory.refresh()
+    for name, seed in (("put_between", 1), ("tower", 1), ("flip_stack", 1), ("line_up", 3)):
+        task = sample_task(get_family(name), seed)
+        assert memory.recall(task.instruction, task.objects) is None, task.instruction
+
+
+def test_without_recall_by_meaning_only_the_same_words_are_recalled(corrected):
+    _, _, store, _, _, _, _ = corrected
+    memory = CorrectionMemory(store, by_meaning=False)
+    memory.refresh()
+    task = sample_task(get_family("stack"), 5)  # other words, other scene
+    assert memory.recall(task.instruction, task.objects) is None
 
 
 def test_a_correction_whose_rerun_failed_is_not_remembered(tmp_path):
-    from robolearn.store import CorrectionRow, EpisodeRow
+    from robolearn.records import EpisodeRecord
+    from robolearn.store import CorrectionRow
     from robolearn.tasks.sampler import sample_task
     from robolearn.tasks.spec import get_family
 
@@ -53,12 +112,12 @@ def test_a_correction_whose_rerun_failed_is_not_remembered(tmp_path):
     with Store.open(tmp_path) as store:
         episode = store.add_episode(
             store.start_run("lm", 2),
-            EpisodeRow(
+            EpisodeRecord(
                 family="stack", seed=2, instruction=task.instruction, planner="lm", plan=["x()"]
             ),
         )
         store.add_correction(
-            CorrectionRow(episode, 0, "x()", ["pick(a)"], who="bo", rerun_success=False)
+            CorrectionRow(episode, 0, ["x()"], ["pick(a)"], who="bo", rerun_success=False)
         )
         memory = CorrectionMemory(store)
         assert memory.refresh() == 1 and len(memory) == 0

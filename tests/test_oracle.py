@@ -24,3 +24,19 @@ def test_the_oracle_solves_at_least_95_percent_of_20_seeds(name):
     ]
     assert len(failures) <= 0.05 * len(SEEDS), failures
     assert all(r.error is None for r in records)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(n for n, f in load_families().items() if not f.bootstrap))
+def test_the_oracle_of_every_family_learned_later_solves_all_40_seeds(name):
+    env = TabletopEnv(name)
+    try:
+        library = SkillLibrary.seed()
+        failed = [
+            s
+            for s in range(40)
+            if not run_episode(env, OraclePlanner(), s, library=library).success
+        ]
+    finally:
+        env.close()
+    assert not failed

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from robolearn.learn.planners import WorkspaceRollout
+from robolearn.workspace import PlannerChoice, WorkspaceRollout
 from tests.conftest import stored_episodes
 from tests.test_dashboard_browser import free_port
 from tests.test_workers import FAMILIES, needs_ray, stored_run
@@ -178,7 +178,10 @@ def stored_rows(workspace: Path) -> list[dict]:
 @pytest.mark.skipif(shutil.which("ray") is None, reason="the ray command is not on the PATH")
 def test_a_two_node_cluster_runs_the_local_pools_episodes_and_survives_losing_a_node(tmp_path):
     _, local = stored_run(
-        tmp_path / "local", WorkspaceRollout(tmp_path / "local", "oracle"), EPISODES, workers=2
+        tmp_path / "local",
+        WorkspaceRollout(tmp_path / "local", PlannerChoice("oracle")),
+        EPISODES,
+        workers=2,
     )
     with two_node_cluster(tmp_path) as (address, head, second):
         # Spread over both nodes: an actor on each, the same episodes as the local pool.

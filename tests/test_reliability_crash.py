@@ -25,12 +25,11 @@ from benchmarks.bench_soak import (
 from robolearn.learn.adapters import (
     AdapterChoiceError,
     active,
-    adapters_dir,
     plan_with_active_adapter,
-    round_dir,
     use_round,
 )
 from robolearn.learn.rounds import run_round
+from robolearn.paths import WorkspaceLayout
 from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
 from robolearn.planner.training import Schedule, train
@@ -178,10 +177,11 @@ def test_a_round_killed_mid_epoch_keeps_every_row_and_the_adapter_in_use(
         assert active(store, workspace, model_identity(push_only_model)).round_id == first.id
         with pytest.raises(AdapterChoiceError, match=r"never ended .* without an adapter"):
             use_round(store, workspace, push_only_model, dead.id, "use the dead round")
-    assert not round_dir(workspace, dead.id).exists()
+    layout = WorkspaceLayout(workspace)
+    assert not layout.round_adapter(dead.id).exists()
     # Had it been killed while saving, its adapter would be torn in a .partial folder:
-    torn = adapters_dir(workspace) / f"{round_dir(workspace, dead.id).name}.partial"
-    shutil.copytree(round_dir(workspace, first.id), torn)
+    torn = layout.adapters / f"{layout.round_adapter(dead.id).name}.partial"
+    shutil.copytree(layout.round_adapter(first.id), torn)
     (torn / "adapter_model.safetensors").write_bytes(b"\0" * 100)
 
     planner = LMPlanner(push_only_model, SkillLibrary.open(workspace))
@@ -198,7 +198,7 @@ def test_a_round_killed_mid_epoch_keeps_every_row_and_the_adapter_in_use(
         assert [r.status for r in store.rounds()][:2] == ["promoted", "interrupted"]
         assert store.training_round(outcome.round_id).status in ("promoted", "refused")
     assert before <= committed_rows(workspace)
-    assert not list(adapters_dir(workspace).glob("*.partial"))
+    assert not list(layout.adapters.glob("*.partial"))
 
 
 def test_a_round_is_recorded_promoted_only_together_with_its_adapter_in_use(tmp_path):
@@ -235,18 +235,19 @@ def test_processes_opening_a_new_workspace_at_once_each_get_the_whole_seed_libra
     assert sorted(SkillLibrary.open(tmp_path).composites) == seed
 
 
-def count_runs(workspace, times):
-    library = SkillLibrary.open(workspace)
-    for _ in range(times):
-        library.record("stack_on", succeeded=True)
+def count_verdicts(workspace, times):
+    with Store.open(workspace) as store:
+        for _ in range(times):
+            store.add_evaluation("stack_on", True, "ok")
     return "done"
 
 
 def test_processes_counting_the_same_skill_at_once_lose_no_count(tmp_path):
-    SkillLibrary.open(tmp_path)
-    assert [done for done, _ in at_once([(count_runs, (tmp_path, 200))] * 2)] == ["done"] * 2
-    stats = SkillLibrary.open(tmp_path).stats("stack_on")
-    assert (stats.runs, stats.successes) == (400, 400)
+    Store.open(tmp_path).close()
+    assert [done for done, _ in at_once([(count_verdicts, (tmp_path, 200))] * 2)] == ["done"] * 2
+    with Store.open(tmp_path) as store:
+        stats = store.skill_record("stack_on")
+    assert (stats.evaluations, stats.passed) == (400, 400)
 
 
 def test_a_run_training_rounds_and_a_person_correcting_at_once_lose_nothing(

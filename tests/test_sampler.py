@@ -3,8 +3,9 @@ import itertools
 import numpy as np
 import pytest
 
+from robolearn.records import EpisodeRecord
 from robolearn.sim.scene import SceneObject
-from robolearn.tasks.sampler import sample_task
+from robolearn.tasks.sampler import SceneChangedError, rebuild_task, sample_task
 from robolearn.tasks.spec import load_families, load_family
 from tests.conftest import VALID_FAMILY
 
@@ -54,3 +55,13 @@ def test_a_block_that_starts_on_another_shares_its_place_and_names_it(family_fil
         top, _, lid = sample_task(family, seed).objects
         assert lid.on == top.name and (lid.x, lid.y) == (top.x, top.y)
         assert top.on is None
+
+
+def test_a_stored_episode_rebuilds_the_task_it_ran_unless_its_family_changed():
+    task = sample_task(load_families()["stack"], 7)
+    episode = EpisodeRecord("stack", 7, task.instruction, "oracle", [], id=3)
+    assert rebuild_task(episode) == task
+    with pytest.raises(SceneChangedError, match="episode 3: the 'stack' family file has changed"):
+        rebuild_task(EpisodeRecord("stack", 7, "juggle the blocks", "oracle", [], id=3))
+    with pytest.raises(SceneChangedError, match="its family 'juggle' is gone"):
+        rebuild_task(EpisodeRecord("juggle", 7, task.instruction, "oracle", [], id=3))

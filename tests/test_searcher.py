@@ -12,6 +12,13 @@ import numpy as np
 import pytest
 
 from robolearn.skills import embeddings as embeddings_module
+from robolearn.skills.calibration import (
+    calibrate,
+    cross_validate,
+    evaluate,
+    read_labelled_queries,
+    score_queries,
+)
 from robolearn.skills.composite import skill_from_json
 from robolearn.skills.embeddings import (
     Embedder,
@@ -20,17 +27,7 @@ from robolearn.skills.embeddings import (
     default_model_dir,
 )
 from robolearn.skills.library import SkillLibrary
-from robolearn.skills.searcher import (
-    TAU_NEW,
-    TAU_REUSE,
-    Searcher,
-    calibrate,
-    cross_validate,
-    evaluate,
-    read_labelled_queries,
-    score_queries,
-    skill_text,
-)
+from robolearn.skills.searcher import TAU_NEW, TAU_REUSE, Searcher, skill_text
 from tests.conftest import modules_loaded_by
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "searcher_queries.json"

@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 
 import robolearn
-from robolearn.cli import _parser
+from robolearn.cli import parse
 from robolearn.dashboard.episode_view import stored_frames
 from robolearn.learn.adapters import AdapterChoiceError, active
 from robolearn.paths import OutsideWorkspaceError, in_workspace
-from robolearn.store import AdapterRow, EpisodeRow, RoundRow, StepRow, Store
+from robolearn.records import EpisodeRecord, StepRecord
+from robolearn.store import AdapterRow, RoundRow, Store
 from tests.test_dashboard_browser import free_port, wait_healthy
 
 PACKAGE = Path(robolearn.__file__).resolve().parent
@@ -165,7 +166,7 @@ def listening_addresses(port: int) -> set[str]:
 
 
 def test_the_dashboard_command_defaults_to_localhost():
-    assert _parser().parse_args(["dashboard"]).address == "127.0.0.1"
+    assert parse(["dashboard"]).address == "127.0.0.1"
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc/net/tcp (Linux)")
@@ -246,13 +247,13 @@ def test_the_dashboard_shows_only_frames_inside_the_workspace(workspace):
     with Store.open(workspace) as store:
         episode_id = store.add_episode(
             store.start_run("oracle", 0),
-            EpisodeRow(
+            EpisodeRecord(
                 family="stack",
                 seed=0,
                 instruction="stack",
                 planner="oracle",
                 plan=["open_gripper()"] * len(paths),
-                steps=[StepRow("open_gripper()", ok=True, frame_path=p) for p in paths],
+                steps=[StepRecord("open_gripper()", ok=True, frame_path=p) for p in paths],
             ),
         )
         episode = store.episode(episode_id)

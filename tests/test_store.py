@@ -10,30 +10,29 @@ from pathlib import Path
 import pytest
 
 from robolearn.errors import UserError
+from robolearn.records import EpisodeRecord, StepRecord
 from robolearn.store import (
     DB_NAME,
     SCHEMA_VERSION,
     CorrectionRow,
-    EpisodeRow,
     MissingRowError,
     NewerSchemaError,
-    StepRow,
     Store,
     StoreFileError,
 )
 from tests.conftest import modules_loaded_by
 
 
-def stack_episode(seed: int = 3, family: str = "stack", success: bool = False) -> EpisodeRow:
-    return EpisodeRow(
+def stack_episode(seed: int = 3, family: str = "stack", success: bool = False) -> EpisodeRecord:
+    return EpisodeRecord(
         family=family,
         seed=seed,
         instruction="stack the red block on the blue block",
         planner="oracle",
         plan=["pick(red_block)", "place(red_block, blue_block)"],
         steps=[
-            StepRow("pick(red_block)", ok=True, ticks=120, frame_path="frames/stack-3-1.png"),
-            StepRow(
+            StepRecord("pick(red_block)", ok=True, ticks=120, frame_path="frames/stack-3-1.png"),
+            StepRecord(
                 "place(red_block, blue_block)",
                 ok=False,
                 reason="grasp",
@@ -69,9 +68,8 @@ def test_an_episode_comes_back_with_its_steps_as_it_was_saved(tmp_path):
     assert saved.steps[0].frame_path == "frames/stack-3-1.png"
 
 
-def test_the_agents_episode_record_converts_in_one_line(tmp_path):
-    from robolearn.agent import EpisodeRecord
-    from robolearn.skills.executor import StepRecord
+def test_the_store_keeps_the_agents_episode_record_as_it_is(tmp_path):
+    from robolearn.records import EpisodeRecord, StepRecord
 
     record = EpisodeRecord(
         family="stack",
@@ -84,9 +82,7 @@ def test_the_agents_episode_record_converts_in_one_line(tmp_path):
         control_steps=9,
     )
     with Store.open(tmp_path) as store:
-        episode_id = store.add_episode(
-            store.start_run("lm", seed=5), EpisodeRow.from_dict(record.to_dict())
-        )
+        episode_id = store.add_episode(store.start_run("lm", seed=5), record)
         saved = store.episode(episode_id)
 
     assert saved.to_dict()["steps"] == [{**record.steps[0].to_dict(), "frame_path": None}]
@@ -118,7 +114,7 @@ def test_a_missing_run_or_episode_is_a_clear_error_and_writes_nothing(tmp_path):
         with pytest.raises(MissingRowError, match="no episode 9"):
             store.episode(9)
         with pytest.raises(MissingRowError, match="no episode 9"):
-            store.add_correction(CorrectionRow(9, 0, "pick(a)", "pick(b)", who="ann"))
+            store.add_correction(CorrectionRow(9, 0, ["pick(a)"], ["pick(b)"], who="ann"))
         assert store.episodes() == [] and store.corrections() == []
 
 
@@ -129,7 +125,7 @@ def test_corrections_are_append_only(tmp_path):
             CorrectionRow(
                 episode_id,
                 1,
-                proposed="place(red_block, blue_block)",
+                proposed=["pick(red_block)", "place(red_block, blue_block)"],
                 corrected=["place(red_block, green_block)"],
                 who="ann",
                 why="wrong base",
@@ -191,7 +187,7 @@ def test_a_database_from_schema_v1_is_migrated_and_keeps_its_rows(tmp_path):
     old.close()
 
     with Store.open(tmp_path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         [episode] = store.episodes()
         [correction] = store.corrections()
         episode_id = store.add_episode(1, stack_episode())  # and the new columns work
@@ -199,10 +195,11 @@ def test_a_database_from_schema_v1_is_migrated_and_keeps_its_rows(tmp_path):
         assert store.integrity_ok()
 
     assert (episode.id, episode.family, episode.seed, episode.success) == (1, "stack", 3, True)
-    assert episode.steps == [StepRow("pick(red_block)", ok=True, ticks=120)]
+    assert episode.steps == [StepRecord("pick(red_block)", ok=True, ticks=120)]
+    # v1 kept the one step corrected; it reads as a one-call plan
     assert (correction.proposed, correction.corrected, correction.rerun_success) == (
-        "pick(red_block)",
-        "pick(blue_block)",
+        ["pick(red_block)"],
+        ["pick(blue_block)"],
         False,
     )
     tables = {
@@ -299,7 +296,7 @@ def write_for_a_while(
                 else:
                     store.add_correction(
                         CorrectionRow(
-                            episode_id, 1, "place(a, b)", "place(a, c)", who=f"worker{worker}"
+                            episode_id, 1, ["place(a, b)"], ["place(a, c)"], who=f"worker{worker}"
                         )
                     )
                     sent["corrections"] += 1

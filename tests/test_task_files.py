@@ -25,7 +25,37 @@ def test_the_shipped_families_load_and_the_new_ones_are_left_to_the_learning_loo
         "clear_table",
         "put_between",
         "flip_stack",
+        "two_towers",
+        "move_stack",
     }
+    longest = max(len(f.oracle) for f in families.values() if not f.bootstrap)
+    assert longest >= 8, "one family the model never saw takes eight steps or more"
+
+
+def test_every_phrasing_of_a_family_taught_later_names_every_object_its_plan_needs():
+    """The prompt lists object names only, so the words must say which object plays which
+    role: each role the oracle uses is named in every template (or shares its colour with a
+    named role, as a block standing in the zone of its colour), or is the only one of its kind."""
+
+    def named(role, template):
+        return "{" + role + "}" in template or "{" + role + "." in template
+
+    for family in load_families().values():
+        if family.bootstrap:
+            continue
+        kinds = [obj.kind for obj in family.objects]
+        needed = {a for call in family.oracle for a in call.args if isinstance(a, str)}
+        for role in family.objects:
+            if role.role not in needed or kinds.count(role.kind) == 1:
+                continue
+            twins = {o.role for o in family.objects if o.same_colour_as == role.role}
+            twins |= {role.same_colour_as} - {None}
+            for template in family.instructions:
+                assert named(role.role, template) or any(named(t, template) for t in twins), (
+                    family.name,
+                    role.role,
+                    template,
+                )
 
 
 def test_an_unknown_family_lists_the_known_ones():

@@ -14,10 +14,10 @@ from typing import ClassVar
 
 import pytest
 
-from robolearn.learn.planners import WorkspaceRollout
-from robolearn.learn.shipped import ShippedRollout
 from robolearn.rollout import RunRecorder, WorkerSetupError, run_episodes
+from robolearn.rollout.shipped import ShippedRollout
 from robolearn.store import Store
+from robolearn.workspace import PlannerChoice, WorkspaceRollout
 from tests.conftest import robolearn
 
 FAMILIES = ["stack", "push_to_zone"]
@@ -42,8 +42,12 @@ def stored_run(workspace: Path, setup, episodes: int = 3, **spread):
 
 
 def test_two_workers_store_the_same_episodes_in_the_same_order_as_one(tmp_path):
-    alone = stored_run(tmp_path / "one", WorkspaceRollout(tmp_path / "one", "oracle"))
-    spread = stored_run(tmp_path / "two", WorkspaceRollout(tmp_path / "two", "oracle"), workers=2)
+    alone = stored_run(
+        tmp_path / "one", WorkspaceRollout(tmp_path / "one", PlannerChoice("oracle"))
+    )
+    spread = stored_run(
+        tmp_path / "two", WorkspaceRollout(tmp_path / "two", PlannerChoice("oracle")), workers=2
+    )
     assert spread[1] == alone[1]
     assert [(row["family"], row["seed"]) for row in spread[1]] == [
         (family, seed) for family in FAMILIES for seed in range(3)
@@ -54,10 +58,13 @@ def test_two_workers_store_the_same_episodes_in_the_same_order_as_one(tmp_path):
 def test_language_model_workers_plan_exactly_as_the_driver_does(tmp_path, tiny_model):
     model = str(tiny_model[0])
     alone = stored_run(
-        tmp_path / "one", WorkspaceRollout(tmp_path / "one", "lm", model), episodes=2
+        tmp_path / "one", WorkspaceRollout(tmp_path / "one", PlannerChoice("lm", model)), episodes=2
     )
     spread = stored_run(
-        tmp_path / "two", WorkspaceRollout(tmp_path / "two", "lm", model), episodes=2, workers=2
+        tmp_path / "two",
+        WorkspaceRollout(tmp_path / "two", PlannerChoice("lm", model)),
+        episodes=2,
+        workers=2,
     )
     assert [row["plan"] for row in spread[1]] == [row["plan"] for row in alone[1]]
     assert spread[1] == alone[1]
@@ -92,7 +99,7 @@ class DiesOnSeed:
     name: ClassVar[str] = "oracle"
 
     def build(self):
-        rollout = WorkspaceRollout(self.workspace, "oracle").build()
+        rollout = WorkspaceRollout(self.workspace, PlannerChoice("oracle")).build()
         rollout.planner = DyingPlanner(
             rollout.planner, self.seed, self.times, self.workspace / "deaths"
         )
@@ -126,11 +133,13 @@ def test_an_episode_whose_workers_keep_dying_is_reported_not_dropped(tmp_path):
 def test_workers_without_the_workspace_disk_plan_from_what_was_shipped(tmp_path, tiny_model):
     model = str(tiny_model[0])
     alone = stored_run(
-        tmp_path / "here", WorkspaceRollout(tmp_path / "here", "lm", model), episodes=2
+        tmp_path / "here",
+        WorkspaceRollout(tmp_path / "here", PlannerChoice("lm", model)),
+        episodes=2,
     )
     source = tmp_path / "source"
     shutil.copytree(tmp_path / "here", source)
-    shipped = ShippedRollout.pack(WorkspaceRollout(source, "lm", model).prepare())
+    shipped = ShippedRollout.pack(WorkspaceRollout(source, PlannerChoice("lm", model)).prepare())
     shutil.rmtree(source)  # the workers cannot read it: all they have is what was packed
     spread = stored_run(tmp_path / "there", shipped, episodes=2, workers=2)
     assert [row["plan"] for row in spread[1]] == [row["plan"] for row in alone[1]]
@@ -138,7 +147,7 @@ def test_workers_without_the_workspace_disk_plan_from_what_was_shipped(tmp_path,
 
 
 def test_a_worker_that_cannot_load_its_model_says_why(tmp_path):
-    setup = WorkspaceRollout(tmp_path, "lm", model=str(tmp_path / "no-such-model"))
+    setup = WorkspaceRollout(tmp_path, PlannerChoice("lm", str(tmp_path / "no-such-model")))
     with pytest.raises(WorkerSetupError, match="no model at"):
         stored_run(tmp_path, setup, workers=2)
 
@@ -193,9 +202,11 @@ needs_ray = pytest.mark.skipif(
 @needs_ray
 def test_ray_actors_store_the_same_episodes_as_local_workers(tmp_path):
     local = stored_run(
-        tmp_path / "local", WorkspaceRollout(tmp_path / "local", "oracle"), workers=2
+        tmp_path / "local", WorkspaceRollout(tmp_path / "local", PlannerChoice("oracle")), workers=2
     )
-    shipped = ShippedRollout.pack(WorkspaceRollout(tmp_path / "ray", "oracle").prepare())
+    shipped = ShippedRollout.pack(
+        WorkspaceRollout(tmp_path / "ray", PlannerChoice("oracle")).prepare()
+    )
     on_ray = stored_run(tmp_path / "ray", shipped, workers=2, backend="ray")
     assert on_ray[1] == local[1] and on_ray[0].backend == "ray"
 

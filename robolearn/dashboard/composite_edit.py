@@ -16,9 +16,10 @@ from robolearn.errors import UserError
 from robolearn.skills.composite import CompositeSkill, Provenance, skill_from_json
 
 if TYPE_CHECKING:
+    from robolearn.records import EpisodeRecord
     from robolearn.skills.evaluator import Verdict
     from robolearn.skills.library import SkillLibrary
-    from robolearn.store import EpisodeRow, Store
+    from robolearn.store import Store
 
 
 class CompositeEditError(UserError, ValueError):
@@ -82,7 +83,7 @@ def edited_skill(
 
 
 def evaluate_edit(
-    store: Store, library: SkillLibrary, episode: EpisodeRow, skill: CompositeSkill
+    store: Store, library: SkillLibrary, episode: EpisodeRecord, skill: CompositeSkill
 ) -> Verdict:
     """Evaluate the edited ``skill`` in ``episode``'s scene, from its initial state.
 

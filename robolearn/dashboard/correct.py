@@ -12,7 +12,6 @@ skill's next version (``robolearn.dashboard.composite_edit``).
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +31,11 @@ from robolearn.store import MissingRowError
 
 if TYPE_CHECKING:
     from robolearn.correction import Correction, Rerun
+    from robolearn.records import EpisodeRecord
     from robolearn.skills.composite import CompositeSkill
     from robolearn.skills.evaluator import Verdict
     from robolearn.skills.library import SkillLibrary
-    from robolearn.store import CorrectionRow, EpisodeRow, Store
+    from robolearn.store import CorrectionRow, Store
 
 PICK_LIMIT = 200  # newest episodes offered to pick from (the open one is always offered)
 _PENDING = "correct_pending"
@@ -64,7 +64,7 @@ class SkillPending:
     verdict: Verdict
 
 
-def plan_text(episode: EpisodeRow) -> str:
+def plan_text(episode: EpisodeRecord) -> str:
     """The episode's plan for editing, one call a line."""
     return "\n".join(episode.plan)
 
@@ -110,19 +110,13 @@ def correction_rows(corrections: list[CorrectionRow]) -> list[dict[str, Any]]:
             "why": c.why,
             "from step": c.step_index + 1,
             "re-run": outcomes[c.rerun_success],
-            "corrected plan": _plan_text(c.corrected),
+            "corrected plan": "; ".join(c.corrected),
         }
         for c in corrections
     ]
 
 
-def _plan_text(value: object) -> str:
-    if isinstance(value, list):
-        return "; ".join(map(str, value))
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def pickable(store: Store, opened: int | None) -> list[EpisodeRow]:
+def pickable(store: Store, opened: int | None) -> list[EpisodeRecord]:
     """Episodes to choose from, newest first; the open one is kept even when it is older."""
     episodes = store.episodes(limit=PICK_LIMIT, newest_first=True)
     if opened is not None and all(e.id != opened for e in episodes):
@@ -168,7 +162,7 @@ def render() -> None:
             st.caption("None yet.")
 
 
-def _render_form(store: Store, episode: EpisodeRow) -> None:
+def _render_form(store: Store, episode: EpisodeRecord) -> None:
     """The plan editor, the re-run and the save."""
     st.subheader("Corrected plan")
     st.caption(
@@ -226,9 +220,8 @@ def _render_rerun(pending: Pending) -> None:
     render_frames(rerun_frames(rerun.steps), key="correct_rerun_frame")
 
 
-def _render_skill_editor(store: Store, episode: EpisodeRow) -> None:
+def _render_skill_editor(store: Store, episode: EpisodeRecord) -> None:
     """Edit a composite skill's steps, evaluate the edit in this episode's scene, save it."""
-    from robolearn.skills.evaluator import REASONS
     from robolearn.skills.library import SkillLibrary
 
     st.subheader("Edit a composite skill")
@@ -267,6 +260,16 @@ def _render_skill_editor(store: Store, episode: EpisodeRow) -> None:
     if st.button("Evaluate in simulation", key="correct_skill_evaluate"):
         st.session_state.pop(_SKILL_PENDING, None)
         _evaluate_skill(store, library, episode, skill, inputs)
+    _render_skill_verdict(library, episode, inputs)
+
+
+def _render_skill_verdict(
+    library: SkillLibrary, episode: EpisodeRecord, inputs: tuple[int, str, int, str, str]
+) -> None:
+    """The evaluation of the edited steps now shown, and the button that saves a passed one."""
+    from robolearn.skills.evaluator import REASONS
+
+    why = inputs[4]
     pending: SkillPending | None = st.session_state.get(_SKILL_PENDING)
     if pending is None or pending.inputs[:3] != inputs[:3]:
         return
@@ -296,7 +299,7 @@ def _render_skill_editor(store: Store, episode: EpisodeRow) -> None:
 def _evaluate_skill(
     store: Store,
     library: SkillLibrary,
-    episode: EpisodeRow,
+    episode: EpisodeRecord,
     skill: CompositeSkill,
     inputs: tuple[int, str, int, str, str],
 ) -> None:

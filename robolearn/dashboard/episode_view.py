@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -19,20 +19,10 @@ from robolearn.paths import OutsideWorkspaceError, in_workspace
 if TYPE_CHECKING:
     import numpy as np
 
-    from robolearn.store import EpisodeRow
+    from robolearn.records import EpisodeRecord, StepRecord
 
 FRAME_WIDTH = 384
 """Pixels a frame is shown at (the camera's images are 128 x 128)."""
-
-
-class StepLike(Protocol):
-    """What a stored step (``StepRow``) and a re-run step (``StepRecord``) both have."""
-
-    call: str
-    ok: bool
-    reason: str | None
-    message: str
-    ticks: int
 
 
 @dataclass(frozen=True)
@@ -46,14 +36,14 @@ class Frame:
     """A PNG file, an RGB array (a re-run's), or None when the stored file is missing."""
 
 
-def outcome(step: StepLike | None) -> str:
+def outcome(step: StepRecord | None) -> str:
     """One word for how a step went: ``ok``, ``failed (reason)`` or ``not run``."""
     if step is None:
         return "not run"
     return "ok" if step.ok else f"failed ({step.reason or 'unknown'})"
 
 
-def step_rows(plan: Sequence[str], steps: Sequence[StepLike]) -> list[dict[str, Any]]:
+def step_rows(plan: Sequence[str], steps: Sequence[StepRecord]) -> list[dict[str, Any]]:
     """One row a plan call: its number, call, outcome, reason, message and control steps.
 
     A plan stops at its first failed step, so the calls after it show as ``not run``.
@@ -74,7 +64,7 @@ def step_rows(plan: Sequence[str], steps: Sequence[StepLike]) -> list[dict[str, 
     return rows
 
 
-def stored_frames(episode: EpisodeRow, workspace: Path) -> list[Frame]:
+def stored_frames(episode: EpisodeRecord, workspace: Path) -> list[Frame]:
     """The frames of a stored episode's steps (files relative to the workspace).
 
     A frame whose stored path leads outside the workspace is not read: its caption says why.
@@ -104,14 +94,14 @@ def rerun_frames(steps: Sequence[Any]) -> list[Frame]:
     ]
 
 
-def episode_title(episode: EpisodeRow) -> str:
+def episode_title(episode: EpisodeRecord) -> str:
     """A one-line label: ``#12 stack seed 4 (oracle): succeeded``."""
     result = "succeeded" if episode.success else "failed"
     return f"#{episode.id} {episode.family} seed {episode.seed} ({episode.planner}): {result}"
 
 
 # ----- Streamlit views ---------------------------------------------------------------------
-def render_episode(episode: EpisodeRow, workspace: Path, key: str) -> None:
+def render_episode(episode: EpisodeRecord, workspace: Path, key: str) -> None:
     """Show an episode: instruction, outcome, plan step by step, and its frames."""
     st.subheader(escaped(episode_title(episode)))
     st.markdown("**Instruction:**")
@@ -136,7 +126,7 @@ def render_episode(episode: EpisodeRow, workspace: Path, key: str) -> None:
     render_frames(stored_frames(episode, workspace), key=key)
 
 
-def render_steps(plan: Sequence[str], steps: Sequence[StepLike]) -> None:
+def render_steps(plan: Sequence[str], steps: Sequence[StepRecord]) -> None:
     """The plan as a table, one row a step with its outcome."""
     if not plan:
         st.info("The plan is empty.")

@@ -14,7 +14,8 @@ from robolearn.dashboard import session
 from robolearn.dashboard.episode_view import episode_title, render_episode
 
 if TYPE_CHECKING:
-    from robolearn.store import EpisodeRow, Store
+    from robolearn.records import EpisodeRecord
+    from robolearn.store import Store
 
 OUTCOMES = ("all", "succeeded", "failed")
 SCAN_LIMIT = 1000  # newest episodes read per family filter; the outcome filter applies to these
@@ -24,7 +25,7 @@ ALL_FAMILIES = "all families"
 
 def list_episodes(
     store: Store, family: str | None = None, outcome: str = "all", limit: int = SHOW_LIMIT
-) -> list[EpisodeRow]:
+) -> list[EpisodeRecord]:
     """Episodes newest first, of one family (or all) and one outcome (or all), at most ``limit``."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
@@ -34,7 +35,7 @@ def list_episodes(
     return episodes[:limit]
 
 
-def episode_rows(episodes: list[EpisodeRow]) -> list[dict[str, Any]]:
+def episode_rows(episodes: list[EpisodeRecord]) -> list[dict[str, Any]]:
     """The table of episodes a person scans: one row each."""
     return [
         {

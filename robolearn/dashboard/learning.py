@@ -54,13 +54,13 @@ def forgetting_curves(rounds: list[RoundRow]) -> list[dict[str, Any]]:
 def _model() -> Any:
     """The base model folder the dashboard plans with, or None (with a note) if missing."""
     from robolearn.dashboard.run import lm_missing
-    from robolearn.planner.bootstrap import default_model_dir
+    from robolearn.workspace import Workspace
 
     missing = lm_missing(session.workspace())
     if missing:
         st.info(escaped(missing))
         return None
-    return default_model_dir(session.workspace())
+    return Workspace(session.workspace()).default_model
 
 
 # ----- Streamlit view ----------------------------------------------------------------------

@@ -10,7 +10,8 @@ import streamlit as st
 from robolearn.dashboard import session
 
 if TYPE_CHECKING:
-    from robolearn.store import CorrectionRow, EpisodeRow, Store
+    from robolearn.records import EpisodeRecord
+    from robolearn.store import CorrectionRow, Store
 
 WINDOW = 10  # episodes of a family averaged in its rolling success rate
 
@@ -28,7 +29,7 @@ def success_rows(store: Store) -> list[dict[str, Any]]:
     ]
 
 
-def rolling_success(episodes: list[EpisodeRow], window: int = WINDOW) -> list[dict[str, Any]]:
+def rolling_success(episodes: list[EpisodeRecord], window: int = WINDOW) -> list[dict[str, Any]]:
     """Each family's success rate over its last ``window`` episodes, after every episode.
 
     ``episodes`` oldest first; one row an episode: its id, time, family and the rate then.
@@ -52,7 +53,7 @@ def rolling_success(episodes: list[EpisodeRow], window: int = WINDOW) -> list[di
 
 
 def correction_counts(
-    episodes: list[EpisodeRow], corrections: list[CorrectionRow]
+    episodes: list[EpisodeRecord], corrections: list[CorrectionRow]
 ) -> list[dict[str, Any]]:
     """Per family: corrections made, and how many of their re-runs succeeded."""
     family_of = {e.id: e.family for e in episodes}
@@ -83,7 +84,7 @@ def render() -> None:
     st.caption("Training rounds, their success matrix and forgetting curves: the Learning page.")
 
 
-def _render_success(families: list[dict[str, Any]], episodes: list[EpisodeRow]) -> None:
+def _render_success(families: list[dict[str, Any]], episodes: list[EpisodeRecord]) -> None:
     import pandas as pd
 
     st.subheader("Success per family")

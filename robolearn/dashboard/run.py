@@ -14,13 +14,11 @@ import streamlit as st
 from robolearn.dashboard import session
 from robolearn.dashboard.episode_view import render_episode
 from robolearn.errors import UserError
+from robolearn.workspace import PLANNERS, PlannerChoice, Workspace
 
 if TYPE_CHECKING:
-    from robolearn.agent import Planner
-    from robolearn.skills.library import SkillLibrary
     from robolearn.store import Store
 
-PLANNERS = ("oracle", "lm")
 _LAST = "run_last_episode"
 
 
@@ -33,9 +31,7 @@ def families() -> list[str]:
 
 def lm_missing(workspace: Path) -> str | None:
     """Why the lm planner cannot run in ``workspace`` (its default model is missing), or None."""
-    from robolearn.planner.bootstrap import default_model_dir
-
-    model = default_model_dir(workspace)
+    model = Workspace(workspace).default_model
     if (model / "config.json").is_file():
         return None
     return (
@@ -45,41 +41,28 @@ def lm_missing(workspace: Path) -> str | None:
     )
 
 
-def make_planner(name: str, workspace: Path, library: SkillLibrary) -> Planner:
-    """The planner called ``name``; the lm planner uses the workspace's default model."""
-    if name == "oracle":
-        from robolearn.planner.oracle import OraclePlanner
-
-        return OraclePlanner()
-    if name != "lm":
-        raise UserError(f"unknown planner {name!r}; known: {', '.join(PLANNERS)}")
-    from robolearn.planner.bootstrap import default_model_dir
-    from robolearn.planner.lm import LMPlanner
-
-    return LMPlanner(default_model_dir(workspace), library)  # says how to build a missing one
-
-
 def run_one(store: Store, workspace: Path, family: str, seed: int, planner_name: str) -> int:
-    """Run task ``seed`` of ``family`` with frames and store it as a run of its own; its id."""
-    from robolearn.agent import run_episode
+    """Run task ``seed`` of ``family`` with frames and store it as a run of its own; its id.
+
+    The episode runs as one of ``robolearn run --frames``: the same rollout setup (planner with
+    the adapter in use and the correction memory), the same runner, the same recorder.
+    """
     from robolearn.rollout import RunRecorder
-    from robolearn.skills.library import SkillLibrary
-    from robolearn.tasks.env import TabletopEnv
-    from robolearn.tasks.spec import get_family
+    from robolearn.rollout.jobs import EpisodeJob, EpisodeRunner
 
     if seed < 0:
         raise UserError(f"the seed must be 0 or more, not {seed}")
-    library = SkillLibrary.open(workspace)
-    planner = make_planner(planner_name, workspace, library)
-    env = TabletopEnv(get_family(family))
+    space = Workspace(workspace)
+    setup = space.rollout(PlannerChoice(planner_name))
+    runner = EpisodeRunner(setup.build(), frames=True)
     try:
-        record = run_episode(env, planner, seed, frames=True, library=library)
+        record = runner.run(EpisodeJob(0, family, seed))
     finally:
-        env.close()
+        runner.close()
     run_id = store.start_run(
-        planner.name, seed, {"families": [family], "episodes": 1, "source": "dashboard"}
+        setup.name, seed, {"families": [family], "episodes": 1, "source": "dashboard"}
     )
-    return RunRecorder(store, run_id, workspace, frames=True, library=library).save(record)
+    return RunRecorder(store, run_id, workspace, frames=True).save(record)
 
 
 # ----- Streamlit view ----------------------------------------------------------------------
@@ -92,7 +75,9 @@ def render() -> None:
     left, middle, right = st.columns(3)
     family = left.selectbox("Task family", names, key="run_family")
     seed = int(middle.number_input("Seed", min_value=0, value=0, step=1, key="run_seed"))
-    planner = right.radio("Planner", PLANNERS, horizontal=True, key="run_planner")
+    planner = right.radio(
+        "Planner", PLANNERS, index=PLANNERS.index("oracle"), horizontal=True, key="run_planner"
+    )
     missing = lm_missing(workspace) if planner == "lm" else None
     if missing:
         st.info(missing)

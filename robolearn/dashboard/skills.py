@@ -19,12 +19,18 @@ if TYPE_CHECKING:
     from robolearn.skills.embeddings import TextEmbedder
     from robolearn.skills.library import SkillLibrary
     from robolearn.skills.searcher import SearchResult
+    from robolearn.store import SkillStats
 
 EXPORT_NAME = "robolearn-skills.zip"
 
 
-def skill_rows(library: SkillLibrary, query: str = "") -> list[dict[str, Any]]:
-    """One row a skill whose name or description holds every word of ``query`` (any case)."""
+def skill_rows(
+    library: SkillLibrary, records: dict[str, SkillStats], query: str = ""
+) -> list[dict[str, Any]]:
+    """One row a skill whose name or description holds every word of ``query`` (any case).
+
+    ``records`` is the store's record of each skill (``Store.skill_stats``).
+    """
     words = query.lower().split()
     rows = []
     for name in library.names():
@@ -33,7 +39,7 @@ def skill_rows(library: SkillLibrary, query: str = "") -> list[dict[str, Any]]:
         if not all(word in text for word in words):
             continue
         composite = library.composites.get(name)
-        stats = library.stats(name) if composite else None
+        stats = records.get(name) if composite else None
         rows.append(
             {
                 "skill": name,
@@ -79,11 +85,9 @@ def semantic_search(
     library: SkillLibrary, workspace: Path, query: str, embedder: TextEmbedder
 ) -> SearchResult:
     """The Searcher's answer for ``query``; skill vectors come from the workspace's cache."""
-    from robolearn.skills.embeddings import EmbeddingCache
-    from robolearn.skills.searcher import Searcher
+    from robolearn.workspace import Workspace
 
-    searcher = Searcher(library, embedder, cache=EmbeddingCache.for_workspace(workspace))
-    return searcher.search(query)
+    return Workspace(workspace).searcher(library, embedder).search(query)
 
 
 @st.cache_resource(show_spinner=False)
@@ -99,16 +103,17 @@ def _embedder() -> TextEmbedder:
 # ----- Streamlit view ----------------------------------------------------------------------
 def render() -> None:
     """The page."""
-    from robolearn.errors import UserError
     from robolearn.skills.library import SkillLibrary
 
     workspace = session.workspace()
     st.title("Skills")
     library = SkillLibrary.open(workspace)
+    with session.open_store() as store:
+        records = store.skill_stats()
     query = st.text_input(
         "Filter by name or description", key="skills_query", placeholder="e.g. stack, bowl, tower"
     )
-    rows = skill_rows(library, query)
+    rows = skill_rows(library, records, query)
     st.caption(
         f"{len(rows)} of {len(library.names())} skills ({len(library.composites)} composite)"
     )
@@ -119,6 +124,23 @@ def render() -> None:
             "No skill's name or description has every word of the filter; try "
             "semantic search, which matches meaning."
         )
+    _render_search(library, workspace, query)
+    _render_skill(library, records)
+    st.subheader("Export")
+    st.download_button(
+        "Export the library (.zip)",
+        data=export_zip(library),
+        file_name=EXPORT_NAME,
+        mime="application/zip",
+        key="skills_export",
+        help="A bundle `robolearn skills import` reads in another workspace",
+    )
+
+
+def _render_search(library: SkillLibrary, workspace: Path, query: str) -> None:
+    """Semantic search behind a button: it loads the embedding model."""
+    from robolearn.errors import UserError
+
     if st.button(
         "Semantic search",
         key="skills_semantic",
@@ -144,6 +166,12 @@ def render() -> None:
                 ],
                 hide_index=True,
             )
+
+
+def _render_skill(library: SkillLibrary, records: dict[str, SkillStats]) -> None:
+    """One skill: signature, steps, effect, record, versions."""
+    from robolearn.store import SkillStats
+
     st.subheader("Skill")
     name = st.selectbox(
         "Show",
@@ -160,22 +188,13 @@ def render() -> None:
         composite = library.composites[name]
         st.markdown("**Steps:** " + escaped("; ".join(map(str, composite.steps))))
         st.markdown("**Effect:** " + escaped(", ".join(map(str, composite.effect))))
-        stats = library.stats(name)
+        stats = records.get(name, SkillStats())
         st.markdown(
             f"**Record:** evaluations passed {stats.passed}/{stats.evaluations}, "
             f"episodes succeeded {stats.successes}/{stats.runs}"
         )
         st.markdown("**Versions and provenance**")
         st.dataframe(version_rows(library, name), hide_index=True)
-    st.subheader("Export")
-    st.download_button(
-        "Export the library (.zip)",
-        data=export_zip(library),
-        file_name=EXPORT_NAME,
-        mime="application/zip",
-        key="skills_export",
-        help="A bundle `robolearn skills import` reads in another workspace",
-    )
 
 
 if __name__ == "__main__":

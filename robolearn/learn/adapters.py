@@ -1,6 +1,6 @@
 """Which LoRA adapter a base model plans with: the workspace's ``adapters/`` and the store's log.
 
-Each round's adapter is a folder ``<workspace>/adapters/round-NNNN``; the store's append-only
+Each round's adapter is a folder ``WorkspaceLayout.round_adapter(round)``; the store's append-only
 adapter log says which one each base model uses now. Rolling back is one more log entry.
 """
 
@@ -11,24 +11,14 @@ from pathlib import Path
 
 from robolearn.errors import UserError
 from robolearn.paths import OutsideWorkspaceError, in_workspace
+from robolearn.planner.adapter_check import check_adapter_folder
 from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
-from robolearn.planner.model_check import check_adapter_folder
 from robolearn.store import AdapterRow, RoundRow, Store
 
 
 class AdapterChoiceError(UserError, ValueError):
     """An adapter that cannot be used: an unknown round, another base model, a missing folder."""
-
-
-def adapters_dir(workspace: Path) -> Path:
-    """Where a workspace keeps its adapters."""
-    return Path(workspace) / "adapters"
-
-
-def round_dir(workspace: Path, round_id: int) -> Path:
-    """The adapter folder of round ``round_id``."""
-    return adapters_dir(workspace) / f"round-{round_id:04d}"
 
 
 @dataclass(frozen=True)

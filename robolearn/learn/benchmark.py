@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from robolearn.agent import Planner, run_episode
 from robolearn.correction import CorrectionAPI
+from robolearn.errors import ConfigError
 from robolearn.learn.adapters import plan_with_active_adapter
 from robolearn.learn.corrector import SimulatedCorrector
 from robolearn.learn.evaluation import SuccessEvaluator, heldout_seeds
@@ -45,6 +46,7 @@ from robolearn.rollout import RunRecorder
 from robolearn.skills.library import SkillLibrary
 from robolearn.store import Store
 from robolearn.tasks.env import TabletopEnv
+from robolearn.tasks.seeds import FIRST_HELDOUT, training_seeds
 from robolearn.tasks.spec import get_family
 
 NEW_FAMILIES = ("put_between", "clear_table", "flip_stack", "swap_blocks")
@@ -97,13 +99,15 @@ class LearningBenchConfig:
     def __post_init__(self) -> None:
         unknown = [c for c in self.conditions if c not in CONDITIONS]
         if unknown:
-            raise ValueError(f"unknown conditions {unknown}; known: {', '.join(CONDITIONS)}")
+            raise ConfigError(
+                "conditions", f"unknown conditions {unknown}; known: {', '.join(CONDITIONS)}"
+            )
         for name in self.families:
             get_family(name)  # an unknown family says which exist
         if not 1 <= self.corrections_per_round <= self.max_corrections:
-            raise ValueError("corrections_per_round must be between 1 and max_corrections")
+            raise ConfigError("corrections_per_round", "{} must be between 1 and max_corrections")
         if not 0 < self.target <= 1:
-            raise ValueError(f"target is a success rate in (0, 1], got {self.target}")
+            raise ConfigError("target", f"{{}} is a success rate in (0, 1], got {self.target}")
 
     def round_for(self, condition: Condition) -> RoundConfig:
         """The round settings under ``condition``."""
@@ -112,7 +116,7 @@ class LearningBenchConfig:
             data=replace(self.round.data, replay=condition.replay),
             max_regression=self.round.max_regression if condition.gate else 1.0,
             eval_scenes=self.eval_scenes,
-            eval_seed_start=1,
+            eval_seed_start=FIRST_HELDOUT,
             seed=self.seed,
         )
 
@@ -159,7 +163,7 @@ def run_benchmark(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     library = SkillLibrary.seed()
-    evaluator = SuccessEvaluator(library, heldout_seeds(config.eval_scenes, 1))
+    evaluator = SuccessEvaluator(library, heldout_seeds(config.eval_scenes))
     base_pool = base_demonstrations(model_dir)
     report: dict[str, object] = {
         "model": model_identity(model_dir),
@@ -211,79 +215,100 @@ def run_condition(
     model = LMPlanner(model_dir, library, threads=config.round.lora.threads)
     result = ConditionResult(condition.name, matrix, {}, MistakeLog())
     with Store.open(workspace) as store:
-        planner: Planner = (
-            MemoryPlanner(model, CorrectionMemory(store)) if condition.memory else model
-        )
-        matrix.add("base", evaluator.evaluate(planner, families).success)
-        api = CorrectionAPI(store, library)
-        corrector = SimulatedCorrector(api)
-        recorder = RunRecorder(
-            store,
-            store.start_run(
-                planner.name, 0, {"benchmark": "learning", "condition": condition.name}
-            ),
-            workspace,
-        )
-        corrected: list[tuple[str, int]] = []
-        with tqdm(
-            total=len(config.families) * config.max_corrections,
-            unit="correction",
-            desc=f"{condition.name}",
-            disable=not progress,
-        ) as bar:
+        stream = _Stream(condition, config, model_dir, evaluator, base_pool, library, store, model)
+        matrix.add("base", evaluator.evaluate(stream.planner, families).success)
+        total = len(config.families) * config.max_corrections
+        with tqdm(total=total, unit="correction", desc=condition.name, disable=not progress) as bar:
             for family in config.families:
-                env = TabletopEnv(get_family(family))
-                seeds = iter(range(0, 2 * 500, 2))  # training seeds: even, never evaluated
-                made, success = 0, matrix.rows[-1]
-                result.curves[family] = [(0, success[family])]
-                try:
-                    while made < config.max_corrections:
-                        batch = _collect(
-                            env,
-                            planner,
-                            library,
-                            recorder,
-                            corrector,
-                            seeds,
-                            min(config.corrections_per_round, config.max_corrections - made),
-                        )
-                        made += len(batch)
-                        bar.update(len(batch))
-                        corrected += [(family, seed) for seed in batch]
-                        if condition.train and batch:
-                            outcome = run_round(
-                                workspace,
-                                model_dir,
-                                config.round_for(condition),
-                                library=library,
-                                evaluator=evaluator,
-                                base_pool=base_pool,
-                                progress=False,
-                                log=lambda _: None,
-                            )
-                            result.rounds.append(
-                                {
-                                    "family": family,
-                                    "corrections": made,
-                                    "promoted": outcome.promoted,
-                                    "reason": outcome.reason,
-                                    "seconds": outcome.seconds,
-                                    "dataset": outcome.dataset,
-                                }
-                            )
-                            plan_with_active_adapter(model, store, workspace)
-                        success = evaluator.evaluate(planner, families).success
-                        result.curves[family].append((made, success[family]))
-                        for f, seed in corrected:
-                            result.mistakes.count(not evaluator.attempt(planner, f, seed)[1])
-                        if success[family] >= config.target or not batch:
-                            break
-                finally:
-                    env.close()
-                matrix.add(family, success)
-        api.close()
+                matrix.add(family, stream.teach(family, families, result, bar))
+        stream.api.close()
     result.seconds = time.perf_counter() - start
     return result
+
+
+class _Stream:
+    """One condition's stream: families taught in turn, corrections made, rounds trained."""
+
+    def __init__(
+        self,
+        condition: Condition,
+        config: LearningBenchConfig,
+        model_dir: Path,
+        evaluator: SuccessEvaluator,
+        base_pool: list[Example],
+        library: SkillLibrary,
+        store: Store,
+        model: LMPlanner,
+    ) -> None:
+        self.condition, self.config, self.model_dir = condition, config, model_dir
+        self.evaluator, self.base_pool, self.library = evaluator, base_pool, library
+        self.store, self.model = store, model
+        self.planner: Planner = (
+            MemoryPlanner(model, CorrectionMemory(store)) if condition.memory else model
+        )
+        self.api = CorrectionAPI(store, library)
+        self.corrector = SimulatedCorrector(self.api)
+        run = store.start_run(
+            self.planner.name, 0, {"benchmark": "learning", "condition": condition.name}
+        )
+        self.recorder = RunRecorder(store, run, store.workspace)
+        self.corrected: list[tuple[str, int]] = []
+
+    def teach(
+        self, family: str, families: list[str], result: ConditionResult, bar: tqdm
+    ) -> dict[str, float]:
+        """Correct ``family``'s mistakes batch by batch until it reaches the target.
+
+        A condition that trains runs a round after each batch. Returns success per family.
+        """
+        config = self.config
+        env = TabletopEnv(get_family(family))
+        seeds = iter(training_seeds(500))  # never evaluated
+        made, success = 0, result.matrix.rows[-1]
+        result.curves[family] = [(0, success[family])]
+        try:
+            while made < config.max_corrections:
+                wanted = min(config.corrections_per_round, config.max_corrections - made)
+                batch = _collect(
+                    env, self.planner, self.library, self.recorder, self.corrector, seeds, wanted
+                )
+                made += len(batch)
+                bar.update(len(batch))
+                self.corrected += [(family, seed) for seed in batch]
+                if self.condition.train and batch:
+                    result.rounds.append(self.train(family, made))
+                success = self.evaluator.evaluate(self.planner, families).success
+                result.curves[family].append((made, success[family]))
+                for f, seed in self.corrected:
+                    result.mistakes.count(not self.evaluator.attempt(self.planner, f, seed)[1])
+                if success[family] >= config.target or not batch:
+                    break
+        finally:
+            env.close()
+        return success
+
+    def train(self, family: str, made: int) -> dict[str, object]:
+        """A round on the corrections so far; the model plans with what it promoted."""
+        workspace = self.store.workspace
+        outcome = run_round(
+            workspace,
+            self.model_dir,
+            self.config.round_for(self.condition),
+            library=self.library,
+            evaluator=self.evaluator,
+            base_pool=self.base_pool,
+            progress=False,
+            log=lambda _: None,
+        )
+        plan_with_active_adapter(self.model, self.store, workspace)
+        return {
+            "family": family,
+            "corrections": made,
+            "promoted": outcome.promoted,
+            "reason": outcome.reason,
+            "seconds": outcome.seconds,
+            "dataset": outcome.dataset,
+        }
 
 
 def _collect(

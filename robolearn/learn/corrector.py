@@ -7,6 +7,7 @@ through the same correction API the dashboard uses.
 
 from __future__ import annotations
 
+from robolearn.calls import first_difference
 from robolearn.correction import CorrectionAPI, Rerun
 
 WHO = "simulated"
@@ -28,10 +29,7 @@ class SimulatedCorrector:
         oracle = [str(call) for call in self.api.task_of(episode).oracle]
         if episode.success or episode.plan == oracle:
             return None
-        first = next(
-            (i for i, (a, b) in enumerate(zip(episode.plan, oracle, strict=False)) if a != b),
-            min(len(episode.plan), len(oracle)),
-        )
+        first = first_difference(episode.plan, oracle)
         why = (
             f"step {first + 1} should be {oracle[first]}"
             if first < len(oracle)

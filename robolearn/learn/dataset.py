@@ -13,10 +13,18 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from robolearn.errors import ConfigError
 from robolearn.learn.examples import Lesson, PromptStyle, lessons
 from robolearn.learn.replay import REPLAY_STRATEGIES, replay_sample
 from robolearn.planner.training import Example
 from robolearn.store import RoundExampleRow, Store
+
+MAX_EXAMPLES = 1_000_000
+"""The most examples a round may replay or take new: a round of more would train for days."""
+MAX_AUGMENT = 1_000
+"""The most colour-renamed copies of one lesson."""
+MAX_REPLAY_RATIO = 100.0
+"""The most replayed examples per new one."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +48,20 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if self.replay not in (*REPLAY_STRATEGIES, "none"):
-            raise ValueError(
-                f"replay must be one of {', '.join(REPLAY_STRATEGIES)} or none, not {self.replay!r}"
+            raise ConfigError(
+                "replay",
+                f"{{}} must be one of {', '.join(REPLAY_STRATEGIES)} or none, not {self.replay!r}",
             )
-        for name in ("replay_ratio", "replay_size", "augment", "max_new"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        for name, most in (
+            ("replay_ratio", MAX_REPLAY_RATIO),
+            ("replay_size", MAX_EXAMPLES),
+            ("augment", MAX_AUGMENT),
+            ("max_new", MAX_EXAMPLES),
+        ):
+            if not 0 <= getattr(self, name) <= most:
+                raise ConfigError(
+                    name, f"{{}} must be between 0 and {most}, got {getattr(self, name)}"
+                )
 
 
 @dataclass

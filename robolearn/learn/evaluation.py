@@ -18,17 +18,15 @@ from robolearn.planner import PlanningError
 from robolearn.skills.executor import PlanValidationError, execute_plan
 from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import TabletopEnv
+from robolearn.tasks.seeds import heldout_seeds
 from robolearn.tasks.spec import get_family
 
-EVAL_SEED_START = 100_001
-"""Held-out scenes start here (odd seeds), far from the seeds runs start at (0)."""
+__all__ = ["GATE_FIRST_SEED", "Evaluation", "SuccessEvaluator", "heldout_seeds"]
 
-
-def heldout_seeds(count: int, start: int = EVAL_SEED_START) -> list[int]:
-    """``count`` held-out task seeds: every other seed from ``start``."""
-    if count < 1:
-        raise ValueError(f"evaluate on at least 1 scene per family, not {count}")
-    return list(range(start, start + 2 * count, 2))
+GATE_FIRST_SEED = 100_001
+"""Where the promotion gate's held-out scenes start: odd like every held-out seed
+(``tasks.seeds``), and far past the seeds runs start at (0), so a round is not judged on
+scenes people ran and corrected."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +42,8 @@ class SuccessEvaluator:
     """Scores planners on the same held-out scenes, one simulator per family, reused."""
 
     def __init__(self, library: SkillLibrary, seeds: Sequence[int]) -> None:
+        if not seeds:
+            raise ValueError("evaluate on at least 1 scene per family")
         self.library = library
         self.seeds = list(seeds)
         self._envs: dict[str, TabletopEnv] = {}

@@ -20,10 +20,10 @@ from typing import Protocol
 from robolearn.calls import Call, parse_calls
 from robolearn.planner.prompt import build_prompt, plan_text
 from robolearn.planner.training import Example
+from robolearn.records import EpisodeRecord
 from robolearn.sim.scene import COLOURS
-from robolearn.store import CorrectionRow, EpisodeRow, Store
-from robolearn.tasks.sampler import sample_task
-from robolearn.tasks.spec import UnknownFamilyError, get_family
+from robolearn.store import CorrectionRow, Store
+from robolearn.tasks.sampler import SceneChangedError, rebuild_task
 
 
 class PromptStyle(Protocol):
@@ -117,16 +117,14 @@ class Situation:
         return mapping if mapped <= set(other.objects) else None
 
 
-def episode_situation(episode: EpisodeRow) -> Situation | None:
+def episode_situation(episode: EpisodeRecord) -> Situation | None:
     """The situation an episode ran in, rebuilt from its family and seed.
 
     None when the family is gone or its file has changed since (the scene cannot be rebuilt).
     """
     try:
-        task = sample_task(get_family(episode.family), episode.seed)
-    except UnknownFamilyError:
-        return None
-    if task.instruction != episode.instruction:
+        task = rebuild_task(episode)
+    except SceneChangedError:
         return None
     return Situation(episode.instruction, tuple(o.name for o in task.objects))
 
@@ -140,6 +138,8 @@ class Lesson:
     family: str
     source: str
     source_id: int
+    seed: int | None = None
+    """The seed of the family's scene it was learned in (None: not known)."""
 
     def examples(
         self, copies: int, rng: random.Random, style: PromptStyle | None = None
@@ -181,7 +181,7 @@ def lessons(
     """
     done = since or {}
     by_situation: dict[tuple[str, tuple[str, ...]], Lesson] = {}
-    episodes: dict[int, EpisodeRow] = {}
+    episodes: dict[int, EpisodeRecord] = {}
     for correction in store.corrections() if corrections is None else corrections:
         if not correction.rerun_success or correction.id in done.get("correction", set()):
             continue
@@ -201,30 +201,26 @@ def lessons(
                 episode.family,
                 "episode",
                 int(episode.id),
+                episode.seed,
             )
     return list(by_situation.values())
 
 
-def correction_lesson(correction: CorrectionRow, episode: EpisodeRow) -> Lesson | None:
+def correction_lesson(correction: CorrectionRow, episode: EpisodeRecord) -> Lesson | None:
     """What a correction of ``episode`` teaches (None unless its re-run succeeded).
 
     None too when the episode's scene cannot be rebuilt or the correction holds no plan.
     """
     situation = episode_situation(episode)
-    corrected = correction.corrected
-    if (
-        not correction.rerun_success
-        or situation is None
-        or not isinstance(corrected, list)
-        or not corrected
-    ):
+    if not correction.rerun_success or situation is None or not correction.corrected:
         return None
     return Lesson(
         situation,
-        tuple(parse_calls("\n".join(map(str, corrected)))),
+        tuple(parse_calls("\n".join(correction.corrected))),
         episode.family,
         "correction",
         int(correction.id),
+        episode.seed,
     )
 
 

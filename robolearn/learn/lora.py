@@ -18,11 +18,15 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from robolearn.durable import disk_errors, publish_folder
+from robolearn.errors import ConfigError
 from robolearn.hf import offline_loading
+from robolearn.planner.adapter_check import check_adapter_folder
+from robolearn.planner.folder_check import load_errors
 from robolearn.planner.identity import ADAPTER_FORMAT, ADAPTER_INFO, check_adapter_fits
-from robolearn.planner.model_check import check_adapter_folder, check_model_folder, load_errors
+from robolearn.planner.model_check import check_model_folder
 from robolearn.planner.training import Example, Schedule, TrainingResult, encode, train
 
 TARGET_MODULES = {
@@ -32,6 +36,12 @@ TARGET_MODULES = {
 }
 """The layers LoRA adapts, and whether their weights are stored (fan_in, fan_out), by model
 type; any other type adapts every linear layer."""
+MAX_RANK = 1024
+"""The largest LoRA rank a round trains (a rank past a layer's width adds nothing)."""
+MAX_EPOCHS = 1_000_000
+"""Passes over a round's data; a round past this would not end (a test kills one at 100,000)."""
+MAX_BATCH = 4_096
+MAX_THREADS = 1_024
 
 
 @dataclass(frozen=True)
@@ -50,11 +60,21 @@ class LoraSettings:
     """CPU threads for torch (1 beside a busy dashboard)."""
 
     def __post_init__(self) -> None:
-        for name in ("rank", "alpha", "epochs", "batch_size", "threads"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name, most in (
+            ("rank", MAX_RANK),
+            ("alpha", 2 * MAX_RANK),
+            ("epochs", MAX_EPOCHS),
+            ("batch_size", MAX_BATCH),
+            ("threads", MAX_THREADS),
+        ):
+            if not 1 <= getattr(self, name) <= most:
+                raise ConfigError(
+                    name, f"{{}} must be between 1 and {most}, got {getattr(self, name)}"
+                )
         if not 0 < self.learning_rate < 1:
-            raise ValueError(f"learning_rate must be between 0 and 1, got {self.learning_rate}")
+            raise ConfigError(
+                "learning_rate", f"{{}} must be between 0 and 1, got {self.learning_rate}"
+            )
 
 
 def train_adapter(
@@ -75,8 +95,6 @@ def train_adapter(
     model's answer ends at its end-of-turn token); the defaults suit a plain prompt.
     """
     import torch
-    from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     check_model_folder(model_dir)
     if parent is not None:
@@ -84,6 +102,35 @@ def train_adapter(
         check_adapter_folder(parent)
     torch.set_num_threads(settings.threads)
     torch.manual_seed(rng.randrange(2**31))
+    tokenizer, model = _trainable(model_dir, parent, settings)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id)
+    rows = encode(tokenizer, examples, end_token_id, add_special_tokens)
+    result = train(
+        model,
+        rows,
+        pad,
+        Schedule(settings.epochs, settings.batch_size, settings.learning_rate),
+        rng,
+        f"LoRA round -> {out.name}",
+        progress,
+    )
+    info = {
+        "format": ADAPTER_FORMAT,
+        "base_model": base_model,
+        "parent": None if parent is None else parent.name,
+        "lora": asdict(settings),
+        "result": asdict(result),
+    }
+    _save(model, info, out)
+    return result
+
+
+def _trainable(model_dir: Path, parent: Path | None, settings: LoraSettings) -> tuple[Any, Any]:
+    """The tokenizer, and the base model with a trainable adapter: ``parent``'s, or a new one."""
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     with offline_loading(), load_errors(model_dir):
         tokenizer = AutoTokenizer.from_pretrained(
             model_dir, local_files_only=True, trust_remote_code=False
@@ -96,51 +143,29 @@ def train_adapter(
             use_safetensors=True,
         )
         if parent is not None:
-            model = PeftModel.from_pretrained(model, parent, is_trainable=True)
-        else:
-            targets, transposed = TARGET_MODULES.get(model.config.model_type, ("all-linear", False))
-            model = get_peft_model(
-                model,
-                LoraConfig(
-                    r=settings.rank,
-                    lora_alpha=settings.alpha,
-                    lora_dropout=0.0,
-                    target_modules=targets,
-                    fan_in_fan_out=transposed,
-                    task_type="CAUSAL_LM",
-                ),
-            )
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id)
-    rows = encode(tokenizer, examples, end_token_id, add_special_tokens)
-    result = train(
-        model,
-        rows,
-        pad,
-        Schedule(settings.epochs, settings.batch_size, settings.learning_rate),
-        rng,
-        f"LoRA round -> {out.name}",
-        progress,
-    )
+            return tokenizer, PeftModel.from_pretrained(model, parent, is_trainable=True)
+        targets, transposed = TARGET_MODULES.get(model.config.model_type, ("all-linear", False))
+        lora = LoraConfig(
+            r=settings.rank,
+            lora_alpha=settings.alpha,
+            lora_dropout=0.0,
+            target_modules=targets,
+            fan_in_fan_out=transposed,
+            task_type="CAUSAL_LM",
+        )
+        return tokenizer, get_peft_model(model, lora)
+
+
+def _save(model: Any, info: dict[str, object], out: Path) -> None:
+    """Save the adapter (safetensors) and its info beside ``out``, then rename it into place."""
     staging = out.with_name(out.name + ".partial")
     try:
         with disk_errors(staging):
             if staging.exists():
                 shutil.rmtree(staging)
             model.save_pretrained(staging)  # safetensors
-            (staging / ADAPTER_INFO).write_text(
-                json.dumps(
-                    {
-                        "format": ADAPTER_FORMAT,
-                        "base_model": base_model,
-                        "parent": None if parent is None else parent.name,
-                        "lora": asdict(settings),
-                        "result": asdict(result),
-                    },
-                    indent=2,
-                )
-            )
+            (staging / ADAPTER_INFO).write_text(json.dumps(info, indent=2))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     publish_folder(staging, out)
-    return result

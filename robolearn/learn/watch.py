@@ -14,6 +14,9 @@ from robolearn.learn.rounds import NothingToLearnError, RoundConfig, RoundOutcom
 from robolearn.planner.identity import model_identity
 from robolearn.store import Store
 
+POLL_SECONDS = 5.0
+"""How often a watcher looks for new corrections, unless told otherwise."""
+
 
 class CorrectionWatcher:
     """Runs a round for one base model every ``every`` new corrections."""
@@ -38,7 +41,7 @@ class CorrectionWatcher:
     def rounds(
         self,
         config: RoundConfig,
-        poll_seconds: float,
+        poll_seconds: float = POLL_SECONDS,
         max_rounds: int | None = None,
         log: Callable[[str], None] = print,
     ) -> Iterator[RoundOutcome]:

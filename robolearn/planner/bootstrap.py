@@ -22,14 +22,17 @@ import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from robolearn.durable import disk_errors, publish_folder, write_atomic
+from robolearn.errors import ConfigError
 from robolearn.locks import lock_beside, locked
+from robolearn.paths import WorkspaceLayout
 from robolearn.planner import PlanningError
 from robolearn.planner.prompt import build_prompt, plan_text
 from robolearn.planner.training import Example, Schedule, encode, train
 from robolearn.tasks.sampler import phrasings, sample_task
+from robolearn.tasks.seeds import heldout_seeds, training_seeds
 from robolearn.tasks.spec import TaskFamily, UnknownFamilyError, load_families
 from robolearn.untrusted import read_json
 
@@ -78,7 +81,7 @@ class BootstrapConfig:
             "threads",
         ):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise ConfigError(name, f"{{}} must be at least 1, got {getattr(self, name)}")
         self.trained_families()  # an unknown name fails here, before any work
         if self.width % self.heads:
             raise ValueError(f"width {self.width} must be a multiple of heads {self.heads}")
@@ -148,7 +151,7 @@ def bootstrap_demonstrations(
     """
     return demonstrations(
         config.trained_families(),
-        range(0, 2 * config.scenes_per_family, 2),
+        training_seeds(config.scenes_per_family),
         config.phrasings_per_scene,
         rng or random.Random(config.seed),
     )
@@ -188,7 +191,6 @@ def build_default_model(
     The folder appears whole or not at all: it is written beside ``out`` and renamed.
     """
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
 
     config = config or BootstrapConfig()
     torch.manual_seed(config.seed)
@@ -198,22 +200,9 @@ def build_default_model(
     examples = bootstrap_demonstrations(config, rng)
     log(f"{len(examples)} demonstrations from {len(families)} families")
     tokenizer = _train_tokenizer([e.prompt + e.answer for e in examples], config.vocab_size)
-    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    pad = tokenizer.pad_token_id
     rows = encode(tokenizer, examples)
-    longest = max(len(ids) for ids, _ in rows)
-    model = GPT2LMHeadModel(
-        GPT2Config(
-            # A long window costs little here and leaves room for long plans under the grammar.
-            vocab_size=len(tokenizer),
-            n_positions=max(1024, 2 ** math.ceil(math.log2(longest))),
-            n_embd=config.width,
-            n_layer=config.layers,
-            n_head=config.heads,
-            bos_token_id=eos,
-            eos_token_id=eos,
-            pad_token_id=pad,
-        )
-    )
+    model = _fresh_model(config, tokenizer, max(len(ids) for ids, _ in rows))
     result = train(
         model,
         rows,
@@ -240,10 +229,30 @@ def build_default_model(
 
     planner = LMPlanner(out, SkillLibrary.seed(), threads=config.threads)
     report.exact_match, report.heldout = exact_match(
-        planner, families, range(1, 2 * config.heldout_per_family, 2), rng
+        planner, families, heldout_seeds(config.heldout_per_family), rng
     )
     write_atomic(out / "bootstrap.json", json.dumps(asdict(report), indent=2))
     return report
+
+
+def _fresh_model(config: BootstrapConfig, tokenizer: Any, longest: int) -> Any:
+    """An untrained GPT-2 of the configured size for ``tokenizer``'s vocabulary."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    return GPT2LMHeadModel(
+        GPT2Config(
+            # A long window costs little here and leaves room for long plans under the grammar.
+            vocab_size=len(tokenizer),
+            n_positions=max(1024, 2 ** math.ceil(math.log2(longest))),
+            n_embd=config.width,
+            n_layer=config.layers,
+            n_head=config.heads,
+            bos_token_id=eos,
+            eos_token_id=eos,
+            pad_token_id=pad,
+        )
+    )
 
 
 def exact_match(
@@ -264,7 +273,7 @@ def exact_match(
 
 def default_model_dir(workspace: Path) -> Path:
     """Where a workspace keeps its default planner model."""
-    return workspace / "models" / "default"
+    return WorkspaceLayout(workspace).default_model
 
 
 @locked(lambda workspace, *_, **__: lock_beside(default_model_dir(workspace)), "building the model")

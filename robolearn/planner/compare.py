@@ -28,6 +28,7 @@ from robolearn.skills.executor import PlanValidationError, execute_plan, validat
 from robolearn.skills.library import SkillLibrary
 from robolearn.tables import format_table
 from robolearn.tasks.env import TabletopEnv
+from robolearn.tasks.seeds import heldout_seeds
 from robolearn.tasks.spec import TaskFamily
 
 SETS = ("held-out", "paraphrases")
@@ -275,7 +276,7 @@ def scene_sets(
     """The held-out scenes and the paraphrases of ``families``, as the config asks."""
     names = {f.name for f in families}
     heldout = [
-        Scene(f.name, seed, None) for f in families for seed in range(1, 2 * config.per_family, 2)
+        Scene(f.name, seed, None) for f in families for seed in heldout_seeds(config.per_family)
     ]
     chosen: list[Scene] = []
     for name in sorted(names):

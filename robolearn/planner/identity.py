@@ -8,7 +8,7 @@ from pathlib import Path
 
 from robolearn.errors import UserError
 from robolearn.planner.convert import MANIFEST, file_sha256
-from robolearn.planner.model_check import UnsafeModelError
+from robolearn.planner.folder_check import UnsafeModelError
 from robolearn.untrusted import UntrustedTextError, read_json
 
 _IDENTITY_FILES = ("config.json", "tokenizer.json")

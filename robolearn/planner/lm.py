@@ -17,9 +17,11 @@ from robolearn.calls import Call, CallSyntaxError, parse_calls
 from robolearn.errors import UserError
 from robolearn.hf import offline_loading
 from robolearn.planner import PlanningError
+from robolearn.planner.adapter_check import check_adapter_folder
 from robolearn.planner.demonstrations import LibraryDemonstrations
+from robolearn.planner.folder_check import load_errors
 from robolearn.planner.identity import check_adapter_fits, model_identity
-from robolearn.planner.model_check import check_adapter_folder, check_model_folder, load_errors
+from robolearn.planner.model_check import check_model_folder
 from robolearn.planner.prompt import SEPARATOR, ChatFormat, DemonstrationSource, PlainFormat
 from robolearn.skills.executor import MAX_PLAN_STEPS
 from robolearn.text import quote, text_problem

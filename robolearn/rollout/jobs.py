@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from robolearn.agent import EpisodeRecord, Planner, SkillLearner, run_episode
+from robolearn.agent import Planner, SkillLearner, run_episode
+from robolearn.records import EpisodeRecord
 from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.spec import get_family

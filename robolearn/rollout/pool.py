@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
-from robolearn.agent import EpisodeRecord
 from robolearn.errors import UserError
+from robolearn.records import EpisodeRecord
 from robolearn.rollout.jobs import EpisodeJob, EpisodeRunner, RolloutSetup
 
 RETRIES = 1

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from robolearn.agent import EpisodeRecord
 from robolearn.errors import UserError
+from robolearn.records import EpisodeRecord
 from robolearn.rollout.jobs import EpisodeJob, EpisodeRunner, RolloutSetup
 from robolearn.rollout.pool import LostEpisode, Schedule, WorkerError, WorkerSetupError
 
@@ -150,29 +150,7 @@ class RayPool:
                         schedule.lost(job, "no Ray worker was left to run it")
                     yield from schedule.ready()
                     break
-                finished, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
-                overdue = [
-                    ref
-                    for ref, (_, _, began) in running.items()
-                    if ref not in finished and time.monotonic() - began > EPISODE_TIMEOUT_S
-                ]
-                for ref in [*finished, *overdue]:
-                    number, job, _ = running.pop(ref)
-                    try:
-                        if ref in overdue:
-                            raise TimeoutError(f"no record after {EPISODE_TIMEOUT_S:.0f} s")
-                        schedule.done(job, ray.get(ref, timeout=POLL_S))
-                    except (ray.exceptions.RayActorError, TimeoutError) as error:
-                        schedule.died(f"Ray actor {number}", job, type(error).__name__)
-                        ray.kill(actors.pop(number))
-                        replacement = self._start(actor_class)
-                        if replacement is None:
-                            self.log(f"Ray actor {number} could not be replaced; going on without")
-                            continue
-                        actors[number] = replacement
-                    except ray.exceptions.RayTaskError as error:
-                        raise _user_error(error) from None
-                    idle.append(number)
+                idle += self._collect(running, actors, actor_class, schedule)
                 yield from schedule.ready()
         finally:
             self.crashes = schedule.crashes
@@ -180,6 +158,45 @@ class RayPool:
                 ray.kill(actor)
             if ours:
                 ray.shutdown()
+
+    def _collect(
+        self,
+        running: dict[Any, tuple[int, EpisodeJob, float]],
+        actors: dict[int, Any],
+        actor_class: Any,
+        schedule: Schedule,
+    ) -> list[int]:
+        """Wait (at most ``POLL_S``) for records; the actors free again.
+
+        A dead actor, or one past ``EPISODE_TIMEOUT_S``, is replaced (its episode goes back to
+        the schedule); one that cannot be replaced is left out of ``actors``.
+        """
+        ray = _ray()
+        finished, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+        overdue = [
+            ref
+            for ref, (_, _, began) in running.items()
+            if ref not in finished and time.monotonic() - began > EPISODE_TIMEOUT_S
+        ]
+        free = []
+        for ref in [*finished, *overdue]:
+            number, job, _ = running.pop(ref)
+            try:
+                if ref in overdue:
+                    raise TimeoutError(f"no record after {EPISODE_TIMEOUT_S:.0f} s")
+                schedule.done(job, ray.get(ref, timeout=POLL_S))
+            except (ray.exceptions.RayActorError, TimeoutError) as error:
+                schedule.died(f"Ray actor {number}", job, type(error).__name__)
+                ray.kill(actors.pop(number))
+                replacement = self._start(actor_class)
+                if replacement is None:
+                    self.log(f"Ray actor {number} could not be replaced; going on without")
+                    continue
+                actors[number] = replacement
+            except ray.exceptions.RayTaskError as error:
+                raise _user_error(error) from None
+            free.append(number)
+        return free
 
     def _start_all(self, actor_class: Any, count: int) -> dict[int, Any]:
         """Up to ``count`` actors started at once, by number; those without room are left out."""

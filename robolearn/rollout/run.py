@@ -14,13 +14,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from robolearn.agent import EpisodeRecord
-from robolearn.calls import parse_call
+from robolearn.paths import WorkspaceLayout
 from robolearn.png import write_png
+from robolearn.records import EpisodeRecord
 from robolearn.rollout.jobs import EpisodeJob, EpisodeRunner, RolloutSetup, episode_jobs
 from robolearn.rollout.pool import LocalPool, LostEpisode
-from robolearn.skills.library import SkillLibrary
-from robolearn.store import EpisodeRow, Store
+from robolearn.store import Store
 
 BACKENDS = ("local", "ray")
 """Where worker processes run: this machine (``local``) or a Ray cluster (``ray``)."""
@@ -193,39 +192,28 @@ class RunRecorder:
     workspace: Path
     frames: bool = False
     """Ask episodes for a camera image after every step, saved under frames/run<id>/."""
-    library: SkillLibrary | None = None
-    """Where each composite skill's runs in episodes are counted (its statistics)."""
 
     def save(self, record: EpisodeRecord) -> int:
         """Store ``record`` (saving its images first); its episode id.
 
-        Each composite skill's run in it is counted in the skill's statistics. If the images or
-        the record cannot be written, the images already written are removed: no file is left
-        that no episode refers to.
+        Its steps are each skill's record of runs (``Store.skill_stats``). If the images or the
+        record cannot be written, the images already written are removed: no file is left that
+        no episode refers to.
         """
-        written: list[Path] = []
+        layout, written = WorkspaceLayout(self.workspace), []
         try:
             for index, step in enumerate(record.steps):
                 if step.frame is not None:
                     path = (
-                        Path("frames")
-                        / f"run{self.run_id}"
-                        / (f"{record.family}-{record.seed}-{index + 1}.png")
+                        layout.run_frames(self.run_id)
+                        / f"{record.family}-{record.seed}-{index + 1}.png"
                     )
-                    written.append(self.workspace / path)  # also if it fails half-way
-                    write_png(self.workspace / path, step.frame)
-                    step.frame, step.frame_path = None, path.as_posix()  # not all in memory
-            episode_id = self.store.add_episode(self.run_id, EpisodeRow.from_dict(record.to_dict()))
+                    written.append(path)  # removed also if it fails half-way
+                    write_png(path, step.frame)
+                    # Not every image in memory: the record keeps the file's path instead.
+                    step.frame, step.frame_path = None, layout.relative(path)
+            return self.store.add_episode(self.run_id, record)
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)
             raise
-        if self.library is not None:
-            for step in record.steps:
-                name = parse_call(step.call).name
-                if name not in self.library and self.library.root is not None:
-                    # learned after this copy was read (by the run's learner): read it again
-                    self.library = SkillLibrary.open(self.workspace)
-                if name in self.library.composites:
-                    self.library.record(name, succeeded=step.ok)
-        return episode_id

@@ -22,14 +22,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 import secrets
 import shutil
 import stat
-import struct
 import zipfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +35,12 @@ from typing import Any
 
 import robolearn
 from robolearn.durable import disk_errors, publish_folder, write_atomic
-from robolearn.errors import UserError
+from robolearn.skills.bundle_files import (
+    MAX_FILE_BYTES,
+    BundleError,
+    path_problem,
+    read_bundle_files,
+)
 from robolearn.skills.composite import (
     FORMAT_VERSION,
     CompositeSkill,
@@ -49,21 +51,13 @@ from robolearn.skills.composite import (
 from robolearn.skills.library import SkillDefinitionError, SkillLibrary, dependency_order
 from robolearn.untrusted import UntrustedTextError, load_json
 
+__all__ = ["BundleError", "BundleManifest", "ImportReport", "export_bundle", "import_bundle"]
+
 BUNDLE_FORMAT = 1
 """Version of the bundle layout and manifest; newer bundles are refused with a clear error."""
 MANIFEST = "manifest.json"
-MAX_FILE_BYTES = 1_000_000
-"""Largest file a bundle may hold (a skill file is a few hundred bytes)."""
-MAX_BUNDLE_BYTES = 64_000_000
-"""Largest total size of a bundle's files."""
-MAX_ENTRIES = 10_000
-"""Most files and folders a bundle may hold."""
 _SKILL_PATH = re.compile(r"skills/([^/]+)\.json")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-class BundleError(UserError, ValueError):
-    """A bundle that cannot be exported or imported; says what is wrong and what to do."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +113,7 @@ class BundleManifest:
                     f"{where}: {MANIFEST} field 'checksums': {path!r} needs a "
                     f"sha256 as 64 lowercase hex digits"
                 )
-            if problem := _path_problem(path):
+            if problem := path_problem(path):
                 raise BundleError(f"{where}: {MANIFEST} lists {path!r}, which {problem}")
         embedder_id = data.get("embedder_id")
         if embedder_id is not None and not isinstance(embedder_id, str):
@@ -224,13 +218,7 @@ def import_bundle(library: SkillLibrary, bundle: Path) -> ImportReport:
     """
     bundle = Path(bundle)
     where = f"bundle {bundle}"
-    if bundle.is_dir():
-        files = _read_folder(bundle, where)
-    elif bundle.suffix.lower() == ".zip" and bundle.is_file():
-        files = _read_zip(bundle, where)
-    else:
-        raise BundleError(f"{where}: not a folder or a .zip file; pass what `export_bundle` wrote")
-    manifest, skills = _validate(files, where)
+    manifest, skills = _validate(read_bundle_files(bundle, where), where)
     provenance = Provenance(source="import", note=f"from bundle {bundle.name}")
     added, updated, unchanged = [], [], []
     with library.writing():  # another import waits: each sees the other's versions
@@ -257,21 +245,7 @@ def _validate(
     files: Mapping[str, bytes], where: str
 ) -> tuple[BundleManifest, dict[str, CompositeSkill]]:
     """The manifest and the skills of a bundle's files, every check passed."""
-    if MANIFEST not in files:
-        nested = sorted(p for p in files if p.endswith(f"/{MANIFEST}"))
-        hint = (
-            f" (found {nested[0]}: zip the folder's content, not the folder)"
-            if nested
-            else "; is this a robolearn skill bundle?"
-        )
-        raise BundleError(f"{where}: no {MANIFEST} at its top level{hint}")
-    try:
-        data = load_json(files[MANIFEST], max_bytes=MAX_FILE_BYTES)
-    except UntrustedTextError as error:
-        raise BundleError(
-            f"{where}: {MANIFEST} cannot be read: {error}; export the bundle again"
-        ) from None
-    manifest = BundleManifest.from_json(data, where)
+    manifest = _manifest(files, where)
     contents = {path: data for path, data in files.items() if path != MANIFEST}
     if unlisted := sorted(set(contents) - set(manifest.checksums)):
         raise BundleError(
@@ -288,26 +262,7 @@ def _validate(
             f"{where}: checksum mismatch for {', '.join(bad)}: the files changed "
             f"after export or were damaged; export the bundle again"
         )
-    skills: dict[str, CompositeSkill] = {}
-    for path, data in sorted(contents.items()):
-        match = _SKILL_PATH.fullmatch(path)
-        if match is None:
-            raise BundleError(
-                f"{where}: unexpected file {path}; a bundle of format "
-                f"{BUNDLE_FORMAT} holds only {MANIFEST} and skills/<name>.json"
-            )
-        try:
-            skill = skill_from_json(load_json(data, max_bytes=MAX_FILE_BYTES), f"{where}: {path}")
-        except UntrustedTextError as error:
-            raise BundleError(f"{where}: {path} cannot be read: {error}") from None
-        except SkillFileError as error:
-            raise BundleError(f"{error}; fix or remove the skill file") from None
-        if skill.name != match.group(1):
-            raise BundleError(
-                f"{where}: {path}: field 'name': {skill.name!r} must match the "
-                f"file name {match.group(1)!r}"
-            )
-        skills[skill.name] = skill
+    skills = dict(_skill(path, data, where) for path, data in sorted(contents.items()))
     if manifest.skill_count != len(skills):
         raise BundleError(
             f"{where}: the {MANIFEST} counts {manifest.skill_count} skills but "
@@ -316,144 +271,45 @@ def _validate(
     return manifest, skills
 
 
-class _Budget:
-    """Counts a bundle's entries and bytes against the limits while it is read."""
-
-    def __init__(self, where: str) -> None:
-        self.where, self.entries, self.bytes = where, 0, 0
-
-    def enter(self) -> None:
-        self.entries += 1
-        if self.entries > MAX_ENTRIES:
-            raise BundleError(
-                f"{self.where}: more than {MAX_ENTRIES} entries; this is not a "
-                f"skill bundle, or split it"
-            )
-
-    def take(self, path: str, size: int) -> None:
-        if size > MAX_FILE_BYTES:
-            raise BundleError(
-                f"{self.where}: {path} is over the size limit of "
-                f"{MAX_FILE_BYTES} bytes per file; a skill file is a few hundred "
-                f"bytes, so remove it"
-            )
-        self.bytes += size
-        if self.bytes > MAX_BUNDLE_BYTES:
-            raise BundleError(
-                f"{self.where}: its files are over the size limit of "
-                f"{MAX_BUNDLE_BYTES} bytes in all; split the bundle"
-            )
-
-
-def _read_folder(folder: Path, where: str) -> dict[str, bytes]:
-    """Every file under ``folder`` by relative path; links and special files are refused."""
-    budget, files = _Budget(where), {}
-    pending = [(folder, "")]
-    while pending:
-        directory, prefix = pending.pop()
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                path = prefix + entry.name
-                budget.enter()
-                if entry.is_symlink():
-                    raise BundleError(
-                        f"{where}: {path} is a symbolic link; a bundle may not "
-                        f"hold links (they can point outside it); copy the file "
-                        f"in instead"
-                    )
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((Path(entry.path), f"{path}/"))
-                elif entry.is_file(follow_symlinks=False):
-                    files[path] = _read_file(entry.path, path, where)
-                    budget.take(path, len(files[path]))
-                else:
-                    raise BundleError(f"{where}: {path} is not a regular file or folder; remove it")
-    return files
-
-
-def _read_file(full_path: str, path: str, where: str) -> bytes:
-    """At most one byte past the limit of a file, never through a link swapped in meanwhile."""
+def _manifest(files: Mapping[str, bytes], where: str) -> BundleManifest:
+    """The bundle's manifest, read from its top level."""
+    if MANIFEST not in files:
+        nested = sorted(p for p in files if p.endswith(f"/{MANIFEST}"))
+        hint = (
+            f" (found {nested[0]}: zip the folder's content, not the folder)"
+            if nested
+            else "; is this a robolearn skill bundle?"
+        )
+        raise BundleError(f"{where}: no {MANIFEST} at its top level{hint}")
     try:
-        fd = os.open(full_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as handle:
-            return handle.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
+        data = load_json(files[MANIFEST], max_bytes=MAX_FILE_BYTES)
+    except UntrustedTextError as error:
         raise BundleError(
-            f"{where}: cannot read {path} ({error.strerror}); check its permissions"
+            f"{where}: {MANIFEST} cannot be read: {error}; export the bundle again"
         ) from None
+    return BundleManifest.from_json(data, where)
 
 
-def _read_zip(archive_path: Path, where: str) -> dict[str, bytes]:
-    """Every member of a zip by name, each name and size checked before it is read."""
-    if archive_path.stat().st_size > MAX_BUNDLE_BYTES:
+def _skill(path: str, data: bytes, where: str) -> tuple[str, CompositeSkill]:
+    """The skill in the bundle's file ``path``, named as the file is."""
+    match = _SKILL_PATH.fullmatch(path)
+    if match is None:
         raise BundleError(
-            f"{where}: over the size limit of {MAX_BUNDLE_BYTES} bytes; split the bundle"
+            f"{where}: unexpected file {path}; a bundle of format "
+            f"{BUNDLE_FORMAT} holds only {MANIFEST} and skills/<name>.json"
         )
-    budget, files = _Budget(where), {}
     try:
-        with zipfile.ZipFile(archive_path) as archive:
-            members = []
-            for info in archive.infolist():  # names, kinds and sizes first, reading after
-                budget.enter()
-                _check_member(info, where)
-                if info.is_dir():
-                    continue
-                if info.filename in files:
-                    raise BundleError(
-                        f"{where}: {info.filename} appears twice; export the bundle again"
-                    )
-                budget.take(info.filename, info.file_size)
-                files[info.filename] = b""
-                members.append(info)
-            for info in members:
-                with archive.open(info) as member:
-                    files[info.filename] = member.read(MAX_FILE_BYTES + 1)
-                if len(files[info.filename]) != info.file_size:
-                    raise zipfile.BadZipFile(f"{info.filename} is not the size its header says")
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        struct.error,
-        EOFError,
-        OSError,
-        UnicodeDecodeError,
-        NotImplementedError,
-    ) as error:
+        skill = skill_from_json(load_json(data, max_bytes=MAX_FILE_BYTES), f"{where}: {path}")
+    except UntrustedTextError as error:
+        raise BundleError(f"{where}: {path} cannot be read: {error}") from None
+    except SkillFileError as error:
+        raise BundleError(f"{error}; fix or remove the skill file") from None
+    if skill.name != match.group(1):
         raise BundleError(
-            f"{where}: not a readable zip, truncated or corrupt ({error}); copy or export it again"
-        ) from None
-    return files
-
-
-def _check_member(info: zipfile.ZipInfo, where: str) -> None:
-    if problem := _path_problem(
-        info.filename.removesuffix("/") if info.is_dir() else info.filename
-    ):
-        raise BundleError(f"{where}: entry {info.filename!r} {problem}; refusing the bundle")
-    mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode):
-        raise BundleError(
-            f"{where}: entry {info.filename} is a symbolic link; a bundle may "
-            f"not hold links (they can point outside it)"
+            f"{where}: {path}: field 'name': {skill.name!r} must match the "
+            f"file name {match.group(1)!r}"
         )
-    if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):  # 0: no Unix type recorded
-        raise BundleError(f"{where}: entry {info.filename} is not a regular file or folder")
-    if info.flag_bits & 0x1:
-        raise BundleError(
-            f"{where}: entry {info.filename} is encrypted; export the bundle "
-            f"again without a password"
-        )
-
-
-def _path_problem(path: str) -> str | None:
-    """Why ``path`` cannot name a file inside a bundle, or None if it can."""
-    if path.startswith("/") or re.match(r"[A-Za-z]:", path) or path.startswith("\\"):
-        return "is an absolute path (it would escape the bundle)"
-    if "\\" in path or any(ord(c) < 32 for c in path):
-        return "has a backslash or a control character in its name"
-    if any(part in ("", ".", "..") for part in path.split("/")):
-        return "has a '..', '.' or empty part (it could escape the bundle)"
-    return None
+    return skill.name, skill
 
 
 def _manifest_field(data: dict[str, Any], key: str, kind: type, where: str) -> Any:

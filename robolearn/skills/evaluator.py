@@ -8,6 +8,7 @@ hold. A verdict always carries a reason a person can act on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from robolearn.calls import Arg, Call
 from robolearn.skills.atomic import ATOMIC_SKILLS
@@ -17,6 +18,9 @@ from robolearn.skills.motion import Motion, SkillFailure
 from robolearn.skills.params import SkillArgumentError
 from robolearn.tasks.env import CONTROL_HZ, TabletopEnv
 from robolearn.tasks.predicates import PREDICATES
+
+if TYPE_CHECKING:
+    from robolearn.store import Store
 
 EVALUATION_BUDGET = 60 * CONTROL_HZ
 """Control steps (a simulated minute) a candidate may take before it counts as timed out."""
@@ -52,9 +56,13 @@ class Verdict:
 class Evaluator:
     """Proves candidate skills in simulation before the library takes them."""
 
-    def __init__(self, library: SkillLibrary, budget: int = EVALUATION_BUDGET) -> None:
+    def __init__(
+        self, library: SkillLibrary, budget: int = EVALUATION_BUDGET, store: Store | None = None
+    ) -> None:
         self.library = library
         self.budget = budget
+        self.store = store
+        """Where :meth:`admit` records each verdict on a skill the library holds (None: not)."""
 
     def evaluate(self, skill: CompositeSkill, env: TabletopEnv, args: tuple[Arg, ...]) -> Verdict:
         """Try ``skill(*args)`` in a sandboxed copy of ``env``'s episode; the episode is kept."""
@@ -121,6 +129,6 @@ class Evaluator:
         """
         verdict = self.evaluate(skill, env, args)
         stored = self.library.save(skill, provenance) if verdict.passed else None
-        if skill.name in self.library.composites:
-            self.library.record(skill.name, evaluated=verdict.passed)
+        if self.store is not None and skill.name in self.library.composites:
+            self.store.add_evaluation(skill.name, verdict.passed, verdict.reason, verdict.detail)
         return verdict, stored

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import numpy as np
-
 from robolearn.calls import Call
 from robolearn.errors import UserError
+from robolearn.records import StepRecord
 from robolearn.skills.atomic import ATOMIC_SKILLS
 from robolearn.skills.library import SkillLibrary
 from robolearn.skills.motion import Motion, SkillFailure
@@ -25,34 +22,6 @@ class PlanValidationError(UserError, ValueError):
         where = f"step {step + 1} ({call})" if call is not None else "plan"
         super().__init__(f"{where}: {problem}")
         self.step = step
-
-
-@dataclass
-class StepRecord:
-    """What one call of a plan did."""
-
-    call: str
-    ok: bool
-    reason: str | None = None
-    """``None`` on success, else a SkillFailure reason (``grasp``, ``budget``, ...)."""
-    message: str = ""
-    ticks: int = 0
-    """Control steps the call took."""
-    frame: np.ndarray | None = field(default=None, repr=False)
-    """The camera image after the call, when frames were asked for."""
-    frame_path: str | None = None
-    """Where the image was saved, relative to the workspace, once it is."""
-
-    def to_dict(self) -> dict[str, object]:
-        """The JSON-ready record, without the image itself."""
-        return {
-            "call": self.call,
-            "ok": self.ok,
-            "reason": self.reason,
-            "message": self.message,
-            "ticks": self.ticks,
-            "frame_path": self.frame_path,
-        }
 
 
 def validate_plan(

@@ -6,10 +6,10 @@ exported bundles are flat folders of ``<name>.json``; a workspace keeps every ve
     <workspace>/skills/
         stack_on/v0001.json     one file per version; old versions stay readable
         stack_on/v0002.json
-        stack_on/stats.json     evaluations and runs of the skill
         build_tower/v0001.json
 
-Everything else (embeddings, search indexes) is derived from it and rebuilt when stale.
+Everything else (embeddings, search indexes) is derived from it and rebuilt when stale; how
+each skill fares (verdicts, runs) is the store's record (``Store.skill_stats``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +26,7 @@ from robolearn.calls import Call
 from robolearn.durable import disk_error, disk_errors, write_atomic
 from robolearn.errors import UserError
 from robolearn.locks import exclusive
-from robolearn.paths import data_dir
+from robolearn.paths import WorkspaceLayout, data_dir
 from robolearn.skills.atomic import ATOMIC_SKILLS, AtomicSkill
 from robolearn.skills.composite import (
     CompositeSkill,
@@ -68,16 +67,6 @@ class SkillDefinitionError(UserError, ValueError):
     """A composite skill that cannot join the library; says which skill and what is wrong."""
 
 
-@dataclass
-class SkillStats:
-    """How a skill has fared: Evaluator verdicts and runs in episodes."""
-
-    evaluations: int = 0
-    passed: int = 0
-    runs: int = 0
-    successes: int = 0
-
-
 class SkillLibrary:
     """Atomic and composite skills by name, checked so every composite can run."""
 
@@ -105,15 +94,18 @@ class SkillLibrary:
         return cls.from_folder(data_dir("skills"))
 
     @classmethod
-    def open(cls, workspace: Path) -> SkillLibrary:
+    def open(cls, workspace: Path, *, read_only: bool = False) -> SkillLibrary:
         """The workspace's live library, seeded from the shipped one on first use.
 
         The seed is written into a staging folder and renamed into place, so processes that
         open a new workspace at once (a run, the dashboard, a round) all see the whole seed
         library, and one killed while seeding leaves none rather than part of it.
+        ``read_only`` writes nothing: a workspace never seeded reads as the shipped library.
         """
-        root = workspace / "skills"
+        root = WorkspaceLayout(Path(workspace)).skills
         if not root.exists():
+            if read_only:
+                return cls.seed()
             _seed(root)
         return cls(_latest_versions(root), root=root)
 
@@ -143,13 +135,6 @@ class SkillLibrary:
         if self.root is None or name in ATOMIC_SKILLS:
             return [self._composites[name]] if name in self._composites else []
         return [_read_version(path) for path in sorted((self.root / name).glob("v*.json"))]
-
-    def stats(self, name: str) -> SkillStats:
-        """How the skill has fared so far."""
-        path = self._stats_path(name)
-        if path is None or not path.exists():
-            return SkillStats()
-        return SkillStats(**json.loads(path.read_text()))
 
     # ----- checking and expanding -----------------------------------------------------------
     def check(self, skill: CompositeSkill) -> None:
@@ -310,33 +295,6 @@ class SkillLibrary:
                 self._composites = latest
                 self.revision += 1
             yield self
-
-    def record(
-        self, name: str, *, evaluated: bool | None = None, succeeded: bool | None = None
-    ) -> SkillStats:
-        """Count one Evaluator verdict (``evaluated``) or one run in an episode (``succeeded``).
-
-        Processes that count at once (a run, the dashboard, a round's evaluation) take turns
-        under a lock file beside the counts, so none is lost; the file is replaced by rename,
-        so a process killed half-way leaves the previous counts.
-        """
-        path = self._stats_path(name)
-        lock = nullcontext() if path is None else exclusive(path.with_suffix(".lock"), "counting")
-        with lock:
-            stats = self.stats(name)
-            if evaluated is not None:
-                stats.evaluations += 1
-                stats.passed += evaluated
-            if succeeded is not None:
-                stats.runs += 1
-                stats.successes += succeeded
-            if path is not None:
-                write_atomic(path, json.dumps(asdict(stats)))
-        return stats
-
-    def _stats_path(self, name: str) -> Path | None:
-        self.get(name)
-        return None if self.root is None else self.root / name / "stats.json"
 
 
 def read_skill_file(path: Path) -> CompositeSkill:

@@ -1,7 +1,8 @@
 """The store: one SQLite file in the workspace holding runs, episodes, steps and corrections.
 
-No other package writes SQL, and the store imports nothing else of robolearn (but its errors):
-it takes and returns the plain rows of ``robolearn.store.rows``.
+No other package writes SQL, and the store imports nothing else of robolearn but its errors,
+the workspace layout and the records: it takes and returns :mod:`robolearn.records`' episodes
+and the plain rows of ``robolearn.store.rows``.
 """
 
 from robolearn.store import _no_pandas  # noqa: F401  (first: before sqlite-utils loads)
@@ -10,11 +11,10 @@ from robolearn.store.errors import MissingRowError, NewerSchemaError, StoreError
 from robolearn.store.rows import (
     AdapterRow,
     CorrectionRow,
-    EpisodeRow,
     FamilyCounts,
     RoundExampleRow,
     RoundRow,
-    StepRow,
+    SkillStats,
 )
 from robolearn.store.schema import SCHEMA_VERSION
 
@@ -23,13 +23,12 @@ __all__ = [
     "SCHEMA_VERSION",
     "AdapterRow",
     "CorrectionRow",
-    "EpisodeRow",
     "FamilyCounts",
     "MissingRowError",
     "NewerSchemaError",
     "RoundExampleRow",
     "RoundRow",
-    "StepRow",
+    "SkillStats",
     "Store",
     "StoreError",
     "StoreFileError",

@@ -21,36 +21,21 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from robolearn.paths import DB_NAME, WorkspaceLayout
+from robolearn.records import EpisodeRecord, StepRecord
 from robolearn.store.clock import now as _now
-from robolearn.store.errors import (
-    MissingRowError,
-    NewerSchemaError,
-    StoreFileError,
-    write_error,
-)
-from robolearn.store.integrity import check_schema, checked
-from robolearn.store.rows import CorrectionRow, EpisodeRow, FamilyCounts, StepRow
-from robolearn.store.schema import (
-    MIGRATION_NAMES,
-    MIGRATION_SET,
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    applied_migrations,
-)
+from robolearn.store.errors import MissingRowError, StoreFileError, write_error
+from robolearn.store.integrity import checked
+from robolearn.store.opening import immediate, open_database
+from robolearn.store.rows import CorrectionRow, FamilyCounts
+from robolearn.store.schema import applied_migrations
+from robolearn.store.skills import SkillRecords
 from robolearn.store.training import TrainingRecords
 
-DB_NAME = "robolearn.db"
-"""The database's file name inside the workspace."""
-BUSY_TIMEOUT_S = 10.0
-"""How long a connection waits for another's write lock before it fails."""
-
-_WHAT_TO_DO = (
-    "It was left as it is: move it aside (or restore a backup) and robolearn will "
-    "start a new database there."
-)
+__all__ = ["DB_NAME", "Store"]
 
 
-class Store(TrainingRecords):
+class Store(TrainingRecords, SkillRecords):
     """The workspace's database: runs, episodes with their steps, corrections and learning.
 
     Open it with ``Store.open(workspace)``; close it (or use ``with``). A Store holds one
@@ -60,7 +45,7 @@ class Store(TrainingRecords):
 
         with Store.open("robolearn-workspace") as store:
             run_id = store.start_run("oracle", seed=0)
-            episode_id = store.add_episode(run_id, EpisodeRow.from_dict(record.to_dict()))
+            episode_id = store.add_episode(run_id, record)
             print(store.success_by_family())
     """
 
@@ -70,36 +55,17 @@ class Store(TrainingRecords):
         """The database file."""
 
     @classmethod
-    def open(cls, workspace: str | os.PathLike[str]) -> Store:
+    def open(cls, workspace: str | os.PathLike[str], *, read_only: bool = False) -> Store:
         """The store of ``workspace``, created if missing, migrated to the current schema.
 
-        Raises StoreFileError, leaving the file untouched, when ``<workspace>/robolearn.db`` is
-        not a SQLite database, is damaged, belongs to something else, or is newer than this code.
+        ``read_only`` opens an existing database without writing anything, not even the
+        write-ahead log's files, so a workspace on a read-only disk or folder can be read;
+        writes then fail. Raises StoreFileError, leaving the file untouched, when
+        ``<workspace>/robolearn.db`` is not a SQLite database, is damaged, belongs to
+        something else, is newer than this code, or (read-only) needs a migration.
         """
-        path = Path(workspace).expanduser() / DB_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
-        try:
-            conn.execute("PRAGMA foreign_keys=ON")
-            db = Database(conn, execute_plugins=False)
-            _check_usable(db, path)
-            db.enable_wal()
-            _migrate(db)
-            check_schema(db, path)
-        except BaseException as error:
-            conn.close()
-            # Only the plain DatabaseError is the file's state ("file is not a database",
-            # "malformed"); its subclasses (locked, read-only, ...) are raised as they are.
-            if type(error) is sqlite3.DatabaseError:
-                raise StoreFileError(
-                    f"{path} is not a readable robolearn database ({error}). {_WHAT_TO_DO}"
-                ) from None
-            if isinstance(error, sqlite3.OperationalError) and (
-                problem := write_error(path, error)  # read-only, full, locked...
-            ):
-                raise problem from None
-            raise
-        return cls(db, path)
+        path = WorkspaceLayout(Path(workspace)).db
+        return cls(open_database(path, read_only=read_only), path)
 
     @property
     def workspace(self) -> Path:
@@ -147,7 +113,7 @@ class Store(TrainingRecords):
             )
         return int(table.last_pk)
 
-    def add_episode(self, run_id: int, episode: EpisodeRow) -> int:
+    def add_episode(self, run_id: int, episode: EpisodeRecord) -> int:
         """Add ``episode`` and its steps to run ``run_id`` in one transaction; its id."""
         with self._write():
             self._require("runs", run_id, "run")
@@ -191,7 +157,7 @@ class Store(TrainingRecords):
         since_id: int | None = None,
         newest_first: bool = False,
         success: bool | None = None,
-    ) -> list[EpisodeRow]:
+    ) -> list[EpisodeRecord]:
         """Episodes with their steps, oldest first (or ``newest_first``), at most ``limit``.
 
         ``family`` keeps one task family; ``since_id`` keeps episodes added after that one,
@@ -211,7 +177,7 @@ class Store(TrainingRecords):
         steps = self._steps_of([row["id"] for row in rows])
         return [_episode_row(row, steps.get(row["id"], [])) for row in rows]
 
-    def episode(self, episode_id: int) -> EpisodeRow:
+    def episode(self, episode_id: int) -> EpisodeRecord:
         """Episode ``episode_id`` with its steps; MissingRowError if there is none."""
         _check_id(episode_id, f"{self.path} has no episode")
         rows = self._rows("SELECT * FROM episodes WHERE id = ?", [episode_id])
@@ -225,6 +191,10 @@ class Store(TrainingRecords):
             raise ValueError(f"step_index must be 0 or more, not {correction.step_index}")
         if not correction.who.strip():
             raise ValueError("a correction must say who made it")
+        for name in ("proposed", "corrected"):
+            plan = getattr(correction, name)
+            if not isinstance(plan, list) or not all(isinstance(call, str) for call in plan):
+                raise ValueError(f"a correction's {name} plan is a list of calls as text")
         with self._write():
             self._require("episodes", correction.episode_id, "episode")
             table = self._db.table("corrections").insert(
@@ -307,7 +277,7 @@ class Store(TrainingRecords):
     def _write(self) -> Iterator[None]:
         """One write transaction; a disk or lock problem is a StoreWriteError, rolled back."""
         try:
-            with self._damage_reported(), _immediate(self._db):
+            with self._damage_reported(), immediate(self._db):
                 yield
         except sqlite3.OperationalError as error:
             if problem := write_error(self.path, error):
@@ -349,8 +319,8 @@ class Store(TrainingRecords):
         if not self._db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [row_id]).fetchone():
             raise MissingRowError(f"{self.path} has no {what} {row_id}")
 
-    def _steps_of(self, episode_ids: list[int]) -> dict[int, list[StepRow]]:
-        steps: dict[int, list[StepRow]] = {}
+    def _steps_of(self, episode_ids: list[int]) -> dict[int, list[StepRecord]]:
+        steps: dict[int, list[StepRecord]] = {}
         if not episode_ids:
             return steps
         marks = ", ".join("?" * len(episode_ids))
@@ -360,7 +330,7 @@ class Store(TrainingRecords):
         ):
             row = checked("steps", row)
             steps.setdefault(row["episode_id"], []).append(
-                StepRow(
+                StepRecord(
                     call=row["call"],
                     ok=bool(row["ok"]),
                     reason=row["reason"],
@@ -381,51 +351,9 @@ def _check_id(row_id: object, missing: str) -> None:
         raise MissingRowError(f"{missing} {row_id!r}; ids are positive whole numbers")
 
 
-def _check_usable(db: Database, path: Path) -> None:
-    """Raise StoreFileError unless ``db`` is empty or robolearn's, at a version this code knows.
-
-    It only reads, so a file it refuses is left exactly as it was.
-    """
-    tables = set(db.table_names())
-    if not tables:
-        return
-    applied = applied_migrations(db)
-    if not applied:
-        raise StoreFileError(
-            f"{path} is a SQLite database, but not robolearn's (it has no "
-            f"{MIGRATION_SET!r} migrations). {_WHAT_TO_DO}"
-        )
-    unknown = [name for name in applied if name not in MIGRATION_NAMES]
-    if unknown:
-        raise NewerSchemaError(
-            f"{path} was written by a newer robolearn (schema migrations {', '.join(unknown)}; "
-            f"this one knows {SCHEMA_VERSION}). Upgrade robolearn to use it, or point "
-            "--workspace at another folder; the file was left as it is."
-        )
-
-
-def _migrate(db: Database) -> None:
-    """Apply pending migrations, one process at a time (the others wait, then find none)."""
-    if MIGRATIONS.pending(db):
-        with _immediate(db):
-            MIGRATIONS.apply(db)
-
-
-@contextmanager
-def _immediate(db: Database) -> Iterator[None]:
-    """One write transaction that holds the write lock from its start (``BEGIN IMMEDIATE``)."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        db.execute("COMMIT")
-    except BaseException:
-        db.rollback()
-        raise
-
-
-def _episode_row(row: dict[str, Any], steps: list[StepRow]) -> EpisodeRow:
+def _episode_row(row: dict[str, Any], steps: list[StepRecord]) -> EpisodeRecord:
     row = checked("episodes", row)
-    return EpisodeRow(
+    return EpisodeRecord(
         family=row["family"],
         seed=row["seed"],
         instruction=row["instruction"],
@@ -449,11 +377,19 @@ def _correction_row(row: dict[str, Any]) -> CorrectionRow:
     return CorrectionRow(
         episode_id=row["episode_id"],
         step_index=row["step_index"],
-        proposed=row["proposed"],
-        corrected=row["corrected"],
+        proposed=_plan(row["proposed"]),
+        corrected=_plan(row["corrected"]),
         who=row["who"],
         why=row["why"],
         rerun_success=None if rerun is None else bool(rerun),
         id=row["id"],
         created=row["created"],
     )
+
+
+def _plan(stored: str | list[str]) -> list[str]:
+    """A correction's plan, as ``integrity.checked`` decoded it: a list of calls as text.
+
+    Databases from schema v1 kept one step's call as a JSON string: a one-call plan.
+    """
+    return [stored] if isinstance(stored, str) else stored

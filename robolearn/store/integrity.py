@@ -133,7 +133,10 @@ def checked(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _damaged(table: str, row: Mapping[str, Any], problem: str) -> DamagedRowError:
-    key = f"row {row['id']}" if "id" in row else f"a row of episode {row.get('episode_id')}"
+    key = next(
+        (f"row {row[k]!r}" for k in ("id", "skill") if k in row),
+        f"row of episode {row.get('episode_id')}",
+    )
     return DamagedRowError(
         f"the workspace's database holds a damaged {table} {key}: {problem}. {_AFTER_REPAIR}"
     )
@@ -234,5 +237,9 @@ RULES: dict[str, dict[str, tuple[bool, Check]]] = {
         "metrics": (True, _metrics),
     },
     "adapters": {"round_id": (False, _optional_id)},
+    "evaluations": {"passed": (False, _flag)},
+    "carried_skill_stats": {
+        name: (False, _count) for name in ("evaluations", "passed", "runs", "successes")
+    },
 }
 """Each table's columns that carry more than SQLite's STRICT types enforce: (is JSON, rule)."""

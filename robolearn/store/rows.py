@@ -1,8 +1,6 @@
-"""The plain records the store takes and returns; callers convert their own objects to these.
+"""The plain records of the store's other tables: corrections, training rounds, adapters.
 
-The store imports no other part of robolearn (DESIGN.md: it depends on nothing), so an
-episode arrives as an ``EpisodeRow`` rather than the agent's ``EpisodeRecord``.
-``EpisodeRow.from_dict(record.to_dict())`` is the one-line conversion.
+Episodes and their steps are :mod:`robolearn.records`' types, which the agent writes too.
 """
 
 from __future__ import annotations
@@ -12,125 +10,19 @@ from typing import Any
 
 
 @dataclass
-class StepRow:
-    """What one call of a plan did; its index is its position in ``EpisodeRow.steps``."""
-
-    call: str
-    ok: bool
-    reason: str | None = None
-    """``None`` on success, else why the skill failed (``grasp``, ``budget``, ...)."""
-    message: str = ""
-    ticks: int = 0
-    """Control steps the call took."""
-    frame_path: str | None = None
-    """The PNG of the camera after the call, relative to the workspace, or None.
-
-    Frames are files, not blobs in the database: SQLite stays small and fast to copy, and the
-    dashboard hands the file to the browser as it is.
-    """
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StepRow:
-        """The row of a step record's ``to_dict()`` (with ``frame_path`` when there is one)."""
-        return cls(
-            call=data["call"],
-            ok=bool(data["ok"]),
-            reason=data.get("reason"),
-            message=data.get("message", ""),
-            ticks=int(data.get("ticks", 0)),
-            frame_path=data.get("frame_path"),
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        """The JSON-ready row."""
-        return {
-            "call": self.call,
-            "ok": self.ok,
-            "reason": self.reason,
-            "message": self.message,
-            "ticks": self.ticks,
-            "frame_path": self.frame_path,
-        }
-
-
-@dataclass
-class EpisodeRow:
-    """One episode: the task, the plan, each step's outcome and whether the task succeeded."""
-
-    family: str
-    seed: int
-    instruction: str
-    planner: str
-    plan: list[str]
-    """The plan's calls as text, one a step (``pick(red_block)``)."""
-    steps: list[StepRow] = field(default_factory=list)
-    success: bool = False
-    control_steps: int = 0
-    error: str | None = None
-    """Why the plan could not run at all, else None."""
-    proposal: str | None = None
-    """The Evaluator's verdict on a skill composed from this episode's plan, if any."""
-    explanation: str | None = None
-    """Where the plan came from (the model and adapter, or the correction it repeats)."""
-    id: int | None = None
-    """Set by the store; None before the row is added."""
-    run_id: int | None = None
-    """The run the episode belongs to; set by the store."""
-    created: str | None = None
-    """When the store added it (ISO 8601, UTC); set by the store."""
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EpisodeRow:
-        """The row of an episode record's ``to_dict()``; steps may carry ``frame_path``."""
-        return cls(
-            family=data["family"],
-            seed=int(data["seed"]),
-            instruction=data["instruction"],
-            planner=data["planner"],
-            plan=[str(call) for call in data["plan"]],
-            steps=[StepRow.from_dict(step) for step in data.get("steps", [])],
-            success=bool(data.get("success", False)),
-            control_steps=int(data.get("control_steps", 0)),
-            error=data.get("error"),
-            proposal=data.get("proposal"),
-            explanation=data.get("explanation"),
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        """The JSON-ready row, steps included."""
-        return {
-            "id": self.id,
-            "run_id": self.run_id,
-            "created": self.created,
-            "family": self.family,
-            "seed": self.seed,
-            "instruction": self.instruction,
-            "planner": self.planner,
-            "plan": self.plan,
-            "success": self.success,
-            "control_steps": self.control_steps,
-            "error": self.error,
-            "proposal": self.proposal,
-            "explanation": self.explanation,
-            "steps": [s.to_dict() for s in self.steps],
-        }
-
-
-@dataclass
 class CorrectionRow:
-    """A person's (or the simulated corrector's) fix of one step of an episode; never changed.
+    """A person's (or the simulated corrector's) fix of an episode's plan; never changed.
 
-    ``proposed`` and ``corrected`` are any JSON value the correction API chooses (a call as
-    text, a list of calls for edited steps); the store keeps them as they are.
+    The correction is the whole corrected plan, with the first step it changes.
     """
 
     episode_id: int
     step_index: int
-    """The plan step corrected, counted from 0."""
-    proposed: object
-    """What the robot proposed for that step."""
-    corrected: object
-    """What the corrector says it should have been."""
+    """The first plan step the correction changes, counted from 0."""
+    proposed: list[str]
+    """The plan the robot proposed (and ran), one call as text a step."""
+    corrected: list[str]
+    """The plan the corrector says it should have been, one call as text a step."""
     who: str
     """Who corrected it: a person's name, or ``simulated`` for the simulated corrector."""
     why: str = ""
@@ -140,6 +32,21 @@ class CorrectionRow:
     """Set by the store; None before the row is added."""
     created: str | None = None
     """When the store added it (ISO 8601, UTC); set by the store."""
+
+
+@dataclass
+class SkillStats:
+    """How a skill has fared: Evaluator verdicts, and its runs in stored episodes."""
+
+    evaluations: int = 0
+    passed: int = 0
+    runs: int = 0
+    successes: int = 0
+
+    def add(self, **counts: int) -> None:
+        """Add ``counts`` (by field name) to these."""
+        for name, count in counts.items():
+            setattr(self, name, getattr(self, name) + int(count or 0))
 
 
 @dataclass(frozen=True)

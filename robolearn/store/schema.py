@@ -6,6 +6,10 @@ Version history (a migration, once released, is never edited; a change is a new 
   corrections (triggers refuse UPDATE and DELETE).
 - v2 ``0002_frames_training_indexes``: a frame path for each step, the training_rounds and
   adapters tables, and indexes for the dashboard's reads.
+- v4 ``0004_skill_evaluations``: the Evaluator's verdicts, one row each; a skill's runs are
+  counted from the steps that call it. The counts workspaces kept in
+  ``skills/<name>/stats.json`` (no longer read or written) are carried into
+  ``carried_skill_stats``, less the runs the steps already show.
 - v3 ``0003_learning``: the plan's explanation on each episode; training rounds with their
   config, outcome and metrics; the examples each round trained on (so every adapter traces to
   its data); and the append-only log of which adapter each base model plans with. v2's
@@ -26,6 +30,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database, Migrations
 
+from robolearn.store.carry import carry_stats_files
+
 MIGRATION_SET = "robolearn"
 MIGRATIONS = Migrations(MIGRATION_SET)
 MIGRATION_NAMES: list[str] = []
@@ -41,6 +47,12 @@ def _migration(name: str) -> Callable[[Callable[[Database], None]], Callable[[Da
 
 @_migration("0001_runs_episodes_corrections")
 def _runs_episodes_corrections(db: Database) -> None:
+    _v1_runs_and_episodes(db)
+    _v1_steps(db)
+    _v1_corrections(db)
+
+
+def _v1_runs_and_episodes(db: Database) -> None:
     db.table("runs").create(
         {"id": int, "started": str, "planner": str, "seed": int, "config": str},
         pk="id",
@@ -77,6 +89,9 @@ def _runs_episodes_corrections(db: Database) -> None:
         ],
         strict=True,
     )
+
+
+def _v1_steps(db: Database) -> None:
     db.table("steps").create(
         {
             "episode_id": int,
@@ -92,6 +107,9 @@ def _runs_episodes_corrections(db: Database) -> None:
         not_null=["episode_id", "step_index", "call", "ok", "message", "ticks"],
         strict=True,
     )
+
+
+def _v1_corrections(db: Database) -> None:
     db.table("corrections").create(
         {
             "id": int,
@@ -191,6 +209,24 @@ def _learning(db: Database) -> None:
             "BEGIN SELECT RAISE(ABORT, 'the adapter log is append-only: use another "
             "adapter by adding a row'); END"
         )
+
+
+@_migration("0004_skill_evaluations")
+def _skill_evaluations(db: Database) -> None:
+    db.table("evaluations").create(
+        {"id": int, "created": str, "skill": str, "passed": int, "reason": str, "detail": str},
+        pk="id",
+        not_null=["created", "skill", "passed", "reason", "detail"],
+        strict=True,
+    )
+    db.table("evaluations").create_index(["skill"])
+    db.table("carried_skill_stats").create(
+        {"skill": str, "evaluations": int, "passed": int, "runs": int, "successes": int},
+        pk="skill",
+        not_null=["evaluations", "passed", "runs", "successes"],
+        strict=True,
+    )
+    carry_stats_files(db)
 
 
 SCHEMA_VERSION = len(MIGRATION_NAMES)

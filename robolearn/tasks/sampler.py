@@ -10,12 +10,13 @@ import numpy as np
 
 from robolearn.calls import Call
 from robolearn.errors import UserError
+from robolearn.records import EpisodeRecord
 from robolearn.sim.scene import TRAY_WALL, TRAYS, SceneObject
 
 if TYPE_CHECKING:
     from robolearn.sim.world import TabletopWorld
 from robolearn.tasks.predicates import PREDICATES
-from robolearn.tasks.spec import ObjectRole, TaskFamily
+from robolearn.tasks.spec import ObjectRole, TaskFamily, UnknownFamilyError, get_family
 
 CLEARANCE = 0.03
 """Free space kept between the footprints of any two objects, metres."""
@@ -110,11 +111,17 @@ def _footprint(role: ObjectRole) -> float:
 
 def phrasings(family: TaskFamily, objects: tuple[SceneObject, ...]) -> list[str]:
     """Every instruction template of ``family`` rendered for a scene's objects (role order)."""
-    phrases = {
-        role.role: _Phrase(obj.colour, obj.kind)
-        for role, obj in zip(family.objects, objects, strict=True)
-    }
-    return [template.format_map(phrases) for template in family.instructions]
+    colours = {role.role: obj.colour for role, obj in zip(family.objects, objects, strict=True)}
+    return [render(family, template, colours) for template in family.instructions]
+
+
+def render(family: TaskFamily, template: str, colours: dict[str, str]) -> str:
+    """One of ``family``'s templates with each role in the colour ``colours`` gives it.
+
+    Any word stands for a colour: ``{"top": "x"}`` renders ``{top}`` as "x block", which is how
+    a phrasing reads whatever the colours.
+    """
+    return template.format_map({r.role: _Phrase(colours[r.role], r.kind) for r in family.objects})
 
 
 def sample_task(family: TaskFamily, seed: int) -> TaskInstance:
@@ -145,3 +152,28 @@ def sample_task(family: TaskFamily, seed: int) -> TaskInstance:
         oracle=tuple(c.bind(names) for c in family.oracle),
         max_steps=family.max_steps,
     )
+
+
+class SceneChangedError(UserError, LookupError):
+    """A stored episode whose scene cannot be rebuilt: its family is gone or was edited."""
+
+
+def rebuild_task(episode: EpisodeRecord) -> TaskInstance:
+    """The task instance a stored episode ran, rebuilt from its family and seed.
+
+    Scenes come from the seed alone, so the rebuilt task is the one that ran, unless the
+    family's file changed since; then (or if the family is gone) SceneChangedError.
+    """
+    try:
+        task = sample_task(get_family(episode.family), episode.seed)
+    except UnknownFamilyError:
+        raise SceneChangedError(
+            f"episode {episode.id}: its family {episode.family!r} is gone, so its scene cannot "
+            "be rebuilt"
+        ) from None
+    if task.instruction != episode.instruction:
+        raise SceneChangedError(
+            f"episode {episode.id}: the {episode.family!r} family file has changed since it "
+            "ran, so its scene cannot be rebuilt"
+        )
+    return task

@@ -258,6 +258,36 @@ def _check_template(template: str, roles: set[str], path: Path, where: str) -> N
             )
 
 
+def _parse_objects(table: dict[str, Any], path: Path) -> tuple[ObjectRole, ...]:
+    """The ``objects`` table: each role's object, colours and supports checked."""
+    if not table:
+        raise _fail(path, "objects", "a family needs at least one object")
+    objects = tuple(_parse_object(role, spec, path) for role, spec in table.items())
+    roles = {obj.role for obj in objects}
+    for obj in objects:
+        if obj.same_colour_as is not None and obj.same_colour_as not in roles:
+            raise _fail(
+                path,
+                f"objects.{obj.role}.same_colour_as",
+                f"unknown role {obj.same_colour_as!r}; roles: {sorted(roles)}",
+            )
+    _check_supports(objects, path)
+    return objects
+
+
+def _parse_instructions(instructions: list[Any], roles: set[str], path: Path) -> list[str]:
+    """The ``instructions`` templates, each naming only the family's roles."""
+    if not instructions:
+        raise _fail(path, "instructions", "must list at least one template")
+    for i, template in enumerate(instructions):
+        if not isinstance(template, str):
+            raise _fail(path, f"instructions[{i}]", "expected a non-empty string")
+        if problem := text_problem(template, "the template"):
+            raise _fail(path, f"instructions[{i}]", problem)
+        _check_template(template, roles, path, f"instructions[{i}]")
+    return instructions
+
+
 def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
     """Validate a family's parsed TOML; every problem names the file and the field."""
     known = {
@@ -276,28 +306,9 @@ def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
     name = _require(data, "name", str, path)
     if not name.isidentifier() or name != name.lower():
         raise _fail(path, "name", f"expected a snake_case name, got {name!r}")
-    objects_table = _require(data, "objects", dict, path)
-    if not objects_table:
-        raise _fail(path, "objects", "a family needs at least one object")
-    objects = tuple(_parse_object(role, spec, path) for role, spec in objects_table.items())
+    objects = _parse_objects(_require(data, "objects", dict, path), path)
     roles = {obj.role for obj in objects}
-    for obj in objects:
-        if obj.same_colour_as is not None and obj.same_colour_as not in roles:
-            raise _fail(
-                path,
-                f"objects.{obj.role}.same_colour_as",
-                f"unknown role {obj.same_colour_as!r}; roles: {sorted(roles)}",
-            )
-    _check_supports(objects, path)
-    instructions = _require(data, "instructions", list, path)
-    if not instructions:
-        raise _fail(path, "instructions", "must list at least one template")
-    for i, template in enumerate(instructions):
-        if not isinstance(template, str):
-            raise _fail(path, f"instructions[{i}]", "expected a non-empty string")
-        if problem := text_problem(template, "the template"):
-            raise _fail(path, f"instructions[{i}]", problem)
-        _check_template(template, roles, path, f"instructions[{i}]")
+    instructions = _parse_instructions(_require(data, "instructions", list, path), roles, path)
     max_steps = data.get("max_steps", DEFAULT_MAX_STEPS)
     if (
         not isinstance(max_steps, int)

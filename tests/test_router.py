@@ -1,0 +1,137 @@
+"""The router: base model or expert, by the meaning of an instruction in its scene."""
+
+import json
+
+import numpy as np
+import pytest
+
+from robolearn.learn.meaning import Meaning
+from robolearn.learn.router import (
+    BASE,
+    Expert,
+    RoutedPlanner,
+    Router,
+    RouterError,
+    family_scenes,
+)
+from robolearn.planner.bootstrap import bootstrap_families
+from robolearn.tasks.sampler import sample_task
+from robolearn.tasks.spec import get_family
+
+MEANING = Meaning()
+TRAINING = range(0, 20, 2)
+"""An expert's training scenes (even seeds); the questions below use odd ones."""
+
+
+def expert_router(*names):
+    """The base model on the bootstrap families, and one expert per family in ``names``."""
+    router = Router.for_families(bootstrap_families(), MEANING)
+    for name in names:
+        router.add_expert(Expert(name), family_scenes(get_family(name), TRAINING), MEANING)
+    return router
+
+
+def ask(router, family, seed, instruction=None):
+    task = sample_task(get_family(family), seed)
+    return router.route(instruction or task.instruction, task.objects, MEANING)
+
+
+def colours(family, seed, *roles):
+    task = sample_task(get_family(family), seed)
+    return [task.roles[r].split("_")[0] for r in roles]
+
+
+def test_each_family_goes_to_its_expert_and_the_rest_to_the_base_model_unasked():
+    router = expert_router("put_between", "flip_stack")
+    x, a, c = colours("put_between", 7, "x", "a", "c")
+    route = ask(router, "put_between", 7, f"set the {x} cube down midway between {a} and {c}")
+    assert route.expert == "put_between"
+    assert (
+        route.explain() == f"expert put_between (router similarity {route.nearest.similarity:.2f})"
+    )
+    assert ask(router, "flip_stack", 7).expert == "flip_stack"
+    for family in ("stack", "tower", "line_up"):
+        route = ask(router, family, 7)
+        assert route.expert is None and route.explain().startswith("base model"), family
+
+
+def test_a_family_with_no_expert_yet_goes_to_the_base_model():
+    router = expert_router("put_between")
+    route = ask(router, "swap_blocks", 3)
+    assert route.expert is None
+
+
+def test_adding_an_expert_adds_prototypes_and_moves_none():
+    router = expert_router("put_between")
+    before = (router.prototypes.vectors.copy(), list(router.prototypes.labels))
+    router.add_expert(
+        Expert("clear_table"), family_scenes(get_family("clear_table"), TRAINING), MEANING
+    )
+    rows = len(before[1])
+    assert np.array_equal(router.prototypes.vectors[:rows], before[0])
+    assert router.prototypes.labels[:rows] == before[1]
+    assert set(router.prototypes.labels[rows:]) == {"clear_table"}
+    with pytest.raises(RouterError, match="already has an expert called 'put_between'"):
+        router.add_expert(
+            Expert("put_between"), family_scenes(get_family("put_between"), [0]), MEANING
+        )
+    with pytest.raises(RouterError, match="at least one instruction"):
+        router.add_expert(Expert("empty"), [], MEANING)
+
+
+def test_a_saved_router_is_json_and_safetensors_and_routes_the_same(tmp_path):
+    router = expert_router("flip_stack")
+    router.experts["flip_stack"] = Expert("flip_stack", "adapters/round-0001", {"round": "1"})
+    router.save(tmp_path / "router")
+    assert sorted(p.name for p in (tmp_path / "router").iterdir()) == [
+        "prototypes.safetensors",
+        "router.json",
+    ]
+    info = json.loads((tmp_path / "router" / "router.json").read_text())
+    assert info["format"] == 1 and info["experts"][0]["adapter"] == "adapters/round-0001"
+    loaded = Router.load(tmp_path / "router")
+    for family, seed in (("flip_stack", 5), ("stack", 5), ("put_between", 5)):
+        assert ask(loaded, family, seed) == ask(router, family, seed)
+    assert loaded.experts == router.experts
+
+
+def test_a_router_that_cannot_be_read_says_so(tmp_path):
+    with pytest.raises(RouterError, match="no usable router"):
+        Router.load(tmp_path)
+    expert_router().save(tmp_path / "router")
+    info = json.loads((tmp_path / "router" / "router.json").read_text())
+    (tmp_path / "router" / "router.json").write_text(json.dumps({**info, "format": 99}))
+    with pytest.raises(RouterError, match="format 99"):
+        Router.load(tmp_path / "router")
+    router = expert_router()
+    router.embedder_id = "another-model-000000000000"
+    with pytest.raises(RouterError, match="rebuild the router"):
+        ask(router, "stack", 1)
+
+
+def test_the_routed_planner_plans_with_the_chosen_experts_adapter(tiny_model, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from robolearn.planner.lm import LMPlanner
+    from robolearn.skills.library import SkillLibrary
+
+    lora = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(tiny_model[0]),
+        LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], fan_in_fan_out=True),
+    )
+    lora.save_pretrained(tmp_path / "flip")
+    planner = RoutedPlanner(
+        LMPlanner(tiny_model[0], SkillLibrary.seed()),
+        expert_router("flip_stack"),
+        {"flip_stack": tmp_path / "flip"},
+        MEANING,
+    )
+    planner.plan(sample_task(get_family("flip_stack"), 9))
+    assert planner.planner.adapter == tmp_path / "flip"
+    assert "expert flip_stack (router similarity" in planner.explanation
+    planner.plan(sample_task(get_family("stack"), 9))
+    assert planner.planner.adapter is None and planner.last_route.expert is None
+    with pytest.raises(RouterError, match="no adapter given"):
+        RoutedPlanner(planner.planner, expert_router("flip_stack"), {}, MEANING)
+    assert BASE not in planner.router.experts
