@@ -10,6 +10,7 @@ episode is lost: the dead node's episode runs again on the head. Every wait is b
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -33,6 +34,14 @@ EPISODES = 40
 """Episodes of each family a run (80 take about 10 s): long enough to kill a node mid-run."""
 STARTUP_S = 180
 RUN_S = 600
+ENV = {
+    **os.environ,
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "token",
+    "RAY_AUTH_TOKEN": secrets.token_hex(32),
+}
+"""Every process of the cluster and its clients: token authentication, with this run's token
+(Ray 2.59+ turns it on for local clusters by default, and a client without it is refused)."""
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float) -> None:
@@ -85,6 +94,7 @@ def nodes_alive(address: str) -> int:
         capture_output=True,
         text=True,
         timeout=60,
+        env=ENV,
     )
     if result.returncode != 0 or "Active:" not in result.stdout:
         return 0
@@ -98,7 +108,6 @@ def two_node_cluster(logs: Path) -> Iterator[tuple[str, Node, Node]]:
     port = free_port()
     address = f"127.0.0.1:{port}"
     temp = Path(tempfile.mkdtemp(prefix="rl-ray-", dir="/tmp"))  # socket paths must be short
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     memory = "--object-store-memory=100000000"
 
     def start(name: str, *flags: str) -> Node:
@@ -106,7 +115,7 @@ def two_node_cluster(logs: Path) -> Iterator[tuple[str, Node, Node]]:
             command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", *flags]
             return Node(
                 subprocess.Popen(
-                    command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                    command, stdout=log, stderr=subprocess.STDOUT, env=ENV, start_new_session=True
                 )
             )
 
@@ -134,7 +143,9 @@ def two_node_cluster(logs: Path) -> Iterator[tuple[str, Node, Node]]:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def ray_run(workspace: Path, address: str, log: Path) -> subprocess.Popen:
+def ray_run(
+    workspace: Path, address: str, log: Path, env: dict[str, str] = ENV
+) -> subprocess.Popen:
     """``robolearn run`` of the oracle on the cluster at ``address``, with 2 workers."""
     families = [arg for family in FAMILIES for arg in ("--family", family)]
     with log.open("w") as out:
@@ -161,7 +172,7 @@ def ray_run(workspace: Path, address: str, log: Path) -> subprocess.Popen:
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+            env=env,
             start_new_session=True,
         )
 
@@ -184,6 +195,17 @@ def test_a_two_node_cluster_runs_the_local_pools_episodes_and_survives_losing_a_
         workers=2,
     )
     with two_node_cluster(tmp_path) as (address, head, second):
+        # Without the cluster's token: refused in one line, nothing stored.
+        stranger = {**ENV, "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+        run = ray_run(tmp_path / "stranger", address, tmp_path / "stranger.log", stranger)
+        try:
+            assert run.wait(timeout=RUN_S) == 2
+        finally:
+            run.kill()
+        output = (tmp_path / "stranger.log").read_text()
+        assert "error: cannot join the Ray cluster at" in output and "Traceback" not in output
+        assert not stored_episodes(tmp_path / "stranger")
+
         # Spread over both nodes: an actor on each, the same episodes as the local pool.
         run = ray_run(tmp_path / "spread", address, tmp_path / "spread.log")
         try:

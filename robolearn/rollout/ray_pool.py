@@ -81,7 +81,8 @@ def connect(address: str | None, workers: int) -> bool:
     except (ConnectionError, TimeoutError) as error:
         raise RayConnectError(
             f"cannot join the Ray cluster at {address}: {error}; check "
-            "--ray-address (ray status on the head node shows it)"
+            "--ray-address (ray status on the head node shows it) and, for a cluster with "
+            "token authentication, RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN)"
         ) from None
     return True
 
