@@ -332,6 +332,44 @@ def sys_stdin_unread() -> bool:
     return sys.stdin.read() == "y\n" * 100
 
 
+# ----- the chat style a tuned model carries ------------------------------------------------------
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}</s>{% endfor %}<assistant>"
+)
+HOSTILE_STYLES = {
+    "an attribute path": ("{skills.__class__.__init__.__globals__}", 1, "{skills.__class__"),
+    "a ten-gigabyte width": ("{objects:>9999999999}", 1, "{objects:>9999999999}"),
+    "a conversion": ("{skills!r}", 1, "{skills!r}"),
+    "a positional field": ("{0}", 1, "the placeholder {0}"),
+    "a malformed placeholder": ("{", 1, "a malformed placeholder"),
+    "a billion worked examples": ("{skills}", 10**9, "shots must be 0 to 32"),
+}
+"""A system turn and a number of examples for ``robolearn_chat.json``; what the refusal says."""
+
+
+@pytest.mark.parametrize(
+    ("system", "shots", "problem"), HOSTILE_STYLES.values(), ids=HOSTILE_STYLES
+)
+def test_a_chat_style_that_formats_more_than_its_words_is_refused(
+    hostile, tmp_path, capsys, system, shots, problem
+):
+    style = {"format": 1, "system": system, "user": "{instruction}", "shots": shots}
+    folder, _ = hostile(
+        both(
+            edit_json("tokenizer_config.json", chat_template=CHAT_TEMPLATE),
+            raw_json("robolearn_chat.json", json.dumps(style)),
+        )
+    )
+    with deadline():
+        code = main(
+            ["plan", "stack the red block on the blue one", "--family", "stack"]
+            + ["--model", str(folder), "--workspace", str(tmp_path / "ws")]
+        )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "robolearn_chat.json" in err and problem in err, err
+
+
 # ----- adapters ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def real_adapter(tiny_model, tmp_path_factory):
