@@ -9,12 +9,12 @@ One round runs at a time in a workspace (a lock file).
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from robolearn.learn.dataset import DataConfig, RoundDataset, build_dataset
 from robolearn.learn.evaluation import GATE_FIRST_SEED, SuccessEvaluator, heldout_seeds
 from robolearn.learn.gate import GateVerdict, promotion_verdict
 from robolearn.learn.lora import LoraSettings, train_adapter
+from robolearn.locks import BusyError, exclusive
 from robolearn.paths import WorkspaceLayout
 from robolearn.planner.bootstrap import bootstrap_demonstrations, recorded_config
 from robolearn.planner.lm import LMPlanner
@@ -32,7 +33,7 @@ from robolearn.skills.library import SkillLibrary
 from robolearn.store import AdapterRow, RoundRow, Store
 
 
-class RoundBusyError(UserError, RuntimeError):
+class RoundBusyError(BusyError, RuntimeError):
     """Another training round is running in this workspace."""
 
 
@@ -132,7 +133,7 @@ def run_round(
             result = _train(plan, config, out, progress)
             scores = _judge(plan, evaluator, config, out, progress)
         except BaseException as error:
-            store.finish_round(round_id, "failed", f"{type(error).__name__}: {error}", {})
+            _record_failure(store, round_id, error, out)
             raise
         verdict = promotion_verdict(*scores, config.max_regression)
         metrics = {
@@ -274,14 +275,29 @@ def _record_end(
     """Record the outcome; a promoted adapter is put in use in the same transaction."""
     relative = WorkspaceLayout(workspace).relative(out)
     use = AdapterRow(base, round_id, relative, f"round {round_id} promoted: {verdict.reason}")
-    store.finish_round(
-        round_id,
-        "promoted" if verdict.promoted else "refused",
-        verdict.reason,
-        metrics,
-        relative,
-        use=use if verdict.promoted else None,
-    )
+    try:
+        store.finish_round(
+            round_id,
+            "promoted" if verdict.promoted else "refused",
+            verdict.reason,
+            metrics,
+            relative,
+            use=use if verdict.promoted else None,
+        )
+    except BaseException as error:  # not stored: the adapter is no one's
+        _record_failure(store, round_id, error, out)
+        raise
+
+
+def _record_failure(store: Store, round_id: int, error: BaseException, out: Path) -> None:
+    """Mark the round failed and delete its adapter, which was never used.
+
+    If even that cannot be stored (the disk is still full), the round stays ``running`` and
+    the next round marks it interrupted.
+    """
+    shutil.rmtree(out, ignore_errors=True)
+    with contextlib.suppress(Exception):
+        store.finish_round(round_id, "failed", f"{type(error).__name__}: {error}", {})
 
 
 def _judge(
@@ -308,22 +324,14 @@ def _judge(
     return before.success, after.success
 
 
-@contextmanager
-def _round_lock(workspace: Path) -> Iterator[None]:
-    folder = WorkspaceLayout(workspace).adapters
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".round.lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RoundBusyError(
-                f"a training round is already running in {workspace}; wait "
-                "for it to end ('robolearn adapters list' shows it)"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def _round_lock(workspace: Path) -> AbstractContextManager[None]:
+    """One round at a time in a workspace; another is refused at once (RoundBusyError)."""
+    return exclusive(
+        WorkspaceLayout(workspace).adapters / ".round.lock",
+        "running a training round",
+        wait=False,
+        error=RoundBusyError,
+    )
 
 
 def _lesson_counts(dataset: RoundDataset) -> str:

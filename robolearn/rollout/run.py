@@ -202,21 +202,34 @@ class RunRecorder:
 
         The record keeps where its plan came from and how unsure the planner was
         (``origin``, ``doubt``); its steps are each skill's record of runs
-        (``Store.skill_stats``).
+        (``Store.skill_stats``). If the images or the record cannot be written, the images
+        already written are removed: no file is left that no episode refers to.
         """
-        if record.start_frame is not None:
-            record.start_frame_path = self._write_frame(record, 0, record.start_frame)
-            record.start_frame = None
-        for index, step in enumerate(record.steps):
-            if step.frame is not None:
-                # Not every image in memory: the record keeps the file's path instead.
-                step.frame_path = self._write_frame(record, index + 1, step.frame)
-                step.frame = None
-        return self.store.add_episode(self.run_id, record)
+        written: list[Path] = []
+        try:
+            if record.start_frame is not None:
+                record.start_frame_path = self._write_frame(record, 0, record.start_frame, written)
+                record.start_frame = None
+            for index, step in enumerate(record.steps):
+                if step.frame is not None:
+                    # Not every image in memory: the record keeps the file's path instead.
+                    step.frame_path = self._write_frame(record, index + 1, step.frame, written)
+                    step.frame = None
+            return self.store.add_episode(self.run_id, record)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
 
-    def _write_frame(self, record: EpisodeRecord, step: int, image: np.ndarray) -> str:
-        """Save the image after ``step`` (0: before the first) as a PNG; its workspace path."""
+    def _write_frame(
+        self, record: EpisodeRecord, step: int, image: np.ndarray, written: list[Path]
+    ) -> str:
+        """Save the image after ``step`` (0: before the first) as a PNG; its workspace path.
+
+        The path joins ``written`` before the file is written, so a half-written one is removed.
+        """
         layout = WorkspaceLayout(self.workspace)
         path = layout.run_frames(self.run_id) / f"{record.family}-{record.seed}-{step}.png"
+        written.append(path)
         write_png(path, image)
         return layout.relative(path)

@@ -74,7 +74,13 @@ def provenance_columns(episode: EpisodeRecord) -> dict[str, Any]:
 def episode_from_row(
     row: dict[str, Any], steps: list[StepRecord], who: dict[int, str]
 ) -> EpisodeRecord:
-    """The record of a stored row; ``who`` made each correction the memory recalled."""
+    """The record of a stored row; ``who`` made each correction the memory recalled.
+
+    The row is checked first (``integrity.checked``): a damaged one raises DamagedRowError.
+    """
+    from robolearn.store.integrity import checked
+
+    row = checked("episodes", row)
     source = row.get("plan_source")
     origin = None
     if source is not None:
@@ -93,7 +99,7 @@ def episode_from_row(
         seed=row["seed"],
         instruction=row["instruction"],
         planner=row["planner"],
-        plan=json.loads(row["plan"]),
+        plan=row["plan"],
         steps=steps,
         success=bool(row["success"]),
         control_steps=row["control_steps"],
