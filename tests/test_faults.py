@@ -230,17 +230,17 @@ def problems_after(case: Path, before: dict[str, set[tuple]]) -> list[str]:
             running = [r.id for r in store.rounds() if r.status == "running"]
             if running:
                 found.append(f"rounds left running: {running}")
-            named = {
-                s.frame_path for e in store.episodes(limit=None) for s in e.steps if s.frame_path
-            }
+            episodes = store.episodes(limit=None)
+            named = {s.frame_path for e in episodes for s in e.steps if s.frame_path}
+            named |= {e.start_frame_path for e in episodes if e.start_frame_path}
             in_use = {r.path for r in store.rounds() if r.path and r.status != "failed"}
         for path in sorted(named):
             data = (workspace / path).read_bytes() if (workspace / path).is_file() else b""
             if not data.startswith(b"\x89PNG") or not data.rstrip().endswith(b"IEND\xaeB`\x82"):
-                found.append(f"frame {path} is named by a step but not a whole PNG")
+                found.append(f"frame {path} is named by an episode but not a whole PNG")
         for file in sorted((workspace / "frames").rglob("*.png")):
             if file.relative_to(workspace).as_posix() not in named:
-                found.append(f"frame {file.relative_to(workspace)} is named by no step")
+                found.append(f"frame {file.relative_to(workspace)} is named by no episode")
         adapters = workspace / "adapters"
         for folder in sorted(adapters.iterdir()) if adapters.is_dir() else []:
             if folder.name.startswith("."):
