@@ -104,6 +104,9 @@ class LMPlanner:
             )
         self.model.eval()
         self.adapter: Path | None = None
+        """The adapter planning now (None: the base model alone)."""
+        self._adapters: dict[tuple[str, int], str] = {}
+        """Adapters loaded into the model: (folder, config's mtime) -> peft adapter name."""
         self.explanation = ""
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -120,25 +123,45 @@ class LMPlanner:
     def use_adapter(self, adapter_dir: Path | None) -> None:
         """Plan with a peft LoRA adapter on the base model from now on (None: the base alone).
 
-        Switching needs no restart: the base model stays loaded and adapters come and go.
+        Every adapter loads once into the one model (peft's multi-adapter ``load_adapter``);
+        switching to one already loaded is ``set_adapter``, and to the base model disables the
+        adapter layers: no reload, so a router may switch experts plan by plan.
         """
-        if adapter_dir is not None:
-            if not (Path(adapter_dir) / "adapter_config.json").is_file():
-                raise ModelNotFoundError(
-                    f"no LoRA adapter at {adapter_dir} (adapter_config.json missing)"
-                )
-            check_adapter_fits(Path(adapter_dir), self.identity, self.model_dir)
-        if self.adapter is not None:
-            # peft wraps the base model's layers in place; unload() takes the LoRA layers out
-            # again without merging, so the base weights are exactly as loaded.
-            self.model, self.adapter = self.model.unload(), None
         if adapter_dir is None:
+            if self.adapter is not None:
+                self.model.base_model.disable_adapter_layers()
+            self.adapter = None
             return
+        adapter_dir = Path(adapter_dir)
+        name = self._adapter_name(adapter_dir)
+        self.model.set_adapter(name, inference_mode=True)
+        self.model.base_model.enable_adapter_layers()
+        self.model.eval()
+        self.adapter = adapter_dir
+
+    def _adapter_name(self, adapter_dir: Path) -> str:
+        """The peft name of the adapter in ``adapter_dir``, loaded into the model if it is not."""
+        config = adapter_dir / "adapter_config.json"
+        if not config.is_file():
+            raise ModelNotFoundError(
+                f"no LoRA adapter at {adapter_dir} (adapter_config.json missing)"
+            )
+        key = (str(adapter_dir.resolve()), config.stat().st_mtime_ns)
+        if key in self._adapters:
+            return self._adapters[key]
+        check_adapter_fits(adapter_dir, self.identity, self.model_dir)
         from peft import PeftModel
 
+        name = f"adapter{len(self._adapters)}"
         with offline_loading():
-            model = PeftModel.from_pretrained(self.model, adapter_dir, is_trainable=False)
-        self.model, self.adapter = model.eval(), Path(adapter_dir)
+            if isinstance(self.model, PeftModel):
+                self.model.load_adapter(adapter_dir, adapter_name=name, is_trainable=False)
+            else:
+                self.model = PeftModel.from_pretrained(
+                    self.model, adapter_dir, adapter_name=name, is_trainable=False
+                )
+        self._adapters[key] = name
+        return name
 
     def plan(self, task: TaskInstance) -> list[Call]:
         """The plan for ``task``: calls of library skills on the task's objects."""
