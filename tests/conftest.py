@@ -170,6 +170,7 @@ def quick_round():
 
     return RoundConfig(
         data=DataConfig(augment=3, replay_ratio=3),
+        expert_replay=3,
         lora=LoraSettings(epochs=40, learning_rate=1e-2, batch_size=8),
         eval_scenes=len(SEEDS),
         eval_seed_start=SEEDS[0],

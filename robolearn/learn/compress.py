@@ -43,7 +43,7 @@ def compress(plan: Sequence[Call], library: SkillLibrary) -> tuple[Call, ...]:
 
 
 def _unfold(library: SkillLibrary, skill: CompositeSkill) -> list[Call]:
-    """The atomic calls ``skill`` stands for, its parameters as slots (``\\0name``)."""
+    """The atomic calls ``skill`` stands for, its parameters as slots (NUL, then the name)."""
     slots = {p.name: _SLOT + p.name for p in skill.params}
     calls = [step.bind(slots) for step in skill.steps]
     atomic: list[Call] = []

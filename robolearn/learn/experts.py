@@ -57,7 +57,7 @@ class ExpertPlan:
     earlier: list[Example]
     """What the cluster's expert in use learned (retrained into this one)."""
     replay: list[Example]
-    """Demonstrations of the family the base model was built on, if it was."""
+    """Demonstrations of the base model's families (``RoundConfig.expert_replay``)."""
     replaces: str | None = None
 
     @property

@@ -26,8 +26,8 @@ class RoundConfig:
     data: DataConfig = field(default_factory=DataConfig)
     lora: LoraSettings = field(default_factory=LoraSettings)
     expert_replay: float = 0.0
-    """Experts: demonstrations of a family the base model was built on, replayed per example
-    of an expert of that family."""
+    """Experts: demonstrations of the base model's families (balanced) trained into each expert,
+    this many per example of its own; 0: an expert learns its lessons alone."""
     max_regression: float = 0.05
     """The most a family's held-out success may drop (0.05 = 5 points) for the new adapter to
     be promoted."""

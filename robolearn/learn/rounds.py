@@ -48,6 +48,7 @@ from robolearn.planner.lm import LMPlanner
 from robolearn.planner.training import Example, TrainingResult
 from robolearn.skills.library import SkillLibrary
 from robolearn.store import AdapterRow, RoundRow, Store
+from robolearn.tasks.spec import get_family
 
 
 class RoundBusyError(UserError, RuntimeError):
@@ -100,7 +101,6 @@ def run_round(
         round_id = _record_start(store, plan, config, log)
         out = WorkspaceLayout(workspace).round_adapter(round_id)
         try:
-            plan.prepare(round_id, config)
             clock.lap("data")
             training = _train(plan, config, round_id, out, progress)
             clock.lap("training")
@@ -257,12 +257,15 @@ def _plan_round(
         learned_examples(store, chain) if experts else [],
         base_pool,
         rng,
-        _router_in_use(current, meaning) if experts else None,
+        _router_in_use(current, meaning, base_pool) if experts else _no_router(current),
     )
 
 
-def _router_in_use(current: ActiveAdapter, meaning: Meaning) -> Router:
-    """The router a round of experts adds to: the one in use, or a new one."""
+def _router_in_use(current: ActiveAdapter, meaning: Meaning, base_pool: list[Example]) -> Router:
+    """The router a round of experts adds to: the one in use, or a new one.
+
+    A new router knows the base model by its own families (those of its demonstrations).
+    """
     if current.router is not None:
         return Router.load(current.router)
     if current.path is not None:
@@ -271,7 +274,17 @@ def _router_in_use(current: ActiveAdapter, meaning: Meaning) -> Router:
             "from the base model: run 'robolearn adapters use base' first, or train with "
             "--method adapter"
         )
-    return base_router(meaning)
+    return base_router(meaning, [get_family(f) for f in sorted({e.family for e in base_pool})])
+
+
+def _no_router(current: ActiveAdapter) -> None:
+    """A round of one adapter continues an adapter, never a router over experts."""
+    if current.router is not None:
+        raise AdapterInUseError(
+            f"round {current.round_id}'s experts and router are in use; one adapter cannot "
+            "continue them: train with --method experts, or run 'robolearn adapters use "
+            "base' first"
+        )
 
 
 def _record_start(
