@@ -45,6 +45,12 @@ class LearningConfig(WithModel, InWorkspace):
     paraphrases: list[Path] = flag(default_factory=list, name="--paraphrases")
     """A test set of other words (repeatable; default: the new families' sets of a checkout,
     tests/fixtures/paraphrases_*.json): asked, never learned from."""
+    families: list[str] = flag(default_factory=list, name="--family")
+    """Teach only these new families, in this order (repeatable; default: all six)."""
+    max_corrections: int | None = None
+    """Corrections per new family at most (default: the benchmark's, 20)."""
+    eval_scenes: int | None = None
+    """Held-out scenes per family (default: the benchmark's, 10)."""
     workers: int = 2
     """Conditions run at once, each in its own process."""
     threads: int = 1
@@ -69,6 +75,15 @@ class LearningConfig(WithModel, InWorkspace):
         config = quick_config(files) if self.quick else LearningBenchConfig(paraphrases=files)
         if self.conditions:
             config = replace(config, conditions=tuple(dict.fromkeys(self.conditions)))
+        if self.families:
+            config = replace(config, families=tuple(dict.fromkeys(self.families)))
+        if self.max_corrections is not None:
+            per_round = min(config.corrections_per_round, self.max_corrections)
+            config = replace(
+                config, max_corrections=self.max_corrections, corrections_per_round=per_round
+            )
+        if self.eval_scenes is not None:
+            config = replace(config, eval_scenes=self.eval_scenes)
         lora = replace(config.round.lora, threads=self.threads)
         return replace(config, round=replace(config.round, lora=lora), workers=self.workers)
 
