@@ -54,6 +54,7 @@ SOAK_ROUND = RoundConfig(
 SOAK_MODEL = BootstrapConfig(
     scenes_per_family=20,
     phrasings_per_scene=1,
+    paraphrases_per_scene=0,
     epochs=2,
     width=64,
     heads=2,

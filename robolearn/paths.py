@@ -111,9 +111,14 @@ def app_path() -> Path:
     return _shipped("app.py", "app.py", "app.py")
 
 
-def paraphrases_path() -> Path:
-    """The hand-written paraphrases that planners are compared on (``robolearn bench``)."""
-    return _shipped("paraphrases.json", "tests/fixtures/paraphrases.json", "paraphrases.json")
+PARAPHRASE_FILES = ("paraphrases.json", "paraphrases_new_families.json")
+"""The hand-written test phrasings planners are compared on (``robolearn bench planners``): the
+bootstrap families', and the four families learned from corrections'."""
+
+
+def paraphrases_path(name: str = PARAPHRASE_FILES[0]) -> Path:
+    """A shipped file of hand-written paraphrases (``PARAPHRASE_FILES``; a checkout's dev set)."""
+    return _shipped(name, f"tests/fixtures/{name}", name)
 
 
 def _shipped(in_wheel: str, in_checkout: str, what: str) -> Path:

@@ -88,6 +88,7 @@ def modules_loaded_by(statement: str, candidates: tuple[str, ...]) -> list[str]:
 TINY = BootstrapConfig(
     scenes_per_family=8,
     phrasings_per_scene=1,
+    paraphrases_per_scene=1,
     epochs=1,
     width=32,
     heads=2,
@@ -108,6 +109,8 @@ def tiny_model(tmp_path_factory):
 PUSH_ONLY = dict(
     scenes_per_family=30,
     phrasings_per_scene=2,
+    paraphrases_per_scene=0,
+    split_words=False,  # plans in fewer tokens: a seconds-long round learns the stacks
     epochs=4,
     width=128,
     heads=4,

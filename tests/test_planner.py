@@ -10,6 +10,7 @@ from robolearn.agent import run_episode
 from robolearn.calls import Call
 from robolearn.planner.bootstrap import bootstrap_families
 from robolearn.planner.lm import LMPlanner, ModelNotFoundError
+from robolearn.planner.phrasing import load_language
 from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.sampler import sample_task
@@ -22,7 +23,10 @@ def test_a_tiny_bootstrap_saves_a_hugging_face_folder_with_its_report(tiny_model
     for name in ("config.json", "model.safetensors", "tokenizer.json", "bootstrap.json"):
         assert (out / name).is_file(), name
     saved = json.loads((out / "bootstrap.json").read_text())
-    assert saved["examples"] == report.examples == len(bootstrap_families()) * 8
+    # 8 scenes a family, each in one template's words and its family's share of other words
+    language = load_language()
+    expected = sum(8 * (1 + language.count(f.name, 1)) for f in bootstrap_families())
+    assert saved["examples"] == report.examples == expected
     assert 0.0 <= saved["exact_match"] <= 1.0
 
 
@@ -113,10 +117,17 @@ def test_plan_prints_a_plan_without_running_it(tiny_model, tmp_path):
 
 
 def test_the_planner_benchmark_runs_on_any_model_folder(tiny_model, tmp_path):
-    stdout, results = run_benchmark("bench_planner", tmp_path, "--model", str(tiny_model[0]))
-    assert "plan latency (constrained)" in stdout and "oracle success" in stdout
-    assert [f["family"] for f in results["families"]] == [f.name for f in bootstrap_families()]
-    assert all(f["parse_failures"] == 0 for f in results["families"])
+    markdown = tmp_path / "planners.md"
+    args = ["--model", str(tiny_model[0]), "--per-family", "1", "--markdown", str(markdown)]
+    stdout, results = run_benchmark("bench_planners", tmp_path, *args)
+    assert "success per family" in stdout
+    (model,) = results["models"]
+    assert model["name"] == str(tiny_model[0]) and model["threads"] == 1
+    families = {p["family"] for p in model["plans"] if p["set"] == "held-out"}
+    assert families == {f.name for f in bootstrap_families()}
+    assert all(p["error"] is None or "invalid" in p["error"] for p in model["plans"])
+    tables = markdown.read_text()
+    assert "| model | scenes |" in tables and "Most common failures" in tables
 
 
 def test_adapters_switch_without_reloading_the_base_model(tiny_model, tmp_path):

@@ -150,8 +150,7 @@ class PlannersConfig(InWorkspace):
 
 def planners(config: PlannersConfig) -> int:
     """Exact match, execution success, parse failures and latency per model, also as JSON."""
-    from robolearn.paths import paraphrases_path
-    from robolearn.planner.compare import compare, read_paraphrases
+    from robolearn.planner.compare import compare
     from robolearn.planner.lm import ModelNotFoundError
     from robolearn.planner.pretrained import is_preset
     from robolearn.workspace import Workspace
@@ -167,8 +166,7 @@ def planners(config: PlannersConfig) -> int:
     comparison = compare(
         {spec: (lambda spec=spec: workspace.model_dir(spec, log=note)) for spec in config.models},
         config.compare,
-        read_paraphrases(paraphrases_path()),
-        workspace.library(),
+        library=workspace.library(),
         log=note,
     )
     say(comparison.report())
