@@ -89,15 +89,20 @@ class LearningConfig(WithModel, InWorkspace):
 
 
 TEST_SETS = ("paraphrases_new_families.json", "paraphrases_move_stack_two_towers.json")
-"""The other-words test sets of the new families, in a checkout's tests/fixtures."""
+"""The other-words test sets of the six new families, as robolearn ships them."""
 
 
 def default_paraphrases() -> tuple[Path, ...]:
-    """The new families' paraphrase test sets beside the package (a checkout), if there."""
-    import robolearn
+    """The new families' paraphrase test sets robolearn ships (``paths.paraphrases_path``)."""
+    from robolearn.paths import paraphrases_path
 
-    fixtures = Path(robolearn.__file__).resolve().parents[1] / "tests" / "fixtures"
-    return tuple(fixtures / name for name in TEST_SETS if (fixtures / name).is_file())
+    found = []
+    for name in TEST_SETS:
+        try:
+            found.append(paraphrases_path(name))
+        except FileNotFoundError:
+            continue
+    return tuple(found)
 
 
 def learning(config: LearningConfig) -> int:

@@ -46,7 +46,7 @@ class Question:
 
 def paraphrase_questions(files: Iterable[Path], families: Iterable[str]) -> list[Question]:
     """Every paraphrase of ``families`` in ``files``, and its scene in its own words."""
-    from robolearn.planner.compare import read_paraphrases
+    from robolearn.planner.paraphrases import read_paraphrases
 
     wanted = set(families)
     questions = []
