@@ -264,7 +264,8 @@ def _plan_round(
 def _router_in_use(current: ActiveAdapter, meaning: Meaning, base_pool: list[Example]) -> Router:
     """The router a round of experts adds to: the one in use, or a new one.
 
-    A new router knows the base model by its own families (those of its demonstrations).
+    A new router knows the base model by its own families (those of its demonstrations; a
+    pretrained model's, those robolearn's default model is built on).
     """
     if current.router is not None:
         return Router.load(current.router)
@@ -274,7 +275,8 @@ def _router_in_use(current: ActiveAdapter, meaning: Meaning, base_pool: list[Exa
             "from the base model: run 'robolearn adapters use base' first, or train with "
             "--method adapter"
         )
-    return base_router(meaning, [get_family(f) for f in sorted({e.family for e in base_pool})])
+    own = sorted({e.family for e in base_pool})  # none for a pretrained model: the bootstrap's
+    return base_router(meaning, [get_family(f) for f in own] or None)
 
 
 def _no_router(current: ActiveAdapter) -> None:
