@@ -201,6 +201,28 @@ def test_max_calls_bounds_the_plan_and_defaults_to_the_executors_limit():
         PlanGrammar(["pick(a); pick(b)"])
 
 
+def test_the_text_every_continuation_shares_is_forced():
+    grammar = PlanGrammar(["pick(red_block)", "pick(red_bowl)", "push(red_block, blue_zone)"])
+    assert grammar.forced("", 0) == "p", "pick or push"
+    assert grammar.forced("pick(r", 0) == "ed_b"
+    assert grammar.forced("pu", 0) == "sh(red_block, blue_zone)"
+    assert grammar.forced("pick(red_block)", 0) == "", "the plan may end or go on"
+    assert grammar.forced("", 1) == " p", "after a separator: its space, then a call"
+    assert grammar.forced(" pick(red_bl", 1) == "ock)"
+    assert grammar.forced("pick(x", 0) == "", "no call goes on from here"
+
+
+def test_forced_text_is_written_in_the_tokenizers_own_tokens(tokenizer):
+    instance = task("sort_into_bowls", seed=5)
+    processor = processor_for(instance, tokenizer)
+    pick, place = map(str, instance.oracle[:2])
+    for text in ["pick(", pick[:-3], place[: place.index(",") + 2], f"{pick}; pl"]:
+        forced = processor.grammar.forced(*processor.grammar.read(text)).rstrip(" ")
+        ids = processor.forced(tokenizer.encode(text))
+        assert tokenizer.decode(ids) == forced and processor.grammar.is_prefix(text + forced)
+    assert processor.forced(tokenizer.encode(pick[:-3])), "the end of an object's name"
+
+
 # ----- the logits processor ------------------------------------------------------------------
 def processor_for(instance, tokenizer, prompt_length=0, max_calls=3, lead=""):
     grammar = PlanGrammar(call_vocabulary(LIBRARY, instance.objects), max_calls=max_calls)

@@ -1,8 +1,10 @@
 """The paraphrase fixtures: instructions nobody templated, each with a checkable plan.
 
-Three files, one format: ``paraphrases.json`` (the test set of the six bootstrap families),
-``paraphrases_new_families.json`` (the test set of the four families learned from corrections)
-and ``paraphrases_dev.json`` (the development set the default planner's design was chosen on).
+Four files, one format: ``paraphrases.json`` (the test set of the six bootstrap families),
+``paraphrases_new_families.json`` (the test set of the four families learned from corrections),
+``paraphrases_dev.json`` (the development set the default planner's design was chosen on) and
+``paraphrases_dev_pretrained.json`` (the one the pretrained planner's prompt and tuning were
+chosen on).
 """
 
 import re
@@ -23,6 +25,7 @@ FILES = {
     "paraphrases.json": (BOOTSTRAP, 15, 100),
     "paraphrases_new_families.json": (NEW, 10, 40),
     "paraphrases_dev.json": (BOOTSTRAP, 10, 60),
+    "paraphrases_dev_pretrained.json": (BOOTSTRAP, 12, 72),
 }
 PARAPHRASES = {name: read_paraphrases(paraphrases_path(name)) for name in FILES}
 EVERY = [(name, p) for name, entries in PARAPHRASES.items() for p in entries]

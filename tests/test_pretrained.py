@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import shutil
+from dataclasses import asdict, replace
 
 import pytest
 
@@ -18,6 +19,7 @@ from robolearn.planner.pretrained import (
     register_preset,
     resolve_model,
 )
+from robolearn.planner.tuning import TUNED_STYLE, TuningConfig, ensure_tuned
 from tests.tiny_gguf import write_tiny_gguf
 
 
@@ -210,3 +212,65 @@ def test_a_model_identity_is_stable_and_follows_the_weights(tmp_path):
 def test_a_converted_presets_identity_is_its_ggufs(converted):
     digest = json.loads((converted[1] / MANIFEST).read_text())["gguf_sha256"]
     assert model_identity(converted[1]) == f"tiny:gguf-{digest[:16]}-v1"
+
+
+TINY_TUNING = TuningConfig(
+    scenes_per_family=1, phrasings_per_scene=1, layers=1, rank=2, batch_size=3, threads=1
+)
+"""Six demonstrations (one a bootstrap family), two steps: seconds on the tiny model."""
+
+
+@pytest.fixture(scope="module")
+def tuned(converted):
+    """The tiny converted model tuned for real, once: its folder."""
+    cache, folder = converted
+    return ensure_tuned(folder, cache, "tiny", TINY_TUNING, progress=False, log=lambda _: None)
+
+
+def test_a_tuned_model_is_cached_beside_its_conversion_and_says_how_it_was_made(converted, tuned):
+    from safetensors.torch import load_file
+
+    base = converted[1]
+    assert tuned.parent == base.parent and tuned.name == f"{base.name}-tuned-{TINY_TUNING.key}"
+    manifest = json.loads((tuned / MANIFEST).read_text())
+    assert manifest["tuning"] == asdict(TINY_TUNING)
+    assert manifest["report"]["examples"] == 6 and manifest["report"]["seconds"] > 0
+    assert verify(tuned, manifest["gguf_sha256"]) is None
+    assert (
+        model_identity(tuned)
+        == f"tiny-tuned-{TINY_TUNING.key}:gguf-{manifest['gguf_sha256'][:16]}-v1"
+    )
+    before, after = load_file(base / "model.safetensors"), load_file(tuned / "model.safetensors")
+    assert before.keys() == after.keys(), "the adapter is merged: a plain model of the same shape"
+    assert any(not before[k].equal(after[k]) for k in before), "the tuning changed weights"
+
+
+def test_a_tuned_model_plans_from_the_short_prompt_it_learned(tuned):
+    from robolearn.planner.lm import LMPlanner
+    from robolearn.planner.prompt import ChatStyle
+    from robolearn.skills.library import SkillLibrary
+    from robolearn.tasks.sampler import sample_task
+    from robolearn.tasks.spec import get_family
+
+    assert ChatStyle.read(tuned) == TUNED_STYLE
+    planner = LMPlanner(tuned, SkillLibrary.seed())
+    task = sample_task(get_family("stack"), 1)
+    prompt = planner.format.prompt(task.instruction, [o.name for o in task.objects])
+    assert "stack_on(" not in prompt, "no skill list and no worked examples"
+    assert prompt.count("<|im_start|>user") == 1
+    assert " ".join(sorted(o.name for o in task.objects)) in prompt.split("<|im_start|>user")[1]
+    plan = planner.plan(task)
+    assert plan and all(a in task.roles.values() for call in plan for a in call.args)
+
+
+def test_a_tuned_model_is_made_once_per_config(converted, tuned):
+    cache, base = converted
+    messages = []
+    assert (
+        ensure_tuned(base, cache, "tiny", TINY_TUNING, progress=False, log=messages.append) == tuned
+    )
+    assert messages == [], "the cached folder verifies: nothing is tuned again"
+    other = ensure_tuned(
+        base, cache, "tiny", replace(TINY_TUNING, seed=1), progress=False, log=messages.append
+    )
+    assert other != tuned and other.is_dir() and tuned.is_dir()

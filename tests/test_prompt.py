@@ -10,6 +10,7 @@ from robolearn.calls import parse_calls
 from robolearn.planner.demonstrations import LibraryDemonstrations, shorten
 from robolearn.planner.prompt import (
     ChatFormat,
+    ChatStyle,
     Demonstration,
     PlainFormat,
     build_prompt,
@@ -76,7 +77,7 @@ def test_the_plain_prompt_is_unchanged_for_the_default_model():
 
 def test_the_chat_prompt_shows_skills_objects_examples_and_the_task(chat_tokenizer):
     source = Remembered()
-    chat = ChatFormat(chat_tokenizer, LIBRARY, source, shots=2)
+    chat = ChatFormat(chat_tokenizer, LIBRARY, source, ChatStyle(shots=2))
     prompt = chat.prompt(
         "could you set the crimson cube on top of the blue one?",
         ["red_block", "blue_block", "green_block"],

@@ -19,7 +19,7 @@ def test_training_and_held_out_seeds_never_meet():
 def test_every_evaluation_plans_held_out_scenes_only():
     gate = RoundConfig()
     bench = LearningBenchConfig().round_for(CONDITIONS["memory"])
-    compared = scene_sets(CompareConfig(per_family=5), [], bootstrap_families())["held-out"]
+    compared = scene_sets(CompareConfig(per_family=5), {}, bootstrap_families())["held-out"]
     bootstrap = heldout_seeds(BootstrapConfig().heldout_per_family)
     for seeds in (
         heldout_seeds(gate.eval_scenes, gate.eval_seed_start),

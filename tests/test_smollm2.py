@@ -2,7 +2,8 @@
 
 The quick test plans with SmolLM2's own tokenizer and chat template on a tiny random model, so
 the grammar meets the real vocabulary in seconds; the slow ones convert the real model (~40 s)
-and plan with it (seconds a plan).
+into a fresh cache, tune it in the machine's model cache (minutes, once a machine), and plan
+with both (about a second a plan tuned, seconds as shipped).
 """
 
 import importlib.util
@@ -75,33 +76,64 @@ def test_smollm2s_tokenizer_and_chat_template_give_plans_that_parse(
 
 
 @pytest.fixture(scope="module")
-def smollm2(tmp_path_factory):
+def converted(tmp_path_factory):
     """The real model converted into a fresh cache: (cache, folder, seconds)."""
     cache = tmp_path_factory.mktemp("cache")
     start = time.perf_counter()
-    folder = resolve_model("smollm2", cache=cache, log=lambda _: None)
+    folder = resolve_model("smollm2-base", cache=cache, log=lambda _: None)
     return cache, folder, time.perf_counter() - start
 
 
+@pytest.fixture(scope="module")
+def tuned():
+    """The tuned model from the machine's model cache: tuned there once (minutes), then read."""
+    return resolve_model("smollm2", log=lambda _: None)
+
+
 @pytest.mark.slow
-def test_the_real_model_converts_once_and_then_loads_from_the_cache(smollm2):
-    cache, folder, _ = smollm2
+def test_the_real_model_converts_once_and_then_loads_from_the_cache(converted):
+    cache, folder, _ = converted
     start = time.perf_counter()
-    assert resolve_model("smollm2", cache=cache, log=pytest.fail) == folder
+    assert resolve_model("smollm2-base", cache=cache, log=pytest.fail) == folder
     assert time.perf_counter() - start < 5, "a verified cache, no conversion"
 
 
 @pytest.mark.slow
-def test_smollm2_plans_held_out_scenes_with_no_parse_failure(smollm2):
-    planner = LMPlanner(smollm2[1], LIBRARY)
+@pytest.mark.parametrize("model", ["converted", "tuned"])
+def test_smollm2_plans_held_out_scenes_with_no_parse_failure(model, request):
+    folder = request.getfixturevalue(model)
+    planner = LMPlanner(folder[1] if isinstance(folder, tuple) else folder, LIBRARY)
     for family in load_families().values():
         task = sample_task(family, 1)
         assert_fits_the_scene(planner.plan(task), task)
+        assert 0.0 <= planner.doubt < 1.0
 
 
 @pytest.mark.slow
-def test_run_with_the_smollm2_preset_end_to_end(smollm2, tmp_path):
-    environment = {**os.environ, "ROBOLEARN_CACHE": str(smollm2[0])}
+def test_the_tuned_model_plans_from_a_short_prompt_as_the_plain_loop_does(tuned):
+    from robolearn.planner.decoding import plain_greedy
+    from robolearn.planner.lm import parse_answer
+
+    planner = LMPlanner(tuned, LIBRARY)
+    for family in load_families().values():
+        task = sample_task(family, 3)
+        prompt = planner.format.prompt(task.instruction, [o.name for o in task.objects])
+        assert len(planner.encode(prompt)[0]) < 100, "no skill list, no worked examples"
+        decoding = planner.decoding_task(prompt, task.objects)
+        reference = plain_greedy(
+            planner.model,
+            decoding.prompt_ids,
+            decoding.processor.allowed,
+            decoding.budget,
+            decoding.end,
+        )
+        text = planner.tokenizer.decode(list(reference.ids), skip_special_tokens=True)
+        assert planner.plan(task) == parse_answer(text), task.instruction
+
+
+@pytest.mark.slow
+def test_run_with_the_smollm2_preset_end_to_end(tuned, tmp_path):
+    environment = {**os.environ, "ROBOLEARN_CACHE": str(tuned.parents[1])}
     result = subprocess.run(
         [
             sys.executable,
@@ -124,4 +156,4 @@ def test_run_with_the_smollm2_preset_end_to_end(smollm2, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "stack" in result.stdout and "stored as run 1" in result.stdout
-    assert "converting" not in result.stderr, "the cache the fixture filled is used"
+    assert "tuning" not in result.stderr, "the cache the fixture filled is used"

@@ -220,11 +220,10 @@ class Comparison:
             )
         return bars
 
-    def report(self) -> str:
-        """The tables a person reads."""
-        everyone = [*self.results, self.oracle]
+    def summary(self) -> str:
+        """One row per model and scene set: exact match, success, parse failures, latency."""
         rows = []
-        for result in everyone:
+        for result in [*self.results, self.oracle]:
             for set_name in SETS:
                 total = result.total(set_name)
                 if not total.scenes:
@@ -241,18 +240,12 @@ class Comparison:
                         f"{latency['median']:,.0f} / {latency['p95']:,.0f} ms" if latency else "-",
                     ]
                 )
-        summary = format_table(
-            [
-                "model",
-                "scenes",
-                "n",
-                "exact match",
-                "success",
-                "parse failures",
-                "plan latency median / p95",
-            ],
-            rows,
-        )
+        header = ["model", "scenes", "n", "exact match", "success", "parse failures"]
+        return format_table([*header, "plan latency median / p95"], rows)
+
+    def report(self) -> str:
+        """The tables a person reads."""
+        everyone = [*self.results, self.oracle]
         sets = [s for s in SETS if self.oracle.total(s).scenes]
         families = sorted({f for r in everyone for t in r.tallies.values() for f in t})
         per_family = format_table(
@@ -280,7 +273,7 @@ class Comparison:
             [[a, b, c, "PASS" if ok else "FAIL"] for a, b, c, ok in self.bars()],
         )
         return "\n\n".join(
-            [summary, "success per family\n" + per_family, failures, bars, "\n".join(models)]
+            [self.summary(), "success per family\n" + per_family, failures, bars, "\n".join(models)]
         )
 
 

@@ -23,7 +23,9 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from robolearn.errors import UserError
 from robolearn.hf import offline_loading
@@ -44,9 +46,9 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def cached_folder(cache: Path, preset: str, gguf_sha256: str) -> Path:
-    """Where the conversion of a GGUF with this hash lives in the cache."""
-    return cache / "models" / f"{preset}-{gguf_sha256[:16]}"
+def cached_folder(cache: Path, preset: str, gguf_sha256: str, variant: str = "") -> Path:
+    """Where the conversion of a GGUF with this hash lives in the cache (a variant beside it)."""
+    return cache / "models" / "-".join(filter(None, [preset, gguf_sha256[:16], variant]))
 
 
 def verify(folder: Path, gguf_sha256: str) -> str | None:
@@ -83,28 +85,62 @@ def ensure_converted(
     """The plain folder converted from ``gguf``: the cached one if it verifies, else a new one."""
     digest = file_sha256(gguf)
     folder = cached_folder(cache, preset, digest)
-    problem = verify(folder, digest)
+    return build_cached(
+        folder,
+        Manifest(preset, gguf.name, digest),
+        lambda out: convert(gguf, out),  # read when called: tests swap it
+        f"converting {gguf.name} into a Hugging Face folder in {folder} (once, about a minute)",
+        log,
+    )
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``robolearn_model.json`` says of a cached folder besides its files."""
+
+    preset: str
+    """The name the folder's model identity starts with (``identity.model_identity``)."""
+    source: str
+    """What it was made from: the GGUF file's name, or the folder it was tuned from."""
+    gguf_sha256: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    """More to record (how a tuned folder was tuned)."""
+
+
+def build_cached(
+    folder: Path,
+    manifest: Manifest,
+    build: Callable[[Path], dict[str, Any] | None],
+    doing: str,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """``folder`` if it verifies; else ``build(staging)`` then renamed into place, manifest last.
+
+    What ``build`` returns joins the manifest's fields; ``doing`` is the line logged before a
+    build (what, where, how long).
+    """
+    problem = verify(folder, manifest.gguf_sha256)
     if problem is None:
         return folder
     if folder.exists():
-        log(f"the cached {preset} model in {folder} is unusable ({problem}); converting again")
-    log(f"converting {gguf.name} into a Hugging Face folder in {folder} (once, about a minute)")
+        log(f"the cached {manifest.preset} model in {folder} is unusable ({problem}); redoing it")
+    log(doing)
     start = time.perf_counter()
     staging = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
     try:
-        convert(gguf, staging)
-        _write_manifest(staging, preset, gguf.name, digest)
+        made = build(staging) or {}
+        _write_manifest(staging, manifest, made)
         shutil.rmtree(folder, ignore_errors=True)
         staging.rename(folder)
     except OSError:
         # Another process may have put a whole folder there first: use it if it verifies.
-        if verify(folder, digest) is not None:
+        if verify(folder, manifest.gguf_sha256) is not None:
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    log(f"converted {preset} in {time.perf_counter() - start:.0f} s")
+    log(f"built {folder.name} in {time.perf_counter() - start:.0f} s")
     return folder
 
 
@@ -132,7 +168,7 @@ def convert(gguf: Path, out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
-def _write_manifest(folder: Path, preset: str, source: str, gguf_sha256: str) -> None:
+def _write_manifest(folder: Path, manifest: Manifest, made: dict[str, Any]) -> None:
     files = {
         path.name: {"size": path.stat().st_size, "sha256": file_sha256(path)}
         for path in sorted(folder.iterdir())
@@ -140,12 +176,14 @@ def _write_manifest(folder: Path, preset: str, source: str, gguf_sha256: str) ->
     }
     missing = [name for name in REQUIRED if name not in files]
     if missing:
-        raise ConversionError(f"the conversion of {source} wrote no {', '.join(missing)}")
-    manifest = {
+        raise ConversionError(f"the build from {manifest.source} wrote no {', '.join(missing)}")
+    data = {
         "format_version": FORMAT_VERSION,
-        "preset": preset,
-        "source": source,
-        "gguf_sha256": gguf_sha256,
+        "preset": manifest.preset,
+        "source": manifest.source,
+        "gguf_sha256": manifest.gguf_sha256,
+        **manifest.extra,
+        **made,
         "files": files,
     }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (folder / MANIFEST).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -49,17 +49,8 @@ class LibraryDemonstrations:
         """Examples by (family, template number), one per scene."""
         for family in chosen:
             for seed in seeds:
-                task = sample_task(family, seed)
-                plan = (
-                    shorten(list(task.oracle), library, task.objects)
-                    if library is not None
-                    else list(task.oracle)
-                )
-                names = tuple(o.name for o in task.objects)
-                for number, text in enumerate(phrasings(family, task.objects)):
-                    self.pool.setdefault((family.name, number), []).append(
-                        Demonstration(text, names, tuple(map(str, plan)))
-                    )
+                for number, example in enumerate(scene_demonstrations(family, seed, library)):
+                    self.pool.setdefault((family.name, number), []).append(example)
 
     def demonstrations(
         self, instruction: str, object_names: list[str], k: int
@@ -74,6 +65,25 @@ class LibraryDemonstrations:
             chosen.append((_overlap(words, _words(example.instruction)), example))
         chosen.sort(key=lambda pair: pair[0])
         return [example for _, example in chosen[-k:]]
+
+
+def scene_demonstrations(
+    family: TaskFamily, seed: int, library: SkillLibrary | None = None
+) -> list[Demonstration]:
+    """A family's scene solved, in each of the family's phrasings (template order).
+
+    The plan is the oracle's, shortened to the library's composite skills when a library is
+    given.
+    """
+    task = sample_task(family, seed)
+    plan = list(task.oracle)
+    if library is not None:
+        plan = shorten(plan, library, task.objects)
+    names = tuple(o.name for o in task.objects)
+    return [
+        Demonstration(text, names, tuple(map(str, plan)))
+        for text in phrasings(family, task.objects)
+    ]
 
 
 def _words(text: str) -> set[str]:

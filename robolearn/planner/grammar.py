@@ -24,7 +24,9 @@ every token the processor allows adds at least one character.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -101,6 +103,7 @@ class PlanGrammar:
         if clashing:
             raise ValueError(f"a call may not contain ';' or a newline: {clashing[:3]}")
         self._prefixes = _prefixes(self.calls)
+        self._sorted = sorted(self.calls)
 
     @property
     def longest_plan(self) -> int:
@@ -135,6 +138,24 @@ class PlanGrammar:
         """Whether the plan may end in state ``(rest, done)``: its last call is complete."""
         return _call_text(rest, done) in self.calls
 
+    def forced(self, rest: str, done: int) -> str:
+        """The text every plan that goes on from state ``(rest, done)`` writes next ("" if none).
+
+        After ``pick(r`` in a scene whose only red object is ``red_block``, that is
+        ``ed_block)``; where the plan may end or go on, nothing is forced.
+        """
+        space = " " if done > 0 and not rest else ""
+        body = _call_text(rest, done) or ""
+        if body in self.calls:
+            return ""
+        # Calls are ASCII, so every call that starts with `body` sorts before body + DEL.
+        first = bisect.bisect_left(self._sorted, body)
+        last = bisect.bisect_left(self._sorted, body + "\x7f") - 1
+        if last < first:
+            return ""
+        shared = _shared(self._sorted[first], self._sorted[last])
+        return space + self._sorted[first][len(body) : shared]
+
 
 def _call_text(chunk: str, done: int) -> str | None:
     """The call in ``chunk``: after the separator's space unless it is the plan's first."""
@@ -148,14 +169,19 @@ def _prefixes(calls: Iterable[str]) -> frozenset[str]:
     prefixes = {""}
     previous = ""
     for call in sorted(calls):
-        shared = 0
-        for a, b in zip(previous, call, strict=False):
-            if a != b:
-                break
-            shared += 1
-        prefixes.update(call[:i] for i in range(shared + 1, len(call) + 1))
+        prefixes.update(call[:i] for i in range(_shared(previous, call) + 1, len(call) + 1))
         previous = call
     return frozenset(prefixes)
+
+
+def _shared(a: str, b: str) -> int:
+    """How many leading characters ``a`` and ``b`` share."""
+    shared = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared
 
 
 class ConstrainedPlanProcessor(LogitsProcessor):
@@ -196,6 +222,7 @@ class ConstrainedPlanProcessor(LogitsProcessor):
         vocabulary: Sequence[str] | None = None,
     ) -> None:
         self.grammar = grammar
+        self._tokenizer = tokenizer
         self.prompt_length = prompt_length
         self.eos_token_id = eos_token_id
         self.lead = lead
@@ -206,20 +233,17 @@ class ConstrainedPlanProcessor(LogitsProcessor):
             )
         alphabet = {ch for call in grammar.calls for ch in call} | {";"} | set(lead)
         special = set(tokenizer.all_special_ids) | {eos_token_id}
-        texts = decode_vocabulary(tokenizer) if vocabulary is None else vocabulary
-        self._texts: list[str | None] = [
-            text if i not in special and text and set(text) <= alphabet else None
-            for i, text in enumerate(texts)
-        ]
+        if not isinstance(vocabulary, Vocabulary):
+            vocabulary = Vocabulary(
+                decode_vocabulary(tokenizer) if vocabulary is None else vocabulary
+            )
+        usable = vocabulary.usable(frozenset(alphabet), frozenset(special))
+        self._texts = usable.texts
         _require_concatenation(tokenizer, self._texts, lead, min(grammar.calls))
-        self._by_first: dict[str, list[tuple[int, str]]] = {}
-        for i, text in enumerate(self._texts):
-            if text is not None:
-                self._by_first.setdefault(text[0], []).append((i, text))
+        self._by_first = usable.by_first
         # A token with k separators needs k more calls to be allowed; from max_calls - 1 - k
         # calls down the count makes no difference, so states there share one cache entry.
-        most = max((t.count(";") for t in self._texts if t is not None), default=0)
-        self._floor = max(grammar.max_calls - 1 - most, 1)
+        self._floor = max(grammar.max_calls - 1 - usable.most_separators, 1)
         self._eos = torch.tensor([eos_token_id])
         self._cache: dict[tuple[str, int], torch.Tensor] = {}
         """Allowed ids by state: ``(rest, done)`` in the plan, ``(text, -1)`` in the lead."""
@@ -249,6 +273,32 @@ class ConstrainedPlanProcessor(LogitsProcessor):
         if key not in self._cache:
             self._cache[key] = self._compute(*key)
         return self._cache[key]
+
+    def forced(self, generated: Sequence[int]) -> list[int]:
+        """Tokens for the text the grammar forces after ``generated`` ([] if none is).
+
+        The text is written in the tokenizer's own tokens, as it would tokenize it alone, and
+        stops before a trailing space: a word's leading space belongs to the word's token
+        (`` orange``), which the model then chooses. [] where those tokens would not read as
+        the text, or the answer has left the grammar.
+        """
+        pieces = []
+        for i in generated:
+            piece = self._texts[i] if 0 <= i < len(self._texts) else None
+            if piece is None:
+                return []
+            pieces.append(piece)
+        text = "".join(pieces)
+        if len(text) < len(self.lead) or not text.startswith(self.lead):
+            return []
+        state = self.grammar.read(text[len(self.lead) :])
+        forced = self.grammar.forced(*state).rstrip(" ") if state is not None else ""
+        if not forced:
+            return []
+        ids = self._tokenizer.encode(forced, add_special_tokens=False)
+        if "".join(self._texts[i] or "\0" for i in ids) != forced:
+            return []
+        return ids
 
     def _state(self, text: str) -> tuple[str, int] | None:
         """The cache key of ``text``'s state; None if the text has left the grammar."""
@@ -292,13 +342,57 @@ class ConstrainedPlanProcessor(LogitsProcessor):
         return torch.tensor(ids, dtype=torch.long)
 
 
-def decode_vocabulary(tokenizer: Any) -> list[str]:
+def decode_vocabulary(tokenizer: Any) -> Vocabulary:
     """The text of every token id of ``tokenizer``, each decoded alone."""
-    return tokenizer.batch_decode(
-        [[i] for i in range(len(tokenizer))],
-        skip_special_tokens=False,
-        clean_up_tokenization_spaces=False,
+    return Vocabulary(
+        tokenizer.batch_decode(
+            [[i] for i in range(len(tokenizer))],
+            skip_special_tokens=False,
+            clean_up_tokenization_spaces=False,
+        )
     )
+
+
+@dataclass(frozen=True)
+class Usable:
+    """The tokens a processor may ever allow, for one alphabet of calls."""
+
+    texts: list[str | None]
+    """Each id's text, None for a token that can never be allowed."""
+    by_first: dict[str, list[tuple[int, str]]]
+    """The usable (id, text) pairs by their first character."""
+    most_separators: int
+    """The most ``;`` in one usable token."""
+
+
+class Vocabulary(list[str]):
+    """Every token's text (:func:`decode_vocabulary`), and the usable ones per alphabet, kept.
+
+    Sifting a 49k vocabulary for the tokens made of a scene's characters took ~0.1 s a plan;
+    scenes mostly share their characters, so each alphabet is sifted once.
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        super().__init__(texts)
+        self._usable: dict[tuple[frozenset[str], frozenset[int]], Usable] = {}
+
+    def usable(self, alphabet: frozenset[str], special: frozenset[int]) -> Usable:
+        """The tokens of characters in ``alphabet`` alone, not special, not empty."""
+        key = (alphabet, special)
+        if key not in self._usable:
+            texts = [
+                text if i not in special and text and set(text) <= alphabet else None
+                for i, text in enumerate(self)
+            ]
+            by_first: dict[str, list[tuple[int, str]]] = {}
+            for i, text in enumerate(texts):
+                if text is not None:
+                    by_first.setdefault(text[0], []).append((i, text))
+            most = max((t.count(";") for t in texts if t is not None), default=0)
+            if len(self._usable) >= 64:  # a bound, should scenes' characters vary widely
+                self._usable.clear()
+            self._usable[key] = Usable(texts, by_first, most)
+        return self._usable[key]
 
 
 def _require_concatenation(

@@ -10,6 +10,8 @@ through the same parser. Nothing is ever downloaded: models load with ``local_fi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,13 +21,21 @@ from robolearn.hf import offline_loading
 from robolearn.planner import PlanningError
 from robolearn.planner.demonstrations import LibraryDemonstrations
 from robolearn.planner.identity import check_adapter_fits, model_identity
-from robolearn.planner.prompt import SEPARATOR, ChatFormat, DemonstrationSource, PlainFormat
+from robolearn.planner.prompt import (
+    SEPARATOR,
+    ChatFormat,
+    ChatStyle,
+    DemonstrationSource,
+    PlainFormat,
+)
 from robolearn.skills.executor import MAX_PLAN_STEPS
 from robolearn.text import quote, text_problem
 
 if TYPE_CHECKING:
     import torch
 
+    from robolearn.planner.decoding import Steps
+    from robolearn.planner.grammar import ConstrainedPlanProcessor
     from robolearn.sim.scene import SceneObject
     from robolearn.skills.library import SkillLibrary
     from robolearn.tasks.sampler import TaskInstance
@@ -71,8 +81,11 @@ def parse_answer(answer: str) -> list[Call]:
 class LMPlanner:
     """Plans with a causal LM from a local folder, one task at a time, greedily.
 
-    ``demonstrations`` gives a chat model its worked examples (default: the library's
-    families, ``LibraryDemonstrations``), ``shots`` of them per prompt; a plain model has none.
+    A chat model is prompted in the style its folder says it was tuned on
+    (``prompt.ChatStyle.read``), else with the skills and worked examples of the default
+    ``ChatStyle``. ``demonstrations`` gives those examples (default: the library's families,
+    ``LibraryDemonstrations``), ``shots`` of them per prompt (default: the style's); a plain
+    model has none.
     """
 
     name = "lm"
@@ -83,7 +96,7 @@ class LMPlanner:
         library: SkillLibrary,
         threads: int = 1,
         demonstrations: DemonstrationSource | None = None,
-        shots: int = 3,
+        shots: int | None = None,
     ) -> None:
         if not (Path(model_dir) / "config.json").is_file():
             raise ModelNotFoundError(
@@ -108,13 +121,23 @@ class LMPlanner:
         self._adapters: dict[tuple[str, int], str] = {}
         """Adapters loaded into the model: (folder, config's mtime) -> peft adapter name."""
         self.explanation = ""
+        self.doubt: float | None = None
+        """How unsure the model was of its last plan (``decoding.Decoded.doubt``, 0 to 1)."""
+        self._steps_by: dict[str | None, Steps] = {}
+        """Decoding steps by the peft adapter in use (None: the base model alone)."""
+        self._steps = self._steps_for(None)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.format: PlainFormat | ChatFormat = PlainFormat(self.tokenizer)
         """How prompts are written and answers end, by what the tokenizer offers."""
         if getattr(self.tokenizer, "chat_template", None):
-            source = LibraryDemonstrations(library) if demonstrations is None else demonstrations
-            self.format = ChatFormat(self.tokenizer, library, source, shots)
+            style = ChatStyle.read(self.model_dir) or ChatStyle()
+            if shots is not None:
+                style = replace(style, shots=shots)
+            source = demonstrations
+            if source is None and style.shots > 0:
+                source = LibraryDemonstrations(library)
+            self.format = ChatFormat(self.tokenizer, library, source, style)
         self._vocabulary: list[str] | None = None
         self.identity = model_identity(self.model_dir)
         """Which base model this is (``identity.model_identity``): adapters are checked
@@ -131,6 +154,7 @@ class LMPlanner:
             if self.adapter is not None:
                 self.model.base_model.disable_adapter_layers()
             self.adapter = None
+            self._steps = self._steps_for(None)
             return
         adapter_dir = Path(adapter_dir)
         name = self._adapter_name(adapter_dir)
@@ -138,6 +162,17 @@ class LMPlanner:
         self.model.base_model.enable_adapter_layers()
         self.model.eval()
         self.adapter = adapter_dir
+        self._steps = self._steps_for(name)
+
+    def _steps_for(self, name: str | None) -> Steps:
+        """The decoding steps of the weights in use: the base model's or one adapter's.
+
+        Each keeps a key/value cache of its own weights, so a router switching experts plan by
+        plan reuses each one's prompt prefix.
+        """
+        if name not in self._steps_by:
+            self._steps_by[name] = self._new_steps()
+        return self._steps_by[name]
 
     def _adapter_name(self, adapter_dir: Path) -> str:
         """The peft name of the adapter in ``adapter_dir``, loaded into the model if it is not."""
@@ -156,12 +191,19 @@ class LMPlanner:
         with offline_loading():
             if isinstance(self.model, PeftModel):
                 self.model.load_adapter(adapter_dir, adapter_name=name, is_trainable=False)
-            else:
+            else:  # the base model's layers are wrapped in place: its steps are stale
                 self.model = PeftModel.from_pretrained(
                     self.model, adapter_dir, adapter_name=name, is_trainable=False
                 )
+                self._steps_by.clear()
         self._adapters[key] = name
         return name
+
+    def _new_steps(self) -> Steps:
+        """The model's forward steps for decoding; the cache they keep is of these weights."""
+        from robolearn.planner.decoding import CausalSteps
+
+        return CausalSteps(self.model)
 
     def plan(self, task: TaskInstance) -> list[Call]:
         """The plan for ``task``: calls of library skills on the task's objects."""
@@ -180,6 +222,70 @@ class LMPlanner:
 
     def plan_text(self, prompt: str, objects: tuple[SceneObject, ...]) -> list[Call]:
         """Generate after ``prompt`` under the grammar of this scene, then parse."""
+        from robolearn.planner.decoding import constrained_greedy
+
+        task = self.decoding_task(prompt, objects)
+        decoded = constrained_greedy(
+            self._steps,
+            task.prompt_ids,
+            task.processor.allowed,
+            task.budget,
+            task.end,
+            task.processor.forced if self.format.forces_text else None,
+        )
+        self.doubt = decoded.doubt
+        calls = parse_answer(self.tokenizer.decode(list(decoded.ids), skip_special_tokens=True))
+        self.explanation = f"language model {self.model_dir.name}" + (
+            f" with LoRA adapter {self.adapter.name}" if self.adapter else ""
+        )
+        return calls
+
+    def plan_many(
+        self, requests: Sequence[tuple[str, tuple[SceneObject, ...]]], batch_size: int = 16
+    ) -> list[PlanResult]:
+        """Plans for many (instruction, objects) at once, decoded ``batch_size`` at a time.
+
+        A benchmark or a gate that plans hundreds of scenes pays for a few forward passes per
+        batch instead of a few per plan (``decoding.batched_greedy``). A request that cannot
+        be planned gets its error in its result; the others are planned all the same.
+        """
+        from robolearn.planner.decoding import Request, batched_greedy
+
+        results: list[PlanResult | None] = [None] * len(requests)
+        tasks: list[tuple[int, DecodingTask]] = []
+        for i, (instruction, objects) in enumerate(requests):
+            try:
+                check_instruction(instruction)
+                prompt = self.format.prompt(instruction, [o.name for o in objects])
+                tasks.append((i, self.decoding_task(prompt, objects)))
+            except PlanningError as error:
+                results[i] = PlanResult([], None, error)
+        for start in range(0, len(tasks), batch_size):
+            chunk = tasks[start : start + batch_size]
+            decoded = batched_greedy(
+                self.model,
+                [
+                    Request(
+                        t.prompt_ids,
+                        t.processor.allowed,
+                        t.budget,
+                        t.processor.forced if self.format.forces_text else None,
+                    )
+                    for _, t in chunk
+                ],
+                self.format.end_token_id,
+                self.tokenizer.pad_token_id,
+            )
+            for (i, _), answer in zip(chunk, decoded, strict=True):
+                text = self.tokenizer.decode(list(answer.ids), skip_special_tokens=True)
+                try:
+                    results[i] = PlanResult(parse_answer(text), answer.doubt)
+                except PlanParseError as error:
+                    results[i] = PlanResult([], answer.doubt, error)
+        return [r for r in results if r is not None]
+
+    def decoding_task(self, prompt: str, objects: tuple[SceneObject, ...]) -> DecodingTask:
+        """What decoding a plan after ``prompt`` in a scene of ``objects`` needs."""
         from robolearn.planner.grammar import (
             ConstrainedPlanProcessor,
             PlanGrammar,
@@ -188,8 +294,8 @@ class LMPlanner:
         )
 
         calls = call_vocabulary(self.library, {o.name: o for o in objects})
-        input_ids = self.encode(prompt)
-        length = input_ids.shape[1]
+        prompt_ids = self.encode(prompt)[0].tolist()
+        length = len(prompt_ids)
         eos, lead = self.format.end_token_id, self.format.lead
         # Every allowed token adds at least a character, so a plan of at most `room`
         # characters always ends (with EOS) inside the model's context window: the grammar
@@ -211,31 +317,28 @@ class LMPlanner:
         processor = ConstrainedPlanProcessor(
             grammar, self.tokenizer, length, eos, lead=lead, vocabulary=self._vocabulary
         )
-        budget = len(lead) + grammar.longest_plan + 1
-        ids = self._greedy(input_ids, processor, budget, eos)
-        calls = parse_answer(self.tokenizer.decode(ids[0, length:], skip_special_tokens=True))
-        self.explanation = f"language model {self.model_dir.name}" + (
-            f" with LoRA adapter {self.adapter.name}" if self.adapter else ""
-        )
-        return calls
+        return DecodingTask(prompt_ids, processor, len(lead) + grammar.longest_plan + 1, eos)
 
-    def _greedy(self, ids: torch.Tensor, processor: object, budget: int, eos: int) -> torch.Tensor:
-        """Greedy decoding with the key-value cache, one constrained token at a time.
 
-        ``model.generate`` costs ~2 ms of bookkeeping per token on this small a model; this
-        loop does the same arithmetic for a third of the time.
-        """
-        import torch
+@dataclass(frozen=True)
+class PlanResult:
+    """One plan of :meth:`LMPlanner.plan_many`: its calls, how unsure the model was, or why not."""
 
-        cache, step_input = None, ids
-        with torch.inference_mode():
-            for _ in range(budget):
-                out = self.model(input_ids=step_input, cache=cache, use_cache=True)
-                cache = out.cache
-                scores = processor(ids, out.logits[:, -1, :])
-                token = scores.argmax(dim=-1, keepdim=True)
-                ids = torch.cat([ids, token], dim=1)
-                if int(token) == eos:
-                    break
-                step_input = token
-        return ids
+    calls: list[Call]
+    """Empty when there is no plan (``error`` says why)."""
+    doubt: float | None
+    """As :attr:`LMPlanner.doubt`; None when nothing was decoded."""
+    error: PlanningError | None = None
+
+
+@dataclass(frozen=True)
+class DecodingTask:
+    """One plan to decode: the prompt's ids, the grammar's mask, and where to stop."""
+
+    prompt_ids: list[int]
+    processor: ConstrainedPlanProcessor
+    """Its ``allowed(generated)`` gives the ids the grammar allows next."""
+    budget: int
+    """Tokens that surely hold the longest plan and its end token."""
+    end: int
+    """The token that ends the answer."""

