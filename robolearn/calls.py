@@ -52,7 +52,14 @@ class Call:
 
 
 def _format_arg(arg: Arg) -> str:
-    return arg if isinstance(arg, str) else f"{arg:g}"
+    """A name as it is; a number short (``0.5``, ``0``) where that is exact, else every digit.
+
+    ``:g`` alone keeps six significant digits, so 0.1234567 came back as 0.123457.
+    """
+    if isinstance(arg, str):
+        return arg
+    short = f"{arg:g}"
+    return short if float(short) == arg else repr(float(arg))
 
 
 def _parse_arg(text: str, call_text: str) -> Arg:

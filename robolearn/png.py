@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from robolearn.durable import write_atomic
+
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return (
@@ -34,6 +36,5 @@ def encode_png(rgb: np.ndarray) -> bytes:
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:
-    """Save an RGB image as a PNG file, creating its folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(encode_png(rgb))
+    """Save an RGB image as a PNG file, whole or not at all (``durable.write_atomic``)."""
+    write_atomic(path, encode_png(rgb))

@@ -51,6 +51,16 @@ class SwappedPlanner:
         return parse_calls(f"pick({base}); place({base}, {top})")
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The fault-injection sweep's counts (tests/test_faults.py), when it ran."""
+    from tests.faults import TALLY
+
+    if TALLY.cases:
+        terminalreporter.write_line(
+            f"fault injection: {TALLY.cases} cases, {TALLY.injected} faults injected"
+        )
+
+
 def robolearn(*args, workspace=None, check=True):
     """Run the robolearn command as a user would, in a subprocess; its CompletedProcess."""
     command = [sys.executable, "-m", "robolearn.cli", *args]
@@ -70,6 +80,21 @@ def stored_episodes(workspace):
         return 0
     with Store.open(workspace) as store:
         return len(store.episodes(limit=None))
+
+
+def shown(markdown: str) -> str:
+    """What a person reads when Streamlit renders ``markdown``: its text, tags stripped and
+    entities decoded (CommonMark, by markdown-it). Fails if the rendering holds an image, a link
+    or any HTML but emphasis, code and headings: markup that came from data."""
+    import html
+    import re
+
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark", {"html": True}).render(markdown)
+    tags = set(re.findall(r"<([a-z]+)", rendered)) - {"p", "strong", "em", "code", "h1", "h2", "h3"}
+    assert not tags, f"{markdown!r} renders {sorted(tags)}: {rendered}"
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered)).strip()
 
 
 def modules_loaded_by(statement: str, candidates: tuple[str, ...]) -> list[str]:

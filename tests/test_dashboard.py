@@ -19,7 +19,7 @@ from robolearn.skills.bundle import import_bundle
 from robolearn.skills.library import SkillLibrary
 from robolearn.store import CorrectionRow, Store
 from robolearn.tasks.env import TabletopEnv
-from tests.conftest import SwappedPlanner, modules_loaded_by
+from tests.conftest import SwappedPlanner, modules_loaded_by, shown
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -51,7 +51,8 @@ def app(workspace):
 
 
 def texts(elements):
-    return [element.value for element in elements]
+    """What each element shows a person (its Markdown rendered)."""
+    return [shown(element.value) for element in elements]
 
 
 def test_every_page_renders_on_an_empty_workspace(app):
@@ -88,7 +89,7 @@ def test_run_an_episode_then_correct_it_and_see_the_correction(app, workspace):
     listed = app.dataframe[0].value
     assert list(listed["id"]) == [1] and list(listed["family"]) == ["stack"]
     assert app.selectbox(key="episodes_open").value == 1
-    assert app.subheader[0].value.startswith("#1 stack seed 4 (oracle)") and app.get("image")
+    assert shown(app.subheader[0].value).startswith("#1 stack seed 4 (oracle)") and app.get("image")
 
     app.switch_page(page("correct")).run()
     assert app.selectbox(key="correct_episode").value == 1  # the open episode

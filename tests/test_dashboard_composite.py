@@ -19,6 +19,7 @@ from robolearn.store import Store
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.sampler import sample_task
 from robolearn.tasks.spec import get_family
+from tests.conftest import shown
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 WORKS = "open_gripper()\npick(top)\nplace(top, base)"  # still stacks (and is no put_in twin)
@@ -142,17 +143,17 @@ def test_edit_evaluate_and_save_stack_on_on_the_correct_page(workspace):
 
     steps.input("pick(top")
     app.button(key="correct_skill_evaluate").click().run()
-    assert any("do not parse" in e.value for e in app.error)
+    assert any("do not parse" in shown(e.value) for e in app.error)
     assert not [b for b in app.button if b.key == "correct_skill_save"]
 
     app.text_area(key="correct_skill_steps_1_stack_on_1").input(WORKS)
     app.text_input(key="correct_skill_why_1_stack_on").input("open the gripper first")
     app.button(key="correct_skill_evaluate").click().run()
     assert not app.exception and not app.error
-    assert any(s.value.startswith("Passed: stack_on(") for s in app.success)
+    assert any(shown(s.value).startswith("Passed: stack_on(") for s in app.success)
     app.button(key="correct_skill_save").click().run()
     assert not app.exception
-    assert any("Saved stack_on version 2" in s.value for s in app.success)
+    assert any("Saved stack_on version 2" in shown(s.value) for s in app.success)
     assert not [b for b in app.button if b.key == "correct_skill_save"]
     # The editor now shows the new version's steps.
     assert app.text_area(key="correct_skill_steps_1_stack_on_2").value == WORKS
@@ -181,13 +182,13 @@ def test_a_plan_without_composites_offers_every_skill_but_evaluates_none(workspa
     app = AppTest.from_file(str(APP), default_timeout=60).run()
     app.switch_page("robolearn/dashboard/correct.py").run()
     assert app.selectbox(key="correct_episode").value == episode_id  # the newest
-    assert any("calls no composite skill" in i.value for i in app.info)
+    assert any("calls no composite skill" in shown(i.value) for i in app.info)
     offered = app.selectbox(key=f"correct_skill_{episode_id}").options
     assert set(offered) == set(SkillLibrary.open(workspace).composites)
     app.selectbox(key=f"correct_skill_{episode_id}").select("stack_on").run()
     app.text_area(key=f"correct_skill_steps_{episode_id}_stack_on_1").input(WORKS)
     app.button(key="correct_skill_evaluate").click().run()
     assert not app.exception
-    assert any("does not call stack_on" in e.value for e in app.error)
+    assert any("does not call stack_on" in shown(e.value) for e in app.error)
     assert not [b for b in app.button if b.key == "correct_skill_save"]
     assert len(SkillLibrary.open(workspace).versions("stack_on")) == 1

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from robolearn.dashboard import learning
 from robolearn.store import Store
+from tests.conftest import shown
 from tests.test_dashboard import APP, page, texts
 
 
@@ -20,7 +21,7 @@ def test_the_learning_page_shows_the_round_and_rolls_back(
     app = AppTest.from_file(str(APP), default_timeout=120).run()
     app.switch_page(page("learning")).run()
     assert not app.exception and not app.error
-    assert "planning with the adapter of round 1" in app.caption[0].value
+    assert "planning with the adapter of round 1" in shown(app.caption[0].value)
     matrix = app.dataframe[0].value
     assert list(matrix.index) == ["base", "1"]
     assert matrix.loc["1", "stack"] == 1.0 and matrix.loc["base", "stack"] == 0.0
@@ -31,7 +32,7 @@ def test_the_learning_page_shows_the_round_and_rolls_back(
     app.selectbox(key="learning_use_choice").select("base")
     app.button(key="learning_use").click().run()
     assert not app.exception
-    assert "planning with the base model alone" in app.caption[0].value
+    assert "planning with the base model alone" in shown(app.caption[0].value)
     with Store.open(workspace) as store:
         assert store.adapter_log()[-1].why == "chosen in the dashboard"
 

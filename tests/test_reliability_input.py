@@ -226,8 +226,8 @@ BAD_FAMILIES = {
         "formats {top}",
     ),
     "template index": (swap(TEMPLATE, '"stack the {top[0]}"'), "instructions[0]", "{top[0]}"),
-    "template 1 MB": (
-        swap(TEMPLATE, '"' + "stack the {top} on the {base} " * 40_000 + '"'),
+    "template 300 kB": (  # a whole file past 1 MB is refused before parsing (test_hostile_files)
+        swap(TEMPLATE, '"' + "stack the {top} on the {base} " * 10_000 + '"'),
         "instructions[0]",
         "the limit is",
     ),

@@ -109,6 +109,45 @@ def test_the_check_finds_what_it_looks_for_and_spares_a_module_eval():
     ]
 
 
+def transformers_loads_without_refusal(source: str, filename: str) -> list[str]:
+    """``file:line`` of each transformers load (``Auto*.from_pretrained`` / ``from_config``)
+    that does not pass ``trust_remote_code=False``: without it a folder's config can make
+    transformers ask on stdin whether to run the folder's code."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("from_pretrained", "from_config")
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id.startswith("Auto")
+            and not _keyword_is(node, "trust_remote_code", False)
+        ):
+            found.append(f"{filename}:{node.lineno}: {node.func.value.id}.{node.func.attr}")
+    return found
+
+
+def test_every_transformers_load_refuses_remote_code():
+    found = [
+        problem
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for problem in transformers_loads_without_refusal(
+            path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent))
+        )
+    ]
+    assert found == [], "\n".join(found)
+    planted = (
+        "AutoTokenizer.from_pretrained(path)\n"
+        "AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True)\n"
+        "AutoModel.from_pretrained(path, trust_remote_code=False)\n"
+        "PeftModel.from_pretrained(model, path)\n"
+    )
+    assert transformers_loads_without_refusal(planted, "p.py") == [
+        "p.py:1: AutoTokenizer.from_pretrained",
+        "p.py:2: AutoModelForCausalLM.from_pretrained",
+    ]
+
+
 # ----- the dashboard listens on this machine only, unless told ----------------------------------
 def listening_addresses(port: int) -> set[str]:
     """The local addresses with a socket listening on ``port`` (from /proc/net/tcp{,6})."""

@@ -188,19 +188,18 @@ class AddConfig(InWorkspace):
 
 def add(config: AddConfig) -> int:
     """Prove the skill from the scene's start; keep it only if its effect holds."""
-    import json
-
     from robolearn.calls import Call
     from robolearn.skills.composite import Provenance, skill_from_json
     from robolearn.skills.evaluator import Evaluator
     from robolearn.tasks.env import TabletopEnv
     from robolearn.tasks.spec import get_family
+    from robolearn.untrusted import UntrustedTextError, read_json
     from robolearn.workspace import Workspace
 
     workspace = Workspace.open(config.folder)
     try:
-        data = json.loads(config.file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = read_json(config.file)  # bounded: deep nesting is one line, not a RecursionError
+    except (OSError, UntrustedTextError) as error:
         raise UsageError(f"cannot read {config.file} as a JSON skill file: {error}") from None
     skill = skill_from_json(data, str(config.file))
     library = workspace.library()

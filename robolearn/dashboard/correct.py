@@ -25,6 +25,7 @@ from robolearn.dashboard.episode_view import (
     render_steps,
     rerun_frames,
 )
+from robolearn.dashboard.plain import escaped
 from robolearn.errors import UserError
 from robolearn.store import MissingRowError
 
@@ -177,14 +178,14 @@ def _render_form(store: Store, episode: EpisodeRecord) -> None:
     inputs = (episode.id, plan, who, why)
     saved = st.session_state.pop(_SAVED, None)
     if saved:
-        st.success(saved)
+        st.success(escaped(saved))
     if st.button("Re-run in simulation", type="primary", key="correct_rerun"):
         st.session_state.pop(_PENDING, None)
         try:
             with st.spinner("Re-running from the episode's initial state…"):
                 correction, rerun = propose_and_rerun(store, episode.id, plan, who, why)
         except UserError as error:
-            st.error(str(error))
+            st.error(escaped(error))
         else:
             st.session_state[_PENDING] = Pending(inputs, correction, rerun)
     pending: Pending | None = st.session_state.get(_PENDING)
@@ -227,7 +228,7 @@ def _render_skill_editor(store: Store, episode: EpisodeRecord) -> None:
     library = SkillLibrary.open(store.workspace)
     saved = st.session_state.pop(_SKILL_SAVED, None)
     if saved:
-        st.success(saved)
+        st.success(escaped(saved))
     names = composite_edit.skills_in_plan(episode.plan, library)
     if not names:
         st.info(
@@ -240,10 +241,11 @@ def _render_skill_editor(store: Store, episode: EpisodeRecord) -> None:
         return
     name = st.selectbox("Composite skill", names, key=f"correct_skill_{episode.id}")
     skill = library.composites[name]
-    st.markdown(f"`{skill.signature}` (version {skill.version}): {skill.description}")
+    st.code(f"{skill.signature}  # version {skill.version}", language=None)
+    st.text(skill.description)
     st.caption(
         "Its steps, one call a line, over its parameters. The name, parameters and "
-        f"effect ({', '.join(map(str, skill.effect))}) stay as they are."
+        f"effect ({escaped(', '.join(map(str, skill.effect)))}) stay as they are."
     )
     steps = st.text_area(
         "Steps",
@@ -277,11 +279,13 @@ def _render_skill_verdict(
     verdict = pending.verdict
     if not verdict.passed:
         st.warning(
-            f"Refused ({verdict.reason}: {REASONS[verdict.reason]}): {verdict.detail}. "
-            "Nothing was saved."
+            escaped(
+                f"Refused ({verdict.reason}: {REASONS[verdict.reason]}): {verdict.detail}. "
+                "Nothing was saved."
+            )
         )
         return
-    st.success(f"Passed: {verdict.detail}.")
+    st.success(escaped(f"Passed: {verdict.detail}."))
     if st.button("Save as new version", type="primary", key="correct_skill_save"):
         stored = composite_edit.save_edit(library, pending.skill, episode.id, why)
         st.session_state.pop(_SKILL_PENDING, None)
@@ -305,7 +309,7 @@ def _evaluate_skill(
         with st.spinner("Evaluating from the episode's initial state…"):
             verdict = composite_edit.evaluate_edit(store, library, episode, edited)
     except UserError as error:
-        st.error(str(error))
+        st.error(escaped(error))
     else:
         st.session_state[_SKILL_PENDING] = SkillPending(inputs, edited, verdict)
 

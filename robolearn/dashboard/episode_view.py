@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from robolearn.dashboard.plain import escaped
 from robolearn.paths import OutsideWorkspaceError, in_workspace
 
 if TYPE_CHECKING:
@@ -102,15 +103,16 @@ def episode_title(episode: EpisodeRecord) -> str:
 # ----- Streamlit views ---------------------------------------------------------------------
 def render_episode(episode: EpisodeRecord, workspace: Path, key: str) -> None:
     """Show an episode: instruction, outcome, plan step by step, and its frames."""
-    st.subheader(episode_title(episode))
-    st.markdown(f"**Instruction:** {episode.instruction}")
+    st.subheader(escaped(episode_title(episode)))
+    st.markdown("**Instruction:**")
+    st.text(episode.instruction)
     st.caption(
         f"stored {episode.created} · run {episode.run_id} · {episode.control_steps} control steps"
     )
     if episode.success:
         st.success("The task succeeded.")
     elif episode.error:
-        st.error(f"The plan could not run: {episode.error}")
+        st.error(escaped(f"The plan could not run: {episode.error}"))
     else:
         failed = next((i for i, s in enumerate(episode.steps) if not s.ok), None)
         where = (
@@ -119,7 +121,7 @@ def render_episode(episode: EpisodeRecord, workspace: Path, key: str) -> None:
             if failed is not None
             else "; every step ran, but the goal does not hold"
         )
-        st.warning(f"The task failed{where}.")
+        st.warning(escaped(f"The task failed{where}."))
     render_steps(episode.plan, episode.steps)
     render_frames(stored_frames(episode, workspace), key=key)
 
@@ -149,7 +151,7 @@ def render_frames(frames: Sequence[Frame], key: str) -> None:
         )
     frame = frames[index]
     if frame.image is None:
-        st.warning(frame.caption)
+        st.warning(escaped(frame.caption))
     else:
         st.image(
             frame.image if not isinstance(frame.image, Path) else str(frame.image),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from robolearn.dashboard import session
+from robolearn.dashboard.plain import escaped
 from robolearn.errors import UserError
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def _model() -> Any:
 
     missing = lm_missing(session.workspace())
     if missing:
-        st.info(missing)
+        st.info(escaped(missing))
         return None
     return Workspace(session.workspace()).default_model
 
@@ -80,7 +81,7 @@ def render() -> None:
         in_use = active(store, session.workspace(), base).round_id
         pending = len(store.corrections(since_id=rounds[-1].last_correction_id if rounds else 0))
     st.caption(
-        f"Base model `{base}`; planning with "
+        f"Base model {escaped(base)}; planning with "
         + ("the base model alone" if in_use is None else f"the adapter of round {in_use}")
         + f"; {pending} corrections since the last round."
     )
@@ -120,13 +121,14 @@ def _render_train_button(model: Any) -> None:
                     session.workspace(), model, config, progress=False, log=lambda _: None
                 )
         except UserError as error:
-            st.error(str(error))
+            st.error(escaped(error))
             return
         st.session_state[_OUTCOME] = (outcome.round_id, outcome.promoted, outcome.reason)
     if _OUTCOME in st.session_state:
         round_id, promoted, reason = st.session_state[_OUTCOME]
         show = st.success if promoted else st.warning
-        show(f"Round {round_id} {'promoted' if promoted else 'kept the adapter in use'}: {reason}")
+        verdict = "promoted" if promoted else "kept the adapter in use"
+        show(escaped(f"Round {round_id} {verdict}: {reason}"))
 
 
 def _render_rounds(rounds: list[RoundRow], in_use: int | None, model: Any) -> None:
@@ -167,7 +169,7 @@ def _render_rounds(rounds: list[RoundRow], in_use: int | None, model: Any) -> No
                     "chosen in the dashboard",
                 )
             except UserError as error:
-                st.error(str(error))
+                st.error(escaped(error))
                 return
         st.rerun()
 

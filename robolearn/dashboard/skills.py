@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from robolearn.dashboard import session
+from robolearn.dashboard.plain import escaped
 
 if TYPE_CHECKING:
     from robolearn.skills.embeddings import TextEmbedder
@@ -151,7 +152,7 @@ def _render_search(library: SkillLibrary, workspace: Path, query: str) -> None:
             with st.spinner("Embedding (the model loads once, a few seconds)…"):
                 result = semantic_search(library, workspace, query, _embedder())
         except UserError as error:
-            st.error(str(error))
+            st.error(escaped(error))
         else:
             st.markdown(f"**Decision: {result.decision}**")
             st.dataframe(
@@ -179,13 +180,14 @@ def _render_skill(library: SkillLibrary, records: dict[str, SkillStats]) -> None
         index=len(library.names()) - len(library.composites) if library.composites else 0,
     )
     skill = library.get(name)
-    st.markdown(f"`{skill.signature}`  \n{skill.description}")
+    st.code(skill.signature, language=None)
+    st.text(skill.description)
     if name not in library.composites:
         st.caption("Atomic skill: motion code in robolearn/skills/atomic.py.")
     else:
         composite = library.composites[name]
-        st.markdown("**Steps:** " + "; ".join(f"`{step}`" for step in composite.steps))
-        st.markdown("**Effect:** " + ", ".join(f"`{call}`" for call in composite.effect))
+        st.markdown("**Steps:** " + escaped("; ".join(map(str, composite.steps))))
+        st.markdown("**Effect:** " + escaped(", ".join(map(str, composite.effect))))
         stats = records.get(name, SkillStats())
         st.markdown(
             f"**Record:** evaluations passed {stats.passed}/{stats.evaluations}, "

@@ -17,6 +17,7 @@ from robolearn.errors import UserError
 from robolearn.learn.meaning import Meaning
 from robolearn.learn.router import ROUTER_FILE, RoutedPlanner, Router, expert_adapters
 from robolearn.paths import OutsideWorkspaceError, in_workspace
+from robolearn.planner.adapter_check import check_adapter_folder
 from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
 from robolearn.store import AdapterRow, RoundRow, Store
@@ -98,6 +99,7 @@ def use_round(
                 f"round {round_id} {ended} without an adapter to use; "
                 "'robolearn adapters list' shows those that have one"
             )
+        check_adapter_folder(_adapter_path(workspace, chosen.path, round_id))
         row = AdapterRow(base, round_id, chosen.path, why)
     store.use_adapter(row)
     return row

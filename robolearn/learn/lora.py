@@ -20,9 +20,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from robolearn.durable import disk_errors, publish_folder
 from robolearn.errors import ConfigError
 from robolearn.hf import offline_loading
+from robolearn.planner.adapter_check import check_adapter_folder
+from robolearn.planner.folder_check import load_errors
 from robolearn.planner.identity import ADAPTER_FORMAT, ADAPTER_INFO, check_adapter_fits
+from robolearn.planner.model_check import check_model_folder
 from robolearn.planner.training import Example, Schedule, TrainingResult, encode, train
 
 TARGET_MODULES = {
@@ -99,9 +103,13 @@ def train_adapter(
     """
     import torch
 
+    check_model_folder(model_dir)
+    if parent is not None:
+        check_adapter_fits(parent, base_model, model_dir)
+        check_adapter_folder(parent)
     torch.set_num_threads(settings.threads)
     torch.manual_seed(rng.randrange(2**31))
-    tokenizer, model = _trainable(model_dir, parent, settings, base_model)
+    tokenizer, model = _trainable(model_dir, parent, settings)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id)
     rows = encode(tokenizer, examples, end_token_id, add_special_tokens)
     result = train(
@@ -125,21 +133,24 @@ def train_adapter(
     return result
 
 
-def _trainable(
-    model_dir: Path, parent: Path | None, settings: LoraSettings, base_model: str
-) -> tuple[Any, Any]:
+def _trainable(model_dir: Path, parent: Path | None, settings: LoraSettings) -> tuple[Any, Any]:
     """The tokenizer, and the base model with a trainable adapter: ``parent``'s, or a new one."""
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    with offline_loading():
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    with offline_loading(), load_errors(model_dir):
+        tokenizer = AutoTokenizer.from_pretrained(
+            model_dir, local_files_only=True, trust_remote_code=False
+        )
         model = AutoModelForCausalLM.from_pretrained(
-            model_dir, local_files_only=True, dtype=torch.float32
+            model_dir,
+            local_files_only=True,
+            dtype=torch.float32,
+            trust_remote_code=False,
+            use_safetensors=True,
         )
         if parent is not None:
-            check_adapter_fits(parent, base_model, model_dir)
             return tokenizer, PeftModel.from_pretrained(model, parent, is_trainable=True)
         targets, transposed = TARGET_MODULES.get(model.config.model_type, ("all-linear", False))
         lora = LoraConfig(
@@ -171,10 +182,13 @@ def _pull_to_start(model: Any, strength: float) -> Any:
 def _save(model: Any, info: dict[str, object], out: Path) -> None:
     """Save the adapter (safetensors) and its info beside ``out``, then rename it into place."""
     staging = out.with_name(out.name + ".partial")
-    if staging.exists():
-        shutil.rmtree(staging)
-    model.save_pretrained(staging)  # safetensors
-    (staging / ADAPTER_INFO).write_text(json.dumps(info, indent=2))
-    if out.exists():
-        shutil.rmtree(out)
-    staging.rename(out)
+    try:
+        with disk_errors(staging):
+            if staging.exists():
+                shutil.rmtree(staging)
+            model.save_pretrained(staging)  # safetensors
+            (staging / ADAPTER_INFO).write_text(json.dumps(info, indent=2))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_folder(staging, out)

@@ -1,10 +1,8 @@
 """One LoRA round: data, training, evaluation on every family seen, and the promotion gate.
 
-A round trains new expert adapters for what its lessons teach, with the router over every
-expert in use (``method = "experts"``, the default: ``experts``), or one adapter that continues
-the one in use, with replay and optionally L2 toward it (``method = "adapter"``). Either way the
-gate then plans every family seen so far with what is in use and with what the round made, and
-promotes the round only if no family fell past the bound.
+A round trains new expert adapters and the router over them (``method = "experts"``, the
+default: ``experts``), or one adapter continuing the one in use (``"adapter"``). The gate then
+promotes what it made only if no family seen so far fell past the bound.
 
 The round is recorded in the store when it starts and again when it ends. What is in use
 changes only in the round's last write, the one transaction that also records its outcome,
@@ -15,12 +13,12 @@ previous experts, router or adapter in use and the database whole; the next roun
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -42,6 +40,7 @@ from robolearn.learn.lora import train_adapter
 from robolearn.learn.meaning import Meaning
 from robolearn.learn.round_config import RoundConfig, RoundOutcome
 from robolearn.learn.router import Router
+from robolearn.locks import BusyError, exclusive
 from robolearn.paths import WorkspaceLayout
 from robolearn.planner.bootstrap import bootstrap_demonstrations, recorded_config
 from robolearn.planner.lm import LMPlanner
@@ -51,7 +50,7 @@ from robolearn.store import AdapterRow, RoundRow, Store
 from robolearn.tasks.spec import get_family
 
 
-class RoundBusyError(UserError, RuntimeError):
+class RoundBusyError(BusyError, RuntimeError):
     """Another training round is running in this workspace."""
 
 
@@ -107,7 +106,7 @@ def run_round(
             scores, planned = _judge(plan, evaluator, config, out, progress)
             clock.lap("gate")
         except BaseException as error:
-            store.finish_round(round_id, "failed", f"{type(error).__name__}: {error}", {})
+            _record_failure(store, round_id, error, out)
             raise
         verdict = promotion_verdict(*scores, config.max_regression)
         timing = clock.laps | {"gate_planned": float(planned)}
@@ -379,14 +378,29 @@ def _record_end(
     """Record the outcome; a promoted adapter is put in use in the same transaction."""
     relative = WorkspaceLayout(workspace).relative(out)
     use = AdapterRow(base, round_id, relative, f"round {round_id} promoted: {verdict.reason}")
-    store.finish_round(
-        round_id,
-        "promoted" if verdict.promoted else "refused",
-        verdict.reason,
-        metrics,
-        relative,
-        use=use if verdict.promoted else None,
-    )
+    try:
+        store.finish_round(
+            round_id,
+            "promoted" if verdict.promoted else "refused",
+            verdict.reason,
+            metrics,
+            relative,
+            use=use if verdict.promoted else None,
+        )
+    except BaseException as error:  # not stored: the adapter is no one's
+        _record_failure(store, round_id, error, out)
+        raise
+
+
+def _record_failure(store: Store, round_id: int, error: BaseException, out: Path) -> None:
+    """Mark the round failed and delete its adapter, which was never used.
+
+    If even that cannot be stored (the disk is still full), the round stays ``running`` and
+    the next round marks it interrupted.
+    """
+    shutil.rmtree(out, ignore_errors=True)
+    with contextlib.suppress(Exception):
+        store.finish_round(round_id, "failed", f"{type(error).__name__}: {error}", {})
 
 
 def _judge(
@@ -419,22 +433,14 @@ def _judge(
     return (scores[0], scores[1]), planned
 
 
-@contextmanager
-def _round_lock(workspace: Path) -> Iterator[None]:
-    folder = WorkspaceLayout(workspace).adapters
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".round.lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RoundBusyError(
-                f"a training round is already running in {workspace}; wait "
-                "for it to end ('robolearn adapters list' shows it)"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def _round_lock(workspace: Path) -> AbstractContextManager[None]:
+    """One round at a time in a workspace; another is refused at once (RoundBusyError)."""
+    return exclusive(
+        WorkspaceLayout(workspace).adapters / ".round.lock",
+        "running a training round",
+        wait=False,
+        error=RoundBusyError,
+    )
 
 
 def _lesson_counts(dataset: RoundDataset) -> str:

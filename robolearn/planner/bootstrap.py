@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robolearn.calls import Call
+from robolearn.durable import disk_errors, publish_folder, write_atomic
 from robolearn.errors import ConfigError
+from robolearn.locks import lock_beside, locked
 from robolearn.paths import WorkspaceLayout
 from robolearn.planner import PlanningError
 from robolearn.planner.phrasing import load_language
@@ -36,6 +38,7 @@ from robolearn.skills.library import SkillLibrary
 from robolearn.tasks.sampler import TaskInstance, phrasings, sample_task
 from robolearn.tasks.seeds import heldout_seeds, training_seeds
 from robolearn.tasks.spec import TaskFamily, UnknownFamilyError, load_families
+from robolearn.untrusted import read_json
 
 if TYPE_CHECKING:
     from robolearn.planner.lm import LMPlanner
@@ -231,6 +234,7 @@ def _train_tokenizer(texts: list[str], vocab_size: int, split_words: bool = Fals
     )
 
 
+@locked(lambda out, *_, **__: lock_beside(out), "building the default model", wait=False)
 def build_default_model(
     out: Path,
     config: BootstrapConfig | None = None,
@@ -288,7 +292,7 @@ def build_default_model(
         rng,
         library if config.composites else None,
     )
-    (out / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
+    write_atomic(out / "bootstrap.json", json.dumps(asdict(report), indent=2))
     return report
 
 
@@ -341,6 +345,7 @@ def default_model_dir(workspace: Path) -> Path:
     return WorkspaceLayout(workspace).default_model
 
 
+@locked(lambda workspace, *_, **__: lock_beside(default_model_dir(workspace)), "building the model")
 def ensure_default_model(workspace: Path, log: Callable[[str], None] = print) -> Path:
     """The workspace's default model folder, built first if it is missing (a few minutes)."""
     out = default_model_dir(workspace)
@@ -352,19 +357,19 @@ def ensure_default_model(workspace: Path, log: Callable[[str], None] = print) ->
 
 
 def _save(out: Path, model, tokenizer, report: BootstrapReport) -> None:  # noqa: ANN001
-    staging = out.with_name(out.name + ".partial")
-    if staging.exists():
-        import shutil
+    import shutil
 
-        shutil.rmtree(staging)
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    (staging / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
-    if out.exists():
-        import shutil
-
-        shutil.rmtree(out)
-    staging.rename(out)
+    staging = out.with_name(out.name + ".partial")  # one builder at a time: build's lock
+    try:
+        with disk_errors(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+            model.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
+            (staging / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_folder(staging, out)
 
 
 def recorded_config(model_dir: Path) -> BootstrapConfig | None:
@@ -373,7 +378,7 @@ def recorded_config(model_dir: Path) -> BootstrapConfig | None:
     if not report.is_file():
         return None
     try:
-        settings = json.loads(report.read_text(encoding="utf-8"))["config"]
+        settings = read_json(report)["config"]  # untrusted.py's bounds: a ValueError past them
         # A model built before these settings were learned from templates and atomic plans.
         settings = {
             "paraphrases_per_scene": 0,

@@ -151,9 +151,11 @@ def convert(gguf: Path, out: Path) -> None:
 
     try:
         with offline_loading():
-            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            tokenizer = AutoTokenizer.from_pretrained(
+                gguf.parent, gguf_file=gguf.name, trust_remote_code=False
+            )
             loaded = AutoModelForCausalLM.from_pretrained(
-                gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+                gguf.parent, gguf_file=gguf.name, dtype=torch.float32, trust_remote_code=False
             )
     except (ValueError, OSError, KeyError) as error:
         raise ConversionError(f"cannot read {gguf} as a GGUF causal LM: {error}") from error

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import warnings
 from pathlib import Path
 
 from robolearn.errors import UserError
 from robolearn.planner.convert import MANIFEST, file_sha256
+from robolearn.planner.folder_check import UnsafeModelError
+from robolearn.untrusted import UntrustedTextError, read_json
 
 _IDENTITY_FILES = ("config.json", "tokenizer.json")
 
@@ -24,8 +25,14 @@ def model_identity(model_dir: Path) -> str:
     folder = Path(model_dir)
     manifest = folder / MANIFEST
     if manifest.is_file():
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        return f"{data['preset']}:gguf-{data['gguf_sha256'][:16]}-v{data['format_version']}"
+        data = _read_small_json(manifest, "the model's manifest", UnsafeModelError)
+        preset, digest, version = (data.get(k) for k in ("preset", "gguf_sha256", "format_version"))
+        if not (isinstance(preset, str) and isinstance(digest, str) and type(version) is int):
+            raise UnsafeModelError(
+                f"{manifest} must give preset, gguf_sha256 and format_version; delete the "
+                "folder and robolearn converts the model again"
+            )
+        return f"{preset}:gguf-{digest[:16]}-v{version}"
     names = [n for n in _IDENTITY_FILES if (folder / n).is_file()]
     names += sorted(p.name for p in folder.glob("*.safetensors"))
     if "config.json" not in names:
@@ -53,19 +60,31 @@ def adapter_base_model(adapter_dir: Path) -> str | None:
     info = Path(adapter_dir) / ADAPTER_INFO
     if not info.is_file():
         return None
-    try:
-        data = json.loads(info.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    data = _read_small_json(info, "the adapter's record", AdapterMismatchError)
+    version, base = data.get("format", 0), data.get("base_model")
+    if type(version) is not int or not (base is None or isinstance(base, str)):
         raise AdapterMismatchError(
-            f"{info} cannot be read ({error}); the adapter's origin is unknown, so it is not used"
-        ) from None
-    if int(data.get("format", 0)) > ADAPTER_FORMAT:
+            f"{info} must give a whole-number format and the base model's name; the "
+            "adapter's origin is unknown, so it is not used"
+        )
+    if version > ADAPTER_FORMAT:
         warnings.warn(
-            f"{info} was written by a newer robolearn (format {data['format']}); "
+            f"{info} was written by a newer robolearn (format {version}); "
             "reading what this one knows",
             stacklevel=2,
         )
-    return data.get("base_model")
+    return base
+
+
+def _read_small_json(path: Path, what: str, error_type: type[UserError]) -> dict:
+    """The JSON object in ``path`` (under untrusted.py's bounds), or ``error_type``."""
+    try:
+        data = read_json(path)
+    except (OSError, UntrustedTextError) as error:
+        raise error_type(f"{path} ({what}) cannot be read ({error}); it is not used") from None
+    if not isinstance(data, dict):
+        raise error_type(f"{path} ({what}) must hold a JSON object; it is not used")
+    return data
 
 
 def check_adapter_fits(adapter_dir: Path, base_model: str, model_dir: Path) -> None:

@@ -19,8 +19,11 @@ from robolearn.calls import Call, CallSyntaxError, parse_calls
 from robolearn.errors import UserError
 from robolearn.hf import offline_loading
 from robolearn.planner import PlanningError
+from robolearn.planner.adapter_check import check_adapter_folder
 from robolearn.planner.demonstrations import LibraryDemonstrations
+from robolearn.planner.folder_check import load_errors
 from robolearn.planner.identity import check_adapter_fits, model_identity
+from robolearn.planner.model_check import check_model_folder
 from robolearn.planner.prompt import (
     SEPARATOR,
     ChatFormat,
@@ -104,16 +107,23 @@ class LMPlanner:
                 "build the default one, or pass --model with a preset (smollm2) or a local "
                 "Hugging Face folder"
             )
+        check_model_folder(Path(model_dir))
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         torch.set_num_threads(threads)
         self.model_dir = Path(model_dir)
         self.library = library
-        with offline_loading():
-            self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        with offline_loading(), load_errors(model_dir):
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                model_dir, local_files_only=True, trust_remote_code=False
+            )
             self.model = AutoModelForCausalLM.from_pretrained(
-                model_dir, local_files_only=True, dtype=torch.float32
+                model_dir,
+                local_files_only=True,
+                dtype=torch.float32,
+                trust_remote_code=False,
+                use_safetensors=True,
             )
         self.model.eval()
         self.adapter: Path | None = None
@@ -185,10 +195,11 @@ class LMPlanner:
         if key in self._adapters:
             return self._adapters[key]
         check_adapter_fits(adapter_dir, self.identity, self.model_dir)
+        check_adapter_folder(adapter_dir)
         from peft import PeftModel
 
         name = f"adapter{len(self._adapters)}"
-        with offline_loading():
+        with offline_loading(), load_errors(adapter_dir, "adapter"):
             if isinstance(self.model, PeftModel):
                 self.model.load_adapter(adapter_dir, adapter_name=name, is_trainable=False)
             else:  # the base model's layers are wrapped in place: its steps are stale

@@ -14,6 +14,7 @@ without touching code. Two formats share one answer language (calls separated by
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -120,6 +121,28 @@ CHAT_STYLE_FILE = "robolearn_chat.json"
 """In a model folder: the chat prompt the model was tuned on (:class:`ChatStyle`)."""
 CHAT_STYLE_FORMAT = 1
 
+MAX_SHOTS = 32
+"""Most worked examples a chat style may ask for (a few fill a small model's context)."""
+_PLACES = frozenset({"skills", "objects", "instruction"})
+_FORMATTER = string.Formatter()
+
+
+def _placeholder_problem(text: str) -> str | None:
+    """What is wrong with ``text``'s placeholders, or None if each is a plain known name.
+
+    A format spec (``{instruction:>9999999999}``) allocates what it says and a field path
+    (``{skills.__class__}``) reads attributes: from a model folder, neither is allowed.
+    """
+    try:
+        fields = [(name, spec, conversion) for _, name, spec, conversion in _FORMATTER.parse(text)]
+    except ValueError as error:
+        return f"a malformed placeholder ({error})"
+    for name, spec, conversion in fields:
+        if name is not None and (name not in _PLACES or spec or conversion):
+            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            return f"the placeholder {{{shown[:60]}}}"
+    return None
+
 
 class ChatStyleError(UserError, ValueError):
     """A model folder's ``robolearn_chat.json`` that cannot be used; says what is wrong."""
@@ -140,18 +163,16 @@ class ChatStyle:
     shots: int = 3
 
     def __post_init__(self) -> None:
-        if self.shots < 0:
-            raise ChatStyleError(f"shots must be 0 or more, got {self.shots}")
+        if not 0 <= self.shots <= MAX_SHOTS:
+            raise ChatStyleError(f"shots must be 0 to {MAX_SHOTS}, got {self.shots}")
         if "{instruction}" not in self.user:
             raise ChatStyleError("the user turn must hold the task: {instruction}")
         for text in (self.system, self.user):
-            try:
-                text.format(skills="", objects="", instruction="")
-            except (KeyError, IndexError, ValueError) as error:
+            if problem := _placeholder_problem(text):
                 raise ChatStyleError(
-                    f"the chat text {text!r} has a placeholder other than {{skills}}, "
-                    f"{{objects}} and {{instruction}}: {error}"
-                ) from None
+                    f"the chat text {text[:200]!r} has {problem}; a chat text may hold only "
+                    "{skills}, {objects} and {instruction}"
+                )
 
     @classmethod
     def read(cls, model_dir: Path) -> ChatStyle | None:

@@ -110,9 +110,15 @@ def tune(source: Path, out: Path, config: TuningConfig, progress: bool = True) -
     torch.set_num_threads(config.threads)
     rng = random.Random(config.seed)
     with offline_loading():
-        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(
+            source, local_files_only=True, trust_remote_code=False
+        )
         model = AutoModelForCausalLM.from_pretrained(
-            source, local_files_only=True, dtype=torch.float32
+            source,
+            local_files_only=True,
+            dtype=torch.float32,
+            trust_remote_code=False,
+            use_safetensors=True,
         )
     library = SkillLibrary.seed()
     chat = ChatFormat(tokenizer, library, style=TUNED_STYLE)

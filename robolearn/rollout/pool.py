@@ -136,6 +136,15 @@ class Schedule:
             self._queue.appendleft(job)
             self.log(f"{worker} died ({cause}) running {job}; running it again in a new worker")
 
+    def remaining(self) -> list[EpisodeJob]:
+        """The episodes not yet handed to a worker."""
+        return list(self._queue)
+
+    def lost(self, job: EpisodeJob, reason: str) -> None:
+        """Give ``job`` up, for ``reason``: it is reported, not run."""
+        self._queue.remove(job)
+        self._finished[job.index] = LostEpisode(job, reason)
+
     def ready(self) -> Iterator[EpisodeRecord | LostEpisode]:
         """The records (or losses) that are next in order, once each."""
         while self._next in self._finished:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -22,6 +23,14 @@ from robolearn.rollout.pool import LostEpisode, Schedule, WorkerError, WorkerSet
 OBJECT_STORE_BYTES = 256 * 2**20
 """The object store of a local cluster started here: records are small, and Ray's default
 (30% of memory) would take gigabytes from the simulators."""
+START_TIMEOUT_S = 300.0
+"""Longest an actor may take to start (placed on a node, its rollout built; a language model
+loads in seconds). Past it, the cluster has no room for it: the run goes on without it."""
+EPISODE_TIMEOUT_S = 900.0
+"""Longest one episode may run on an actor before the actor is taken for dead (its node gone
+without a word) and the episode is run elsewhere."""
+POLL_S = 5.0
+"""How often the driver looks up from waiting for records, to check those deadlines."""
 
 
 class RayMissingError(UserError, ImportError):
@@ -72,7 +81,8 @@ def connect(address: str | None, workers: int) -> bool:
     except (ConnectionError, TimeoutError) as error:
         raise RayConnectError(
             f"cannot join the Ray cluster at {address}: {error}; check "
-            "--ray-address (ray status on the head node shows it)"
+            "--ray-address (ray status on the head node shows it) and, for a cluster with "
+            "token authentication, RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN)"
         ) from None
     return True
 
@@ -111,46 +121,101 @@ class RayPool:
         """Actors that died during the last :meth:`run`."""
 
     def run(self, jobs: Sequence[EpisodeJob]) -> Iterator[EpisodeRecord | LostEpisode]:
-        """Each job's record (or its loss), in the order of ``jobs`` (indexes 0, 1, ...)."""
+        """Each job's record (or its loss), in the order of ``jobs`` (indexes 0, 1, ...).
+
+        Actors are spread over the cluster's nodes. An actor whose node dies (or that runs an
+        episode past ``EPISODE_TIMEOUT_S``) is replaced and its episode run again elsewhere;
+        a replacement that finds no room within ``START_TIMEOUT_S`` is done without, and
+        once no actor is left the remaining episodes are reported lost. Every wait is bounded.
+        """
         ray = _ray()
         ours = connect(self.address, self.workers)
-        actor_class = ray.remote(num_cpus=1, max_restarts=0)(_Actor)
+        actor_class = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(_Actor)
         schedule = Schedule(jobs, self.workers, self.log)
-        actors: list[Any] = []
+        actors: dict[int, Any] = {}
         try:
-            actors = [self._start(actor_class) for _ in range(min(self.workers, len(jobs)))]
-            idle = list(range(len(actors)))
-            running: dict[Any, tuple[int, EpisodeJob]] = {}
+            actors = self._start_all(actor_class, min(self.workers, len(jobs)))
+            if not actors:
+                raise WorkerError(
+                    f"no Ray node could start a worker within {START_TIMEOUT_S:.0f} s; check "
+                    "the cluster's free CPUs ('ray status')"
+                )
+            idle = list(actors)
+            running: dict[Any, tuple[int, EpisodeJob, float]] = {}
             while schedule.running:
                 while idle and (job := schedule.take()) is not None:
                     number = idle.pop()
-                    running[actors[number].run.remote(job)] = (number, job)
-                finished, _ = ray.wait(list(running), num_returns=1)
-                for ref in finished:
-                    number, job = running.pop(ref)
-                    try:
-                        schedule.done(job, ray.get(ref))
-                    except ray.exceptions.RayActorError as error:
-                        schedule.died(f"Ray actor {number}", job, type(error).__name__)
-                        ray.kill(actors[number])
-                        actors[number] = self._start(actor_class)
-                    except ray.exceptions.RayTaskError as error:
-                        raise _user_error(error) from None
-                    idle.append(number)
+                    running[actors[number].run.remote(job)] = (number, job, time.monotonic())
+                if not running:  # every actor gone: what is left cannot run
+                    for job in schedule.remaining():
+                        schedule.lost(job, "no Ray worker was left to run it")
+                    yield from schedule.ready()
+                    break
+                idle += self._collect(running, actors, actor_class, schedule)
                 yield from schedule.ready()
         finally:
             self.crashes = schedule.crashes
-            for actor in actors:
+            for actor in actors.values():
                 ray.kill(actor)
             if ours:
                 ray.shutdown()
 
-    def _start(self, actor_class: Any) -> Any:
-        """A new actor with its rollout built (a bad setup raises its own error here)."""
+    def _collect(
+        self,
+        running: dict[Any, tuple[int, EpisodeJob, float]],
+        actors: dict[int, Any],
+        actor_class: Any,
+        schedule: Schedule,
+    ) -> list[int]:
+        """Wait (at most ``POLL_S``) for records; the actors free again.
+
+        A dead actor, or one past ``EPISODE_TIMEOUT_S``, is replaced (its episode goes back to
+        the schedule); one that cannot be replaced is left out of ``actors``.
+        """
+        ray = _ray()
+        finished, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+        overdue = [
+            ref
+            for ref, (_, _, began) in running.items()
+            if ref not in finished and time.monotonic() - began > EPISODE_TIMEOUT_S
+        ]
+        free = []
+        for ref in [*finished, *overdue]:
+            number, job, _ = running.pop(ref)
+            try:
+                if ref in overdue:
+                    raise TimeoutError(f"no record after {EPISODE_TIMEOUT_S:.0f} s")
+                schedule.done(job, ray.get(ref, timeout=POLL_S))
+            except (ray.exceptions.RayActorError, TimeoutError) as error:
+                schedule.died(f"Ray actor {number}", job, type(error).__name__)
+                ray.kill(actors.pop(number))
+                replacement = self._start(actor_class)
+                if replacement is None:
+                    self.log(f"Ray actor {number} could not be replaced; going on without")
+                    continue
+                actors[number] = replacement
+            except ray.exceptions.RayTaskError as error:
+                raise _user_error(error) from None
+            free.append(number)
+        return free
+
+    def _start_all(self, actor_class: Any, count: int) -> dict[int, Any]:
+        """Up to ``count`` actors started at once, by number; those without room are left out."""
+        started = {n: self._start(actor_class) for n in range(count)}
+        return {n: actor for n, actor in started.items() if actor is not None}
+
+    def _start(self, actor_class: Any) -> Any | None:
+        """A new actor with its rollout built, or None if no node had room for it in time.
+
+        A bad setup raises its own error here.
+        """
         ray = _ray()
         actor = actor_class.remote(self.setup, self.frames)
         try:
-            ray.get(actor.start.remote())
+            ray.get(actor.start.remote(), timeout=START_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError:
+            ray.kill(actor)
+            return None
         except ray.exceptions.RayTaskError as error:
             raise _user_error(error) from None
         except ray.exceptions.RayActorError as error:

@@ -196,14 +196,24 @@ class RunRecorder:
     def save(self, record: EpisodeRecord) -> int:
         """Store ``record`` (saving its images first); its episode id.
 
-        Its steps are each skill's record of runs (``Store.skill_stats``).
+        Its steps are each skill's record of runs (``Store.skill_stats``). If the images or the
+        record cannot be written, the images already written are removed: no file is left that
+        no episode refers to.
         """
-        for index, step in enumerate(record.steps):
-            if step.frame is not None:
-                layout = WorkspaceLayout(self.workspace)
-                name = f"{record.family}-{record.seed}-{index + 1}.png"
-                path = layout.run_frames(self.run_id) / name
-                write_png(path, step.frame)
-                # Not every image in memory: the record keeps the file's path instead.
-                step.frame, step.frame_path = None, layout.relative(path)
-        return self.store.add_episode(self.run_id, record)
+        layout, written = WorkspaceLayout(self.workspace), []
+        try:
+            for index, step in enumerate(record.steps):
+                if step.frame is not None:
+                    path = (
+                        layout.run_frames(self.run_id)
+                        / f"{record.family}-{record.seed}-{index + 1}.png"
+                    )
+                    written.append(path)  # removed also if it fails half-way
+                    write_png(path, step.frame)
+                    # Not every image in memory: the record keeps the file's path instead.
+                    step.frame, step.frame_path = None, layout.relative(path)
+            return self.store.add_episode(self.run_id, record)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise

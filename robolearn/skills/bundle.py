@@ -20,8 +20,8 @@ Version history of ``bundle_format``:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
 import re
 import secrets
 import shutil
@@ -34,7 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import robolearn
-from robolearn.skills.bundle_files import BundleError, path_problem, read_bundle_files
+from robolearn.durable import disk_errors, publish_folder, write_atomic
+from robolearn.skills.bundle_files import (
+    MAX_FILE_BYTES,
+    BundleError,
+    path_problem,
+    read_bundle_files,
+)
 from robolearn.skills.composite import (
     FORMAT_VERSION,
     CompositeSkill,
@@ -43,6 +49,7 @@ from robolearn.skills.composite import (
     skill_from_json,
 )
 from robolearn.skills.library import SkillDefinitionError, SkillLibrary, dependency_order
+from robolearn.untrusted import UntrustedTextError, load_json
 
 __all__ = ["BundleError", "BundleManifest", "ImportReport", "export_bundle", "import_bundle"]
 
@@ -173,31 +180,28 @@ def _staging(out: Path) -> Path:
 
 def _write_folder(out: Path, files: Mapping[str, bytes]) -> None:
     staging = _staging(out)
-    staging.mkdir()
     try:
-        for path, data in files.items():
-            (staging / path).parent.mkdir(parents=True, exist_ok=True)
-            (staging / path).write_bytes(data)
-        if out.is_dir():
-            out.rmdir()  # empty, checked above; rmdir refuses if that changed since
-        os.replace(staging, out)
+        with disk_errors(out):
+            staging.mkdir()
+            for path, data in files.items():
+                (staging / path).parent.mkdir(parents=True, exist_ok=True)
+                (staging / path).write_bytes(data)
+            if out.is_dir():
+                out.rmdir()  # empty, checked above; rmdir refuses if that changed since
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    publish_folder(staging, out)
 
 
 def _write_zip(out: Path, files: Mapping[str, bytes]) -> None:
-    staging, now = _staging(out), datetime.now().timetuple()[:6]
-    try:
-        with open(staging, "xb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as z:
-            for path, data in files.items():
-                member = zipfile.ZipInfo(path, now)
-                member.external_attr = (stat.S_IFREG | 0o644) << 16
-                z.writestr(member, data, zipfile.ZIP_DEFLATED)
-        os.replace(staging, out)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
+    buffer, now = io.BytesIO(), datetime.now().timetuple()[:6]
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            member = zipfile.ZipInfo(path, now)
+            member.external_attr = (stat.S_IFREG | 0o644) << 16
+            archive.writestr(member, data, zipfile.ZIP_DEFLATED)
+    write_atomic(out, buffer.getvalue(), exclusive=True)
 
 
 # ----- importing --------------------------------------------------------------------------------
@@ -215,22 +219,23 @@ def import_bundle(library: SkillLibrary, bundle: Path) -> ImportReport:
     bundle = Path(bundle)
     where = f"bundle {bundle}"
     manifest, skills = _validate(read_bundle_files(bundle, where), where)
-    try:  # the library the import would make: unknown callees, cycles, depth, size
-        SkillLibrary({**library.composites, **skills}.values())
-    except SkillDefinitionError as error:
-        raise BundleError(
-            f"{where}: {error}; the bundle's skills must fit this library: fix "
-            f"them in the bundle, or import the skills they call first"
-        ) from None
     provenance = Provenance(source="import", note=f"from bundle {bundle.name}")
     added, updated, unchanged = [], [], []
-    for skill in dependency_order(list(skills.values())):
-        current = library.composites.get(skill.name)
-        if current is not None and current.content_hash == skill.content_hash:
-            unchanged.append(skill.name)
-            continue
-        library.save(skill, provenance)
-        (added if current is None else updated).append(skill.name)
+    with library.writing():  # another import waits: each sees the other's versions
+        try:  # the library the import would make: unknown callees, cycles, depth, size
+            SkillLibrary({**library.composites, **skills}.values())
+        except SkillDefinitionError as error:
+            raise BundleError(
+                f"{where}: {error}; the bundle's skills must fit this library: fix "
+                f"them in the bundle, or import the skills they call first"
+            ) from None
+        for skill in dependency_order(list(skills.values())):
+            current = library.composites.get(skill.name)
+            if current is not None and current.content_hash == skill.content_hash:
+                unchanged.append(skill.name)
+                continue
+            library.save(skill, provenance)
+            (added if current is None else updated).append(skill.name)
     return ImportReport(
         tuple(sorted(added)), tuple(sorted(updated)), tuple(sorted(unchanged)), manifest
     )
@@ -277,10 +282,10 @@ def _manifest(files: Mapping[str, bytes], where: str) -> BundleManifest:
         )
         raise BundleError(f"{where}: no {MANIFEST} at its top level{hint}")
     try:
-        data = json.loads(files[MANIFEST].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = load_json(files[MANIFEST], max_bytes=MAX_FILE_BYTES)
+    except UntrustedTextError as error:
         raise BundleError(
-            f"{where}: {MANIFEST} is not valid JSON ({error}); export the bundle again"
+            f"{where}: {MANIFEST} cannot be read: {error}; export the bundle again"
         ) from None
     return BundleManifest.from_json(data, where)
 
@@ -294,9 +299,9 @@ def _skill(path: str, data: bytes, where: str) -> tuple[str, CompositeSkill]:
             f"{BUNDLE_FORMAT} holds only {MANIFEST} and skills/<name>.json"
         )
     try:
-        skill = skill_from_json(json.loads(data.decode("utf-8")), f"{where}: {path}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BundleError(f"{where}: {path} is not valid JSON ({error})") from None
+        skill = skill_from_json(load_json(data, max_bytes=MAX_FILE_BYTES), f"{where}: {path}")
+    except UntrustedTextError as error:
+        raise BundleError(f"{where}: {path} cannot be read: {error}") from None
     except SkillFileError as error:
         raise BundleError(f"{error}; fix or remove the skill file") from None
     if skill.name != match.group(1):

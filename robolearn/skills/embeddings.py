@@ -150,8 +150,12 @@ class Embedder:
         if self.threads is not None:
             torch.set_num_threads(self.threads)
         with offline_loading():
-            self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
-            self._model = AutoModel.from_pretrained(self.model_dir, local_files_only=True).eval()
+            self._tokenizer = AutoTokenizer.from_pretrained(
+                self.model_dir, local_files_only=True, trust_remote_code=False
+            )
+            self._model = AutoModel.from_pretrained(
+                self.model_dir, local_files_only=True, trust_remote_code=False
+            ).eval()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of ``texts`` in order, shape ``(n, dim)`` float32, batched."""

@@ -15,15 +15,17 @@ each skill fares (verdicts, runs) is the store's record (``Store.skill_stats``).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from robolearn.calls import Call
+from robolearn.durable import disk_error, disk_errors, write_atomic
 from robolearn.errors import UserError
+from robolearn.locks import exclusive
 from robolearn.paths import WorkspaceLayout, data_dir
 from robolearn.skills.atomic import ATOMIC_SKILLS, AtomicSkill
 from robolearn.skills.composite import (
@@ -39,6 +41,7 @@ from robolearn.skills.params import (
     check_args,
     literal_problem,
 )
+from robolearn.untrusted import UntrustedTextError, read_json
 
 if TYPE_CHECKING:
     from robolearn.sim.world import TabletopWorld
@@ -48,6 +51,10 @@ MAX_DEPTH = 4
 """Deepest nesting of composite skills (a composite of atomics has depth 1)."""
 MAX_EXPANDED_STEPS = 64
 """Most atomic calls one call may expand into."""
+LOCK_NAME = ".library.lock"
+"""The lock file in a workspace's library folder that one saving process holds at a time."""
+MAX_SKILL_FILE_BYTES = 1_000_000
+"""Largest skill file read (one is a few hundred bytes; a bundle holds files up to this)."""
 
 
 class _Slot(str):
@@ -100,12 +107,7 @@ class SkillLibrary:
             if read_only:
                 return cls.seed()
             _seed(root)
-        latest = [
-            _read(max(folder.glob("v*.json")))
-            for folder in sorted(root.iterdir())
-            if folder.is_dir() and any(folder.glob("v*.json"))
-        ]
-        return cls(latest, root=root)
+        return cls(_latest_versions(root), root=root)
 
     # ----- reading --------------------------------------------------------------------------
     @property
@@ -132,7 +134,7 @@ class SkillLibrary:
         self.get(name)
         if self.root is None or name in ATOMIC_SKILLS:
             return [self._composites[name]] if name in self._composites else []
-        return [_read(path) for path in sorted((self.root / name).glob("v*.json"))]
+        return [_read_version(path) for path in sorted((self.root / name).glob("v*.json"))]
 
     # ----- checking and expanding -----------------------------------------------------------
     def check(self, skill: CompositeSkill) -> None:
@@ -249,46 +251,90 @@ class SkillLibrary:
     def save(self, skill: CompositeSkill, provenance: Provenance | None = None) -> CompositeSkill:
         """Store ``skill`` as the next version of its name; an unchanged skill is not stored.
 
-        Returns the version that is now the latest.
+        Returns the version that is now the latest. Other processes may save at the same
+        time: it is checked against, and numbered after, every version saved so far.
         """
-        current = self._composites.get(skill.name)
-        if current is not None and current.content_hash == skill.content_hash:
-            return current
-        # Check the skill and every composite that calls it as they would be after the save:
-        # a new signature for stack_on must not silently break build_tower.
-        SkillLibrary([*(s for s in self._composites.values() if s.name != skill.name), skill])
-        version = current.version + 1 if current is not None else 1
-        stored = CompositeSkill(
-            skill.name,
-            skill.description,
-            skill.params,
-            skill.steps,
-            skill.effect,
-            version,
-            provenance or skill.provenance,
-        )
-        if self.root is not None:
-            folder = self.root / skill.name
-            folder.mkdir(parents=True, exist_ok=True)
-            _write_new(folder / f"v{version:04d}.json", stored.to_json())
-        self._composites[skill.name] = stored
-        self.revision += 1
-        return stored
+        with self.writing():
+            current = self._composites.get(skill.name)
+            if current is not None and current.content_hash == skill.content_hash:
+                return current
+            # Check the skill and every composite that calls it as they would be after the
+            # save: a new signature for stack_on must not silently break build_tower.
+            SkillLibrary([*(s for s in self._composites.values() if s.name != skill.name), skill])
+            version = current.version + 1 if current is not None else 1
+            stored = CompositeSkill(
+                skill.name,
+                skill.description,
+                skill.params,
+                skill.steps,
+                skill.effect,
+                version,
+                provenance or skill.provenance,
+            )
+            if self.root is not None:
+                folder = self.root / skill.name
+                folder.mkdir(parents=True, exist_ok=True)
+                _write_new(folder / f"v{version:04d}.json", stored.to_json())
+            self._composites[skill.name] = stored
+            self.revision += 1
+            return stored
+
+    @contextmanager
+    def writing(self) -> Iterator[SkillLibrary]:
+        """Hold the library's lock, with every version other processes saved read in first.
+
+        Saves made inside the block (several, for an import) are checked against one
+        consistent library, and no other process saves meanwhile.
+        """
+        if self.root is None:
+            yield self
+            return
+        with exclusive(self.root / LOCK_NAME, "saving skills"):
+            latest = {skill.name: skill for skill in _latest_versions(self.root)}
+            if latest != self._composites:
+                self._composites = latest
+                self.revision += 1
+            yield self
 
 
-def _read(path: Path) -> CompositeSkill:
+def read_skill_file(path: Path) -> CompositeSkill:
+    """The composite skill in a JSON file; SkillFileError, naming the file, if it is not one.
+
+    The file is read as untrusted input, under ``untrusted.read_json``'s bounds.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = read_json(path, max_bytes=MAX_SKILL_FILE_BYTES)
+    except (OSError, UntrustedTextError) as error:
         raise SkillFileError(f"{path}: not a readable JSON skill file: {error}") from None
     return skill_from_json(data, str(path))
+
+
+def _latest_versions(root: Path) -> list[CompositeSkill]:
+    """The newest version of each skill of a workspace's library folder."""
+    return [
+        _read_version(max(folder.glob("v*.json")))
+        for folder in sorted(root.iterdir())
+        if folder.is_dir() and any(folder.glob("v*.json"))
+    ]
+
+
+def _read_version(path: Path) -> CompositeSkill:
+    """One stored version, ``<root>/<name>/v<version>.json``: the file must say both."""
+    skill = read_skill_file(path)
+    number = path.stem.removeprefix("v")
+    if skill.name != path.parent.name or not number.isdigit() or skill.version != int(number):
+        raise SkillFileError(
+            f"{path}: holds {skill.name!r} version {skill.version}, not what its path names; "
+            "move it aside (the library keeps every version in a file of its own)"
+        )
+    return skill
 
 
 def read_flat_folder(folder: Path) -> list[CompositeSkill]:
     """The skills of a flat folder of ``<name>.json`` files; a file must match its name."""
     skills = []
     for path in sorted(folder.glob("*.json")):
-        skill = _read(path)
+        skill = read_skill_file(path)
         if skill.name != path.stem:
             raise SkillFileError(
                 f"{path}: field 'name': {skill.name!r} must match the file name {path.stem!r}"
@@ -319,34 +365,27 @@ def dependency_order(skills: list[CompositeSkill]) -> list[CompositeSkill]:
 
 def _seed(root: Path) -> None:
     """Create the library folder ``root`` holding the shipped skills, whole or not at all."""
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
+    with disk_errors(root):
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
     try:
         seeded = SkillLibrary(root=staging)
         for skill in dependency_order(read_flat_folder(data_dir("skills"))):
             seeded.save(skill)
         try:
             staging.rename(root)
-        except OSError:
+        except OSError as error:
             if not root.is_dir():
-                raise
+                raise disk_error(error, root) from None
             # Another process seeded it first, with the same skills.
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_new(path: Path, data: dict) -> None:
-    """Write a file that must not exist yet, whole or not at all.
+    """Write a version file that must not exist yet, whole or not at all, durably.
 
-    It is written under a temporary name and hard-linked to ``path``: the link fails if another
-    writer took that version first (two writers never overwrite one version), and a writer
-    killed half-way leaves no torn version file behind.
+    Two writers never overwrite one version (``exclusive``), and a writer killed half-way
+    leaves no torn version file behind.
     """
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, indent=2)
-            file.write("\n")
-        os.link(tmp, path)
-    finally:
-        os.unlink(tmp)
+    write_atomic(path, json.dumps(data, indent=2) + "\n", exclusive=True)

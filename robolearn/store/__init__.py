@@ -5,6 +5,7 @@ the workspace layout and the records: it takes and returns :mod:`robolearn.recor
 and the plain rows of ``robolearn.store.rows``.
 """
 
+from robolearn.store import _no_pandas  # noqa: F401  (first: before sqlite-utils loads)
 from robolearn.store.db import DB_NAME, Store
 from robolearn.store.errors import MissingRowError, NewerSchemaError, StoreError, StoreFileError
 from robolearn.store.rows import (

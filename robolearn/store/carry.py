@@ -8,12 +8,12 @@ A file that cannot be read, or holds counts that make no sense, is left out.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from robolearn.paths import WorkspaceLayout
+from robolearn.untrusted import read_json
 
 MAX_COUNT = 2**62
 """Past this a count was not written by robolearn; the file is left out."""
@@ -54,8 +54,8 @@ def carry_stats_files(db: Database) -> int:
 def _read(path: Path) -> dict[str, int] | None:
     """The four counts of one stats file, or None if it is not one robolearn wrote."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        data = read_json(path)  # untrusted.py's bounds: a ValueError past them
+    except (OSError, ValueError):
         return None
     if not isinstance(data, dict):
         return None

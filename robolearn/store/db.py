@@ -24,7 +24,8 @@ from sqlite_utils import Database
 from robolearn.paths import DB_NAME, WorkspaceLayout
 from robolearn.records import EpisodeRecord, StepRecord
 from robolearn.store.clock import now as _now
-from robolearn.store.errors import MissingRowError, StoreFileError
+from robolearn.store.errors import MissingRowError, StoreFileError, write_error
+from robolearn.store.integrity import checked
 from robolearn.store.opening import immediate, open_database
 from robolearn.store.rows import CorrectionRow, FamilyCounts
 from robolearn.store.schema import applied_migrations
@@ -274,8 +275,14 @@ class Store(TrainingRecords, SkillRecords):
 
     @contextmanager
     def _write(self) -> Iterator[None]:
-        with self._damage_reported(), immediate(self._db):
-            yield
+        """One write transaction; a disk or lock problem is a StoreWriteError, rolled back."""
+        try:
+            with self._damage_reported(), immediate(self._db):
+                yield
+        except sqlite3.OperationalError as error:
+            if problem := write_error(self.path, error):
+                raise problem from None
+            raise
 
     def _insert(self, table: str, row: dict[str, Any]) -> int:
         """Insert one row (inside a ``_write``); its id."""
@@ -321,6 +328,7 @@ class Store(TrainingRecords, SkillRecords):
             f"SELECT * FROM steps WHERE episode_id IN ({marks}) ORDER BY episode_id, step_index",
             episode_ids,
         ):
+            row = checked("steps", row)
             steps.setdefault(row["episode_id"], []).append(
                 StepRecord(
                     call=row["call"],
@@ -344,12 +352,13 @@ def _check_id(row_id: object, missing: str) -> None:
 
 
 def _episode_row(row: dict[str, Any], steps: list[StepRecord]) -> EpisodeRecord:
+    row = checked("episodes", row)
     return EpisodeRecord(
         family=row["family"],
         seed=row["seed"],
         instruction=row["instruction"],
         planner=row["planner"],
-        plan=json.loads(row["plan"]),
+        plan=row["plan"],
         steps=steps,
         success=bool(row["success"]),
         control_steps=row["control_steps"],
@@ -363,12 +372,13 @@ def _episode_row(row: dict[str, Any], steps: list[StepRecord]) -> EpisodeRecord:
 
 
 def _correction_row(row: dict[str, Any]) -> CorrectionRow:
+    row = checked("corrections", row)
     rerun = row["rerun_success"]
     return CorrectionRow(
         episode_id=row["episode_id"],
         step_index=row["step_index"],
-        proposed=_plan(row["proposed"], row["id"]),
-        corrected=_plan(row["corrected"], row["id"]),
+        proposed=_plan(row["proposed"]),
+        corrected=_plan(row["corrected"]),
         who=row["who"],
         why=row["why"],
         rerun_success=None if rerun is None else bool(rerun),
@@ -377,17 +387,9 @@ def _correction_row(row: dict[str, Any]) -> CorrectionRow:
     )
 
 
-def _plan(stored: str, correction_id: int) -> list[str]:
-    """A correction's plan as stored: a JSON list of calls as text.
+def _plan(stored: str | list[str]) -> list[str]:
+    """A correction's plan, as ``integrity.checked`` decoded it: a list of calls as text.
 
     Databases from schema v1 kept one step's call as a JSON string: a one-call plan.
     """
-    plan = json.loads(stored)
-    if isinstance(plan, str):
-        return [plan]
-    if not isinstance(plan, list) or not all(isinstance(call, str) for call in plan):
-        raise StoreFileError(
-            f"correction {correction_id} holds a plan that is not a list of calls; the "
-            "database was edited by hand or damaged"
-        )
-    return plan
+    return [stored] if isinstance(stored, str) else stored

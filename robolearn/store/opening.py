@@ -13,7 +13,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from robolearn.store.errors import NewerSchemaError, StoreFileError
+from robolearn.store.errors import NewerSchemaError, StoreFileError, write_error
+from robolearn.store.integrity import check_schema
 from robolearn.store.schema import (
     MIGRATION_NAMES,
     MIGRATION_SET,
@@ -45,6 +46,7 @@ def open_database(path: Path, *, read_only: bool = False) -> Database:
         else:
             db.enable_wal()
             _migrate(db)
+        check_schema(db, path)
     except BaseException as error:
         conn.close()
         # Only the plain DatabaseError is the file's state ("file is not a database",
@@ -53,6 +55,8 @@ def open_database(path: Path, *, read_only: bool = False) -> Database:
             raise StoreFileError(
                 f"{path} is not a readable robolearn database ({error}). {WHAT_TO_DO}"
             ) from None
+        if isinstance(error, sqlite3.OperationalError) and (problem := write_error(path, error)):
+            raise problem from None  # a full or read-only disk, a lock held too long
         raise
     return db
 

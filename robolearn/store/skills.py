@@ -9,9 +9,11 @@ the migration, and are added in.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from robolearn.store.clock import now as _now
+from robolearn.store.integrity import checked
 from robolearn.store.rows import SkillStats
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ _RUNS = (
     "SELECT substr(call, 1, instr(call, '(') - 1) AS skill, COUNT(*) AS runs, "
     "SUM(ok) AS successes FROM steps WHERE instr(call, '(') > 1 GROUP BY skill"
 )
+_CARRIED = "SELECT * FROM carried_skill_stats"
 _COUNTS = ("evaluations", "passed", "runs", "successes")
 _EVALUATIONS = (
     "SELECT skill, COUNT(*) AS evaluations, SUM(passed) AS passed FROM evaluations GROUP BY skill"
@@ -64,7 +67,7 @@ class SkillRecords:
             of(row["skill"]).add(runs=row["runs"], successes=row["successes"])
         for row in self._rows(_EVALUATIONS):
             of(row["skill"]).add(evaluations=row["evaluations"], passed=row["passed"])
-        for row in self._rows("SELECT * FROM carried_skill_stats"):
+        for row in map(partial(checked, "carried_skill_stats"), self._rows(_CARRIED)):
             of(row["skill"]).add(
                 **{k: row[k] for k in ("evaluations", "passed", "runs", "successes")}
             )

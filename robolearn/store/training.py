@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from robolearn.store.clock import now as _now
 from robolearn.store.errors import MissingRowError
+from robolearn.store.integrity import checked
 from robolearn.store.rows import ROUND_STATUSES, AdapterRow, RoundExampleRow, RoundRow
 
 if TYPE_CHECKING:
@@ -198,14 +199,15 @@ class TrainingRecords:
 
 
 def _round_row(row: dict[str, Any]) -> RoundRow:
+    row = checked("training_rounds", row)
     return RoundRow(
         base_model=row["base_model"],
-        config=json.loads(row["config"]),
+        config=row["config"],
         last_correction_id=row["last_correction_id"],
         parent_round=row["parent_round"],
         status=row["status"],
         reason=row["reason"],
-        metrics=json.loads(row["metrics"]),
+        metrics=row["metrics"],
         path=row["path"],
         id=row["id"],
         created=row["created"],
@@ -214,6 +216,7 @@ def _round_row(row: dict[str, Any]) -> RoundRow:
 
 
 def _adapter_row(row: dict[str, Any]) -> AdapterRow:
+    row = checked("adapters", row)
     return AdapterRow(
         base_model=row["base_model"],
         round_id=row["round_id"],

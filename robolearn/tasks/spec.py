@@ -29,7 +29,6 @@ on it; it is taught later, by corrections (the continual-learning benchmark's ne
 from __future__ import annotations
 
 import string
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from robolearn.paths import data_dir
 from robolearn.sim.scene import COLOURS, OBJECT_KINDS, WORKSPACE_HIGH, WORKSPACE_LOW
 from robolearn.tasks.predicates import predicate_problem
 from robolearn.text import text_problem
+from robolearn.untrusted import UntrustedTextError, load_toml
 
 DEFAULT_MAX_STEPS = 500
 """Control steps (20 Hz) an episode may take when the family does not say."""
@@ -342,9 +342,9 @@ def parse_family(data: dict[str, Any], path: Path) -> TaskFamily:
 def load_family(path: Path) -> TaskFamily:
     """Read and validate one family file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise TaskFileError(f"{path}: not valid TOML: {error}") from None
+        data = load_toml(path.read_text(encoding="utf-8"))
+    except UntrustedTextError as error:
+        raise TaskFileError(f"{path}: cannot be read as a task file: {error}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise TaskFileError(f"{path}: cannot read: {error}") from None
     family = parse_family(data, path)
