@@ -99,7 +99,11 @@ def use_round(
                 f"round {round_id} {ended} without an adapter to use; "
                 "'robolearn adapters list' shows those that have one"
             )
-        check_adapter_folder(_adapter_path(workspace, chosen.path, round_id))
+        folder = _adapter_path(workspace, chosen.path, round_id)
+        router = routed(folder)  # a round of experts: every expert's folder is checked
+        experts = [] if router is None else expert_adapters(Router.load(router), workspace)
+        for checked in [folder] if router is None else experts.values():
+            check_adapter_folder(checked)
         row = AdapterRow(base, round_id, chosen.path, why)
     store.use_adapter(row)
     return row
