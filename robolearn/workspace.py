@@ -14,6 +14,7 @@ folder), which the layers below (the store, the library, the adapters) read too.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -27,7 +28,8 @@ from robolearn.planner import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from robolearn.agent import Planner, SkillLearner
-    from robolearn.planner.lm import LMPlanner
+    from robolearn.learn.adapters import ActiveAdapter
+    from robolearn.learn.meaning import Meaning
     from robolearn.rollout import Rollout
     from robolearn.skills.embeddings import TextEmbedder
     from robolearn.skills.library import SkillLibrary
@@ -109,19 +111,29 @@ class Workspace(WorkspaceLayout):
 
         return SkillLibrary.open(self.root, read_only=self.read_only)
 
+    def meaning(self) -> Meaning:
+        """The sentence embeddings the memory, the router and the Searcher share.
+
+        One all-MiniLM-L6-v2 a process (it loads on the first text not cached: ~7 s, ~700 MB)
+        and one vector cache a workspace, on disk under ``cache/embeddings`` (in memory when
+        the workspace is read-only), so an instruction is embedded once for all three.
+        """
+        return _meaning(self.root, self.read_only)
+
     def searcher(
         self, library: SkillLibrary | None = None, embedder: TextEmbedder | None = None
     ) -> Searcher:
-        """The Searcher over ``library`` (default: the workspace's), with its vector cache.
+        """The Searcher over ``library`` (default: the workspace's), with the shared vectors.
 
-        The cache is kept in memory when the workspace is read-only; ``embedder`` lets a
-        long-lived process (the dashboard) load the embedding model once.
+        ``embedder`` lets a caller that holds its own embedding model (the dashboard's, loaded
+        once a server) use it instead of the workspace's :meth:`meaning`.
         """
-        from robolearn.skills.embeddings import Embedder, EmbeddingCache
         from robolearn.skills.searcher import Searcher
 
-        cache = EmbeddingCache() if self.read_only else EmbeddingCache.for_workspace(self.root)
-        return Searcher(library or self.library(), embedder or Embedder(), cache=cache)
+        meaning = self.meaning()
+        return Searcher(
+            library or self.library(), embedder or meaning.embedder, cache=meaning.cache
+        )
 
     def skill_learner(self, library: SkillLibrary, store: Store) -> SkillLearner:
         """What composes new skills from uncovered plans and proves them before keeping them.
@@ -181,23 +193,27 @@ class Workspace(WorkspaceLayout):
 
         model = self.model_dir(choice.model, build=build_model, log=log)
         planner = self.language_model(model, library, store, log=log)
-        return MemoryPlanner(planner, CorrectionMemory(store)) if choice.memory else planner
+        if not choice.memory:
+            return planner
+        return MemoryPlanner(planner, CorrectionMemory(store, self.meaning()))
 
     def language_model(
         self, model_dir: Path, library: SkillLibrary, store: Store, *, log: Log = print
-    ) -> LMPlanner:
-        """The base model in ``model_dir`` with the adapter the store says it plans with now.
+    ) -> Planner:
+        """The base model in ``model_dir`` with what the store says it plans with now.
 
-        The one place a workspace's language-model planner is assembled: experts and a
-        router over them (issue 14) join the base model here.
+        The one place a workspace's language-model planner is assembled: the base model
+        alone, with the one adapter in use, or, after rounds of experts, a router that picks
+        the base model or one expert adapter for each task (every expert loaded once into the
+        one model). Its explanation names the model, the expert and the router's similarity.
         """
-        from robolearn.learn.adapters import plan_with_active_adapter
+        from robolearn.learn.adapters import planner_in_use
         from robolearn.planner.lm import LMPlanner
 
-        planner = LMPlanner(model_dir, library)
-        adapter = plan_with_active_adapter(planner, store, self.root)
-        if adapter.round_id is not None:
-            log(f"planning with the LoRA adapter of round {adapter.round_id}")
+        planner, chosen = planner_in_use(
+            LMPlanner(model_dir, library), store, self.root, self.meaning()
+        )
+        _say_in_use(chosen, log)
         return planner
 
     def rollout(self, choice: PlannerChoice, learn_skills: bool = False) -> WorkspaceRollout:
@@ -239,9 +255,7 @@ class WorkspaceRollout:
         workspace = self._workspace
         model_dir = workspace.model_dir(self.choice.model, log=log)
         with workspace.store() as store:
-            adapter = active(store, self.workspace, model_identity(model_dir))
-        if adapter.round_id is not None:
-            log(f"planning with the LoRA adapter of round {adapter.round_id}")
+            _say_in_use(active(store, self.workspace, model_identity(model_dir)), log)
         # A preset stays a name: a worker on another machine converts its own copy.
         model = self.choice.model if is_preset(self.choice.model) else str(model_dir)
         return replace(self, choice=replace(self.choice, model=model))
@@ -280,7 +294,7 @@ class WorkspaceRollout:
         return files
 
     def _model_files(self, workspace: Workspace, store: Store) -> dict[str, bytes]:
-        from robolearn.learn.adapters import active
+        from robolearn.learn.adapters import active, in_use_folders
         from robolearn.planner.identity import model_identity
         from robolearn.planner.pretrained import is_preset, resolve_model
         from robolearn.rollout.shipped import folder_files
@@ -288,9 +302,9 @@ class WorkspaceRollout:
         model = resolve_model(str(self.choice.model))  # a prepared preset is converted already
         files = {} if is_preset(self.choice.model) else folder_files(model, SHIPPED_MODEL)
         adapter = active(store, self.workspace, model_identity(model))
-        if adapter.path is not None:
-            relative = adapter.path.resolve().relative_to(workspace.root.resolve())
-            files.update(folder_files(adapter.path, relative))
+        for folder in in_use_folders(adapter, workspace.root):
+            relative = folder.resolve().relative_to(workspace.root.resolve())
+            files.update(folder_files(folder, relative))
         return files
 
     def relocated(self, root: Path) -> WorkspaceRollout:
@@ -301,6 +315,25 @@ class WorkspaceRollout:
         if model is not None and not is_preset(model):
             model = str(root / SHIPPED_MODEL)
         return replace(self, workspace=root, choice=replace(self.choice, model=model))
+
+
+def _say_in_use(chosen: ActiveAdapter, log: Log) -> None:
+    """Say what the language model plans with, unless it is the base model alone."""
+    if chosen.round_id is None:
+        return
+    if chosen.router is None:
+        log(f"planning with the LoRA adapter of round {chosen.round_id}")
+    else:
+        log(f"planning with the experts and router of round {chosen.round_id}")
+
+
+@functools.cache
+def _meaning(root: Path, read_only: bool) -> Meaning:
+    """A workspace's shared :class:`Meaning`: the process's embedder, the workspace's cache."""
+    from robolearn.learn.meaning import Meaning
+    from robolearn.skills.embeddings import EmbeddingCache
+
+    return Meaning(cache=EmbeddingCache() if read_only else EmbeddingCache.for_workspace(root))
 
 
 # ----- refusing an unusable folder at once ----------------------------------------------------

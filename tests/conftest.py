@@ -163,8 +163,9 @@ def run_and_correct(workspace: Path, model_dir: Path, family: str, seeds) -> lis
     stored; the simulated corrector fixes the failures. The corrections' ids."""
     from robolearn.agent import run_episode
     from robolearn.correction import CorrectionAPI
-    from robolearn.learn.adapters import plan_with_active_adapter
+    from robolearn.learn.adapters import planner_in_use
     from robolearn.learn.corrector import SimulatedCorrector
+    from robolearn.learn.meaning import Meaning
     from robolearn.planner.lm import LMPlanner
     from robolearn.rollout import RunRecorder
     from robolearn.skills.library import SkillLibrary
@@ -172,10 +173,9 @@ def run_and_correct(workspace: Path, model_dir: Path, family: str, seeds) -> lis
     from robolearn.tasks.env import TabletopEnv
 
     library = SkillLibrary.open(workspace)
-    planner = LMPlanner(model_dir, library)
     env = TabletopEnv(family)
     with Store.open(workspace) as store:
-        plan_with_active_adapter(planner, store, workspace)
+        planner, _ = planner_in_use(LMPlanner(model_dir, library), store, workspace, Meaning())
         recorder = RunRecorder(store, store.start_run("lm", seeds[0]), workspace)
         ids = [recorder.save(run_episode(env, planner, seed, library=library)) for seed in seeds]
         env.close()
@@ -198,6 +198,7 @@ def quick_round():
 
     return RoundConfig(
         data=DataConfig(augment=3, replay_ratio=3),
+        expert_replay=3,
         lora=LoraSettings(epochs=40, learning_rate=1e-2, batch_size=8),
         eval_scenes=len(SEEDS),
         eval_seed_start=SEEDS[0],

@@ -50,6 +50,11 @@ def test_train_with_nothing_new_says_what_to_do(workspace, push_only_model):
         (["train", "--max-regression", "2"], "max-regression is a fraction"),
         (["adapters", "use", "latest"], "takes a round number or 'base'"),
         (["bench", "learning", "--condition", "magic"], "unknown conditions ['magic']"),
+        (["train", "--method", "magic"], "--method must be one of experts, adapter"),
+        (["train", "--expert-replay", "-1"], "--expert-replay must be between 0 and 100"),
+        (["bench", "learning", "--family", "nope"], "unknown task family 'nope'; known:"),
+        (["bench", "learning", "--max-corrections", "0"], "--max-corrections must be at least 1"),
+        (["bench", "learning", "--eval-scenes", "0"], "--eval-scenes must be between 1 and"),
     ],
 )
 def test_a_bad_learning_command_line_gets_one_clear_line(args, message, push_only_model, tmp_path):

@@ -18,7 +18,7 @@ def test_training_and_held_out_seeds_never_meet():
 
 def test_every_evaluation_plans_held_out_scenes_only():
     gate = RoundConfig()
-    bench = LearningBenchConfig().round_for(CONDITIONS["memory"])
+    bench = LearningBenchConfig().round_for(CONDITIONS["system"])
     compared = scene_sets(CompareConfig(per_family=5), {}, bootstrap_families())["held-out"]
     bootstrap = heldout_seeds(BootstrapConfig().heldout_per_family)
     for seeds in (

@@ -25,7 +25,7 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 
 @pytest.fixture
 def taught_copy(taught, push_only_model, tmp_path):
-    """The taught workspace (round 1's adapter in use), its base model as its default model."""
+    """The taught workspace (round 1's expert and router in use), its base model as default."""
     workspace = tmp_path / "ws"
     shutil.copytree(taught[0], workspace)
     shutil.copytree(push_only_model, WorkspaceLayout(workspace).default_model)
@@ -64,7 +64,7 @@ def test_the_run_page_plans_a_scene_as_robolearn_run_does_memory_and_adapter_inc
     by_cli, on_page = cli_run(taught_copy, SEED), run_page(taught_copy, monkeypatch, SEED)
     assert on_page.plan == by_cli.plan
     assert on_page.explanation == by_cli.explanation
-    assert "with LoRA adapter round-0001" in by_cli.explanation  # the adapter in use
+    assert "base model (router similarity" in by_cli.explanation  # round 1's router chose
     assert "no correction of this situation yet" in by_cli.explanation
 
     with Store.open(taught_copy) as store:  # a person fixes the CLI's episode

@@ -1,8 +1,9 @@
-"""``robolearn adapters``: the training rounds of a base model, and which adapter it plans with."""
+"""``robolearn adapters``: a base model's training rounds, and its adapter or experts in use."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from robolearn.cli.command import Command, InWorkspace, WithModel, say
 from robolearn.cli.flags import flag
@@ -53,7 +54,8 @@ def list_rounds(config: ListConfig) -> int:
     base = model_identity(workspace.model_dir(config.model, build=False))
     with workspace.store() as store:
         rounds = store.rounds(base)
-        in_use = active(store, workspace.root, base).round_id
+        chosen = active(store, workspace.root, base)
+    in_use = chosen.round_id
     say(f"base model {base}: {'no rounds yet' if not rounds else f'{len(rounds)} rounds'}")
     if rounds:
         say(f"  {'round':>5} {'status':<11} {'new':>5} {'replay':>6} {'mean success':>12}  started")
@@ -67,12 +69,32 @@ def list_rounds(config: ListConfig) -> int:
             f"{data.get('replay', '-'):>6} {mean:>12}  {row.created}  {row.reason}"
         )
     say("* in use" if in_use is not None else "in use: the base model alone")
+    if chosen.router is not None:
+        say_router(chosen.router)
     return 0
+
+
+def say_router(folder: Path) -> None:
+    """The router in use: its threshold, and each expert with where it came from."""
+    from robolearn.learn.router import Router
+
+    router = Router.load(folder)
+    say(
+        f"router: {len(router.experts)} experts; an instruction goes to the nearest expert "
+        f"at similarity >= {router.threshold:.2f}, else to the base model"
+    )
+    for expert in router.experts.values():
+        came = expert.provenance
+        say(
+            f"  expert {expert.name}: {came.get('cluster', '?')}, round {came.get('round', '?')}, "
+            f"{came.get('examples', '?')} examples ({came.get('lessons', '')})"
+        )
 
 
 def use(config: UseConfig) -> int:
     """Log the chosen adapter as the one in use (one more entry of the append-only log)."""
-    from robolearn.learn.adapters import use_round
+    from robolearn.learn.adapters import active, use_round
+    from robolearn.planner.identity import model_identity
     from robolearn.workspace import Workspace
 
     workspace = Workspace.open(config.folder)
@@ -80,11 +102,14 @@ def use(config: UseConfig) -> int:
     with workspace.store() as store:
         why = config.why or f"chosen by hand: {config.round}"
         use_round(store, workspace.root, model, config.round_id, why)
-    chosen = config.round_id
-    say(
-        "now planning with "
-        + ("the base model alone" if chosen is None else f"the adapter of round {chosen}")
-    )
+        chosen = active(store, workspace.root, model_identity(model))
+    if chosen.round_id is None:
+        say("now planning with the base model alone")
+    elif chosen.router is None:
+        say(f"now planning with the adapter of round {chosen.round_id}")
+    else:
+        say(f"now planning with the experts and router of round {chosen.round_id}")
+        say_router(chosen.router)
     return 0
 
 

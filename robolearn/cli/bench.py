@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from robolearn.cli.command import Command, InWorkspace, WithModel, note, say
 from robolearn.cli.flags import flag
 from robolearn.errors import ConfigError
-from robolearn.learn.lora import LoraSettings
 from robolearn.planner import DEFAULT_MODEL
 from robolearn.planner.compare import CompareConfig
 
@@ -23,7 +22,7 @@ EXAMPLES = """examples:
   robolearn bench planners --model default --model smollm2 --model ~/models/my-qwen
   robolearn bench learning
   robolearn bench learning --quick --out /tmp/learning
-  robolearn bench learning --condition memory --condition naive
+  robolearn bench learning --condition system --condition naive
 """
 BENCH_MODELS = (DEFAULT_MODEL, "smollm2")
 """What ``bench planners`` compares unless told otherwise."""
@@ -41,11 +40,30 @@ class LearningConfig(WithModel, InWorkspace):
     quick: bool = False
     """Two families, small budgets: a minutes-long smoke run."""
     conditions: list[str] = flag(default_factory=list, name="--condition")
-    """Run only this condition (repeatable): none, naive, reservoir, balanced, memory."""
-    threads: int = LoraSettings.threads
-    """CPU threads for training (1 when the machine is busy)."""
+    """Run only this condition (repeatable): none, naive, reservoir, balanced, l2, isolation,
+    system."""
+    paraphrases: list[Path] = flag(default_factory=list, name="--paraphrases")
+    """A test set of other words (repeatable; default: the new families' sets of a checkout,
+    tests/fixtures/paraphrases_*.json): asked, never learned from."""
+    families: list[str] = flag(default_factory=list, name="--family")
+    """Teach only these new families, in this order (repeatable; default: all six)."""
+    max_corrections: int | None = None
+    """Corrections per new family at most (default: the benchmark's, 20)."""
+    eval_scenes: int | None = None
+    """Held-out scenes per family (default: the benchmark's, 10)."""
+    workers: int = 2
+    """Conditions run at once, each in its own process."""
+    threads: int = 1
+    """CPU threads of each condition's process."""
 
     def __post_init__(self) -> None:
+        for path in self.paraphrases:
+            if not Path(path).is_file():
+                raise ConfigError(
+                    "paraphrases",
+                    f"{{}} names {path}, which is not a file; give a paraphrase "
+                    "test set (tests/fixtures/paraphrases_new_families.json)",
+                )
         self.settings  # noqa: B018 (the benchmark's config checks the values, before any work)
 
     @property
@@ -53,11 +71,38 @@ class LearningConfig(WithModel, InWorkspace):
         """The benchmark's config these flags describe."""
         from robolearn.learn.benchmark import LearningBenchConfig, quick_config
 
-        config = quick_config() if self.quick else LearningBenchConfig()
+        files = tuple(self.paraphrases) or default_paraphrases()
+        config = quick_config(files) if self.quick else LearningBenchConfig(paraphrases=files)
         if self.conditions:
             config = replace(config, conditions=tuple(dict.fromkeys(self.conditions)))
+        if self.families:
+            config = replace(config, families=tuple(dict.fromkeys(self.families)))
+        if self.max_corrections is not None:
+            per_round = min(config.corrections_per_round, self.max_corrections)
+            config = replace(
+                config, max_corrections=self.max_corrections, corrections_per_round=per_round
+            )
+        if self.eval_scenes is not None:
+            config = replace(config, eval_scenes=self.eval_scenes)
         lora = replace(config.round.lora, threads=self.threads)
-        return replace(config, round=replace(config.round, lora=lora))
+        return replace(config, round=replace(config.round, lora=lora), workers=self.workers)
+
+
+TEST_SETS = ("paraphrases_new_families.json", "paraphrases_move_stack_two_towers.json")
+"""The other-words test sets of the six new families, as robolearn ships them."""
+
+
+def default_paraphrases() -> tuple[Path, ...]:
+    """The new families' paraphrase test sets robolearn ships (``paths.paraphrases_path``)."""
+    from robolearn.paths import paraphrases_path
+
+    found = []
+    for name in TEST_SETS:
+        try:
+            found.append(paraphrases_path(name))
+        except FileNotFoundError:
+            continue
+    return tuple(found)
 
 
 def learning(config: LearningConfig) -> int:
@@ -67,7 +112,10 @@ def learning(config: LearningConfig) -> int:
     from robolearn.workspace import Workspace
 
     model = Workspace.open(config.folder).model_dir(config.model, log=note)
-    report = run_benchmark(model, config.out, config.settings, log=note)
+    settings = config.settings
+    if not settings.paraphrases:
+        note("no paraphrase test set found: held-out success is measured in own words only")
+    report = run_benchmark(model, config.out, settings, log=note)
     text, image = write_report(report, config.out)
     say(text.read_text())
     failed = [bar.name for bar in bars(report) if not bar.passed]
@@ -142,7 +190,7 @@ ACTIONS = {
         examples=(
             "robolearn bench learning",
             "robolearn bench learning --quick --out /tmp/learning",
-            "robolearn bench learning --condition memory --condition naive",
+            "robolearn bench learning --condition system --condition isolation",
         ),
     ),
     "planners": Command(

@@ -19,6 +19,9 @@ MAX_POLL_SECONDS = 86_400.0
 class TrainConfig(WithModel, InWorkspace):
     """Run a LoRA round now, or (--every N) whenever N new corrections have arrived."""
 
+    method: str = RoundConfig.method
+    """experts: a new LoRA expert for each family the new lessons teach, earlier experts
+    frozen, and the router over them; adapter: one adapter continuing the one in use."""
     every: int | None = None
     """Keep watching the store and run a round whenever this many new corrections arrived;
     none given: run one round now."""
@@ -27,8 +30,11 @@ class TrainConfig(WithModel, InWorkspace):
     rounds: int | None = None
     """With --every: stop after this many rounds (default: run until interrupted)."""
     replay: str = DataConfig.replay
-    """How older examples are replayed: balanced (per family), reservoir (uniform) or none
-    (naive fine-tuning)."""
+    """With --method adapter: how older examples are replayed: balanced (per family),
+    reservoir (uniform) or none (naive fine-tuning)."""
+    expert_replay: float = RoundConfig.expert_replay
+    """With --method experts: the base model's demonstrations trained into each expert, per
+    example of its own."""
     replay_ratio: float = DataConfig.replay_ratio
     """Replayed examples per new one."""
     replay_size: int = DataConfig.replay_size
@@ -79,6 +85,8 @@ class TrainConfig(WithModel, InWorkspace):
             threads=self.threads,
         )
         return RoundConfig(
+            method=self.method,
+            expert_replay=self.expert_replay,
             data=data,
             lora=lora,
             max_regression=self.max_regression,
@@ -111,10 +119,12 @@ def run(config: TrainConfig) -> int:
 def report(outcome: RoundOutcome) -> None:
     """How a round went: success per family before and after, and the verdict."""
     say(outcome.table())
-    verdict = "promoted: now in use" if outcome.promoted else "kept the adapter in use"
+    verdict = "promoted: now in use" if outcome.promoted else "kept what was in use"
+    if outcome.experts:
+        say(f"experts trained: {', '.join(outcome.experts)} (the router now knows them)")
     say(
         f"\nround {outcome.round_id} {verdict} ({outcome.reason}); {outcome.seconds:.0f} s; "
-        f"adapter {outcome.adapter}"
+        f"in {outcome.adapter}"
     )
 
 

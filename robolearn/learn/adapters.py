@@ -1,7 +1,10 @@
-"""Which LoRA adapter a base model plans with: the workspace's ``adapters/`` and the store's log.
+"""What a base model plans with: the workspace's ``adapters/`` and the store's adapter log.
 
-Each round's adapter is a folder ``WorkspaceLayout.round_adapter(round)``; the store's append-only
-adapter log says which one each base model uses now. Rolling back is one more log entry.
+Each round leaves a folder ``WorkspaceLayout.round_adapter(round)``: one LoRA adapter (a round
+that continues the adapter in use), or a router over expert adapters (a round that trains new
+experts: ``experts``). The store's append-only adapter log says which round's folder each base
+model plans with now; rolling back is one more log entry. :func:`planner_in_use` puts it on a
+language-model planner.
 """
 
 from __future__ import annotations
@@ -9,12 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from robolearn.agent import Planner
 from robolearn.errors import UserError
+from robolearn.learn.meaning import Meaning
+from robolearn.learn.router import ROUTER_FILE, RoutedPlanner, Router, expert_adapters
 from robolearn.paths import OutsideWorkspaceError, in_workspace
 from robolearn.planner.adapter_check import check_adapter_folder
 from robolearn.planner.identity import model_identity
 from robolearn.planner.lm import LMPlanner
 from robolearn.store import AdapterRow, RoundRow, Store
+
+ROUTER_FOLDER = "router"
+"""Inside a round's folder: the router a round of experts puts in use."""
 
 
 class AdapterChoiceError(UserError, ValueError):
@@ -29,6 +38,18 @@ class ActiveAdapter:
     round_id: int | None
     """None: the base model alone."""
     path: Path | None
+    """The round's folder: one adapter, or a router over experts (:attr:`router`)."""
+
+    @property
+    def router(self) -> Path | None:
+        """The router's folder when the round trained experts, else None."""
+        return None if self.path is None else routed(self.path)
+
+
+def routed(folder: Path) -> Path | None:
+    """The router in a round's ``folder``, or None if the round trained one adapter."""
+    router = Path(folder) / ROUTER_FOLDER
+    return router if (router / ROUTER_FILE).is_file() else None
 
 
 def active(store: Store, workspace: Path, base_model: str) -> ActiveAdapter:
@@ -37,7 +58,7 @@ def active(store: Store, workspace: Path, base_model: str) -> ActiveAdapter:
     if row is None or row.round_id is None or row.path is None:
         return ActiveAdapter(base_model, None, None)
     path = _adapter_path(workspace, row.path, row.round_id)
-    if not (path / "adapter_config.json").is_file():
+    if not (path / "adapter_config.json").is_file() and routed(path) is None:
         raise AdapterChoiceError(
             f"the adapter in use, round {row.round_id}, is missing from {path}; choose another "
             "with 'robolearn adapters use ROUND' (or 'base')"
@@ -78,7 +99,11 @@ def use_round(
                 f"round {round_id} {ended} without an adapter to use; "
                 "'robolearn adapters list' shows those that have one"
             )
-        check_adapter_folder(_adapter_path(workspace, chosen.path, round_id))
+        folder = _adapter_path(workspace, chosen.path, round_id)
+        router = routed(folder)  # a round of experts: every expert's folder is checked
+        experts = [] if router is None else expert_adapters(Router.load(router), workspace)
+        for checked in [folder] if router is None else experts.values():
+            check_adapter_folder(checked)
         row = AdapterRow(base, round_id, chosen.path, why)
     store.use_adapter(row)
     return row
@@ -95,8 +120,49 @@ def _adapter_path(workspace: Path, stored: str, round_id: int) -> Path:
         ) from None
 
 
+def in_use_folders(chosen: ActiveAdapter, workspace: Path) -> list[Path]:
+    """Every folder ``chosen`` plans from: its adapter, or its router and every expert's."""
+    if chosen.path is None:
+        return []
+    if chosen.router is None:
+        return [chosen.path]
+    return [chosen.router, *expert_adapters(Router.load(chosen.router), workspace).values()]
+
+
 def plan_with_active_adapter(planner: LMPlanner, store: Store, workspace: Path) -> ActiveAdapter:
-    """Put the adapter the store says is in use on ``planner``; what it is now using."""
+    """Put the one adapter the store says is in use on ``planner``; what it is now using.
+
+    For a round of experts, use :func:`planner_in_use`: one adapter cannot stand for them.
+    """
     chosen = active(store, workspace, planner.identity)
+    if chosen.router is not None:
+        raise AdapterChoiceError(
+            f"round {chosen.round_id} routes among experts; plan with planner_in_use"
+        )
     planner.use_adapter(chosen.path)
     return chosen
+
+
+def planner_in_use(
+    model: LMPlanner, store: Store, workspace: Path, meaning: Meaning
+) -> tuple[Planner, ActiveAdapter]:
+    """``model`` as the store says it plans now, and what that is.
+
+    With one adapter, ``model`` itself with the adapter on; with a router over experts, a
+    :class:`RoutedPlanner` that puts each task's expert on ``model`` (the base model where the
+    router chooses none).
+    """
+    chosen = active(store, workspace, model.identity)
+    return planner_for(model, chosen, workspace, meaning), chosen
+
+
+def planner_for(
+    model: LMPlanner, chosen: ActiveAdapter, workspace: Path, meaning: Meaning
+) -> Planner:
+    """``model`` planning with ``chosen`` (see :func:`planner_in_use`)."""
+    if chosen.router is None:
+        model.use_adapter(chosen.path)
+        return model
+    model.use_adapter(None)
+    router = Router.load(chosen.router)
+    return RoutedPlanner(model, router, expert_adapters(router, workspace), meaning)

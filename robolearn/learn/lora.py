@@ -42,6 +42,7 @@ MAX_EPOCHS = 1_000_000
 """Passes over a round's data; a round past this would not end (a test kills one at 100,000)."""
 MAX_BATCH = 4_096
 MAX_THREADS = 1_024
+MAX_L2 = 1e6
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ class LoraSettings:
     learning_rate: float = 5e-3
     threads: int = 2
     """CPU threads for torch (1 beside a busy dashboard)."""
+    l2: float = 0.0
+    """Regularisation: this times the squared distance of the adapter's weights from where
+    they started (the parent adapter's, or a new adapter's: the base model's function) is
+    added to the loss. 0: none."""
 
     def __post_init__(self) -> None:
         for name, most in (
@@ -71,6 +76,8 @@ class LoraSettings:
                 raise ConfigError(
                     name, f"{{}} must be between 1 and {most}, got {getattr(self, name)}"
                 )
+        if not 0 <= self.l2 <= MAX_L2:
+            raise ConfigError("l2", f"{{}} must be between 0 and {MAX_L2}, got {self.l2}")
         if not 0 < self.learning_rate < 1:
             raise ConfigError(
                 "learning_rate", f"{{}} must be between 0 and 1, got {self.learning_rate}"
@@ -113,6 +120,7 @@ def train_adapter(
         rng,
         f"LoRA round -> {out.name}",
         progress,
+        _pull_to_start(model, settings.l2) if settings.l2 else None,
     )
     info = {
         "format": ADAPTER_FORMAT,
@@ -154,6 +162,21 @@ def _trainable(model_dir: Path, parent: Path | None, settings: LoraSettings) -> 
             task_type="CAUSAL_LM",
         )
         return tokenizer, get_peft_model(model, lora)
+
+
+def _pull_to_start(model: Any, strength: float) -> Any:
+    """L2 toward the trainable weights as they are before training, to call once a batch.
+
+    ``strength`` times the squared distance of the weights from where they started.
+    """
+    import torch
+
+    start = [(p, p.detach().clone()) for p in model.parameters() if p.requires_grad]
+
+    def penalty() -> torch.Tensor:
+        return strength * sum(((p - p0) ** 2).sum() for p, p0 in start)
+
+    return penalty
 
 
 def _save(model: Any, info: dict[str, object], out: Path) -> None:

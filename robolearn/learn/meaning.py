@@ -16,6 +16,7 @@ nearest label only when it is near enough and clearly nearer than the next.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,10 +30,19 @@ from robolearn.tasks.sampler import render
 from robolearn.tasks.spec import TaskFamily
 
 
+@functools.cache
+def shared_embedder() -> TextEmbedder:
+    """The process's one all-MiniLM-L6-v2 (~700 MB once loaded), for every :class:`Meaning`."""
+    from robolearn.skills.embeddings import Embedder
+
+    return Embedder()
+
+
 class Meaning:
     """Unit vectors of lifted instructions, each text embedded once.
 
-    The embedder (default: all-MiniLM-L6-v2) loads on the first text that is not cached.
+    The embedder (default: the process's all-MiniLM-L6-v2, :func:`shared_embedder`) loads on
+    the first text that is not cached.
     """
 
     def __init__(
@@ -43,11 +53,9 @@ class Meaning:
 
     @property
     def embedder(self) -> TextEmbedder:
-        """The sentence embedder (all-MiniLM-L6-v2 unless one was given)."""
+        """The sentence embedder (the process's all-MiniLM-L6-v2 unless one was given)."""
         if self._embedder is None:
-            from robolearn.skills.embeddings import Embedder
-
-            self._embedder = Embedder()
+            self._embedder = shared_embedder()
         return self._embedder
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
@@ -129,6 +137,14 @@ class Prototypes:
         self.texts += list(texts)
         self.shapes += list(shapes)
 
+    def relabel(self, old: str, new: str) -> None:
+        """Give the rows of ``old`` to ``new`` (texts, shapes and vectors as they were)."""
+        self.labels = [new if label == old else label for label in self.labels]
+
+    def copy(self) -> Prototypes:
+        """The same rows, in lists of their own (vectors are never changed in place)."""
+        return Prototypes(self.labels, self.texts, self.shapes, self.vectors)
+
     def rank(
         self, lifted: str, objects: Sequence[SceneObject], meaning: Meaning, scene_bonus: float
     ) -> list[Nearness]:
@@ -144,7 +160,9 @@ class Prototypes:
             near = Nearness(label, float(cosine), float(cosine) + scene_bonus * (own == shape))
             if label not in best or near.score > best[label].score:
                 best[label] = near
-        return sorted(best.values(), key=lambda n: -n.score)
+        # Labels come in the order they were added; on a tie the newest wins (an expert
+        # taught the very words of the base model's family takes them over).
+        return sorted(reversed(best.values()), key=lambda n: -n.score)
 
 
 def decide(ranked: Sequence[Nearness], threshold: float, margin: float) -> Nearness | None:

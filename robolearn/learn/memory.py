@@ -211,6 +211,18 @@ class MemoryPlanner:
         self.last_recall: Recall | None = None
         """The recall behind the last plan (None: the inner planner planned it)."""
 
+    def source(self, task: TaskInstance) -> str | None:
+        """The inner planner's source when the memory has nothing for ``task``, else None.
+
+        A recall depends on the corrections of the moment, so its plans are not remembered.
+        """
+        from robolearn.learn.sources import plan_source
+
+        self.memory.refresh()
+        if self.memory.recall(task.instruction, task.objects) is not None:
+            return None
+        return plan_source(self.inner, task)
+
     def plan(self, task: TaskInstance) -> list[Call]:
         """The remembered correction of ``task``'s situation, else ``inner``'s plan."""
         self.memory.refresh()

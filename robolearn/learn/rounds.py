@@ -1,10 +1,14 @@
 """One LoRA round: data, training, evaluation on every family seen, and the promotion gate.
 
-The round is recorded in the store when it starts and again when it ends. The adapter in use
+A round trains new expert adapters and the router over them (``method = "experts"``, the
+default: ``experts``), or one adapter continuing the one in use (``"adapter"``). The gate then
+promotes what it made only if no family seen so far fell past the bound.
+
+The round is recorded in the store when it starts and again when it ends. What is in use
 changes only in the round's last write, the one transaction that also records its outcome,
 after its folder is complete, so a round that crashes or is killed at any point leaves the
-previous adapter in use and the database whole; the next round marks it ``interrupted``.
-One round runs at a time in a workspace (a lock file).
+previous experts, router or adapter in use and the database whole; the next round marks it
+``interrupted``. One round runs at a time in a workspace (a lock file).
 """
 
 from __future__ import annotations
@@ -15,15 +19,27 @@ import shutil
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from robolearn.errors import ConfigError, UserError
-from robolearn.learn.adapters import ActiveAdapter, active, lineage
-from robolearn.learn.dataset import DataConfig, RoundDataset, build_dataset
-from robolearn.learn.evaluation import GATE_FIRST_SEED, SuccessEvaluator, heldout_seeds
+from robolearn.errors import UserError
+from robolearn.learn.adapters import ActiveAdapter, active, lineage, planner_for
+from robolearn.learn.dataset import RoundDataset, build_dataset, learned_examples
+from robolearn.learn.evaluation import OutcomeCache, SuccessEvaluator, heldout_seeds
+from robolearn.learn.experts import (
+    ExpertPlan,
+    base_router,
+    next_router,
+    plan_experts,
+    round_dataset,
+    train_experts,
+    write_round,
+)
 from robolearn.learn.gate import GateVerdict, promotion_verdict
-from robolearn.learn.lora import LoraSettings, train_adapter
+from robolearn.learn.lora import train_adapter
+from robolearn.learn.meaning import Meaning
+from robolearn.learn.round_config import RoundConfig, RoundOutcome
+from robolearn.learn.router import Router
 from robolearn.locks import BusyError, exclusive
 from robolearn.paths import WorkspaceLayout
 from robolearn.planner.bootstrap import bootstrap_demonstrations, recorded_config
@@ -31,6 +47,7 @@ from robolearn.planner.lm import LMPlanner
 from robolearn.planner.training import Example, TrainingResult
 from robolearn.skills.library import SkillLibrary
 from robolearn.store import AdapterRow, RoundRow, Store
+from robolearn.tasks.spec import get_family
 
 
 class RoundBusyError(BusyError, RuntimeError):
@@ -41,62 +58,12 @@ class NothingToLearnError(UserError, RuntimeError):
     """No correction or successful episode is new since the adapter in use."""
 
 
-MAX_EVAL_SCENES = 10_000
-"""The most held-out scenes per family a gate evaluates on."""
+class AdapterInUseError(UserError, RuntimeError):
+    """A round of experts asked for while one continued adapter is in use."""
 
 
-@dataclass(frozen=True)
-class RoundConfig:
-    """Settings of one training round (``robolearn train``)."""
-
-    data: DataConfig = field(default_factory=DataConfig)
-    lora: LoraSettings = field(default_factory=LoraSettings)
-    max_regression: float = 0.05
-    """The most a family's held-out success may drop (0.05 = 5 points) for the new adapter to
-    be promoted."""
-    eval_scenes: int = 20
-    """Held-out scenes per family that the gate evaluates on."""
-    eval_seed_start: int = GATE_FIRST_SEED
-    """The first held-out scene's task seed (every other seed from there)."""
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.max_regression <= 1:
-            raise ConfigError(
-                "max_regression", f"{{}} is a fraction between 0 and 1, got {self.max_regression}"
-            )
-        if not 1 <= self.eval_scenes <= MAX_EVAL_SCENES:
-            raise ConfigError(
-                "eval_scenes",
-                f"{{}} must be between 1 and {MAX_EVAL_SCENES}, got {self.eval_scenes}",
-            )
-
-
-@dataclass
-class RoundOutcome:
-    """How a round ended, with the numbers behind the verdict."""
-
-    round_id: int
-    promoted: bool
-    reason: str
-    adapter: Path
-    incumbent: dict[str, float]
-    """Held-out success per family of the adapter in use before the round."""
-    candidate: dict[str, float]
-    """The same for the round's new adapter."""
-    dataset: dict[str, object]
-    seconds: float
-
-    def table(self) -> str:
-        """Success per family before and after, as a person reads it."""
-        lines = [f"{'family':<18} {'in use':>7} {'new':>7}"]
-        for family in sorted(self.candidate):
-            before, after = self.incumbent[family], self.candidate[family]
-            lines.append(
-                f"{family:<18} {before:>7.0%} {after:>7.0%}"
-                + (f"  {after - before:+.0%}" if after != before else "")
-            )
-        return "\n".join(lines)
+OUTCOMES_FILE = "outcomes.jsonl"
+"""In the workspace's cache: the gate's outcomes by source, kept across rounds."""
 
 
 def base_demonstrations(model_dir: Path) -> list[Example]:
@@ -113,36 +80,45 @@ def run_round(
     library: SkillLibrary | None = None,
     evaluator: SuccessEvaluator | None = None,
     base_pool: list[Example] | None = None,
+    meaning: Meaning | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> RoundOutcome:
-    """Run one round for the model in ``model_dir``; promote its adapter if nothing regressed.
+    """Run one round for the model in ``model_dir``; promote it if nothing regressed.
 
-    ``evaluator`` and ``base_pool`` may be passed in to reuse them across rounds (the
-    continual-learning benchmark does).
+    ``evaluator``, ``base_pool`` and ``meaning`` may be passed in to reuse them across rounds
+    (the continual-learning benchmark does); by default the gate remembers its outcomes in the
+    workspace's cache and the router embeds with the workspace's vector cache.
     """
     config = config or RoundConfig()
     workspace = Path(workspace)
-    start = time.perf_counter()
+    clock = _Clock()
     with _round_lock(workspace), Store.open(workspace) as store:
         _recover(store, workspace, log)
-        plan = _plan_round(store, workspace, model_dir, config, library, base_pool)
+        meaning = meaning or _workspace_meaning(workspace)
+        plan = _plan_round(store, workspace, model_dir, config, library, base_pool, meaning)
         round_id = _record_start(store, plan, config, log)
         out = WorkspaceLayout(workspace).round_adapter(round_id)
         try:
-            result = _train(plan, config, out, progress)
-            scores = _judge(plan, evaluator, config, out, progress)
+            clock.lap("data")
+            training = _train(plan, config, round_id, out, progress)
+            clock.lap("training")
+            scores, planned = _judge(plan, evaluator, config, out, progress)
+            clock.lap("gate")
         except BaseException as error:
             _record_failure(store, round_id, error, out)
             raise
         verdict = promotion_verdict(*scores, config.max_regression)
+        timing = clock.laps | {"gate_planned": float(planned)}
         metrics = {
             "incumbent": scores[0],
             "candidate": scores[1],
             "families": plan.families,
             "dataset": plan.dataset.summary(),
-            "training": asdict(result),
-            "seconds": time.perf_counter() - start,
+            "training": {name: asdict(result) for name, result in training.items()},
+            "experts": [e.name for e in plan.experts],
+            "seconds": clock.total,
+            "timing": timing,
         }
         _record_end(store, workspace, round_id, plan.base, verdict, metrics, out)
     return RoundOutcome(
@@ -152,26 +128,74 @@ def run_round(
         out,
         *scores,
         plan.dataset.summary(),
-        time.perf_counter() - start,
+        clock.total,
+        timing,
+        [e.name for e in plan.experts],
     )
+
+
+class _Clock:
+    """Seconds since the round began, and of each of its steps."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = now - self.last
+        self.last = now
+
+    @property
+    def total(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def _workspace_meaning(workspace: Path) -> Meaning:
+    from robolearn.skills.embeddings import EmbeddingCache
+
+    return Meaning(cache=EmbeddingCache.for_workspace(workspace))
 
 
 @dataclass
 class _RoundPlan:
-    """What a round starts from: the planner, the adapter in use, its data and families."""
+    """What a round starts from: the planner, what is in use, its data and families."""
 
     planner: LMPlanner
     current: ActiveAdapter
     dataset: RoundDataset
     families: list[str]
     model_dir: Path
+    workspace: Path
+    meaning: Meaning
+    learned: list[Example]
+    """What the rounds of what is in use learned before (their new examples)."""
+    base_pool: list[Example]
     rng: random.Random
     """Drawn from by the data sampling, then by training: one seed, one stream."""
+    router: Router | None = None
+    """Experts: the router in use (a new one knowing the base model if none is)."""
+    experts: list[ExpertPlan] = field(default_factory=list)
 
     @property
     def base(self) -> str:
         """The base model's identity."""
         return self.planner.identity
+
+    def prepare(self, round_id: int, config: RoundConfig) -> None:
+        """Experts: which the round trains, on what (the dataset then says what they use)."""
+        if self.router is None:
+            return
+        self.experts = plan_experts(
+            round_id,
+            self.dataset,
+            self.learned,
+            self.base_pool,
+            self.router,
+            config.expert_replay,
+            self.rng,
+        )
+        self.dataset = round_dataset(self.dataset, self.experts)
 
 
 def _recover(store: Store, workspace: Path, log: Callable[[str], None]) -> None:
@@ -192,8 +216,9 @@ def _plan_round(
     config: RoundConfig,
     library: SkillLibrary | None,
     base_pool: list[Example] | None,
+    meaning: Meaning,
 ) -> _RoundPlan:
-    """The round's data: what is new since the adapter in use, plus replay; refuses nothing."""
+    """The round's data: what is new since what is in use, plus replay; refuses nothing."""
     planner = LMPlanner(
         model_dir, library or SkillLibrary.open(workspace), threads=config.lora.threads
     )
@@ -201,13 +226,16 @@ def _plan_round(
     if base_pool is None:
         base_pool = base_demonstrations(model_dir)
     rng = random.Random(config.seed)
+    data = config.data if config.method == "adapter" else replace(config.data, replay="none")
+    chain = lineage(store, current.round_id)
     dataset = build_dataset(
         store,
         base_pool,
-        lineage(store, current.round_id),
-        config.data,
+        chain,
+        data,
         rng,
         planner.format,  # examples are written as this model reads its prompts
+        planner.library,
     )
     if not dataset.new:
         raise NothingToLearnError(
@@ -216,7 +244,48 @@ def _plan_round(
             "episodes first (dashboard, or the correction API)"
         )
     families = {e.family for e in base_pool} | {row.family for row in store.success_by_family()}
-    return _RoundPlan(planner, current, dataset, sorted(families), Path(model_dir), rng)
+    experts = config.method == "experts"
+    return _RoundPlan(
+        planner,
+        current,
+        dataset,
+        sorted(families),
+        Path(model_dir),
+        workspace,
+        meaning,
+        learned_examples(store, chain) if experts else [],
+        base_pool,
+        rng,
+        _router_in_use(current, meaning, base_pool) if experts else _no_router(current),
+    )
+
+
+def _router_in_use(current: ActiveAdapter, meaning: Meaning, base_pool: list[Example]) -> Router:
+    """The router a round of experts adds to: the one in use, or a new one.
+
+    A new router knows the base model by its own families (those of its demonstrations; a
+    pretrained model's, those robolearn's default model is built on).
+    """
+    if current.router is not None:
+        return Router.load(current.router)
+    if current.path is not None:
+        raise AdapterInUseError(
+            f"round {current.round_id}'s one adapter is in use; a round of experts starts "
+            "from the base model: run 'robolearn adapters use base' first, or train with "
+            "--method adapter"
+        )
+    own = sorted({e.family for e in base_pool})  # none for a pretrained model: the bootstrap's
+    return base_router(meaning, [get_family(f) for f in own] or None)
+
+
+def _no_router(current: ActiveAdapter) -> None:
+    """A round of one adapter continues an adapter, never a router over experts."""
+    if current.router is not None:
+        raise AdapterInUseError(
+            f"round {current.round_id}'s experts and router are in use; one adapter cannot "
+            "continue them: train with --method experts, or run 'robolearn adapters use "
+            "base' first"
+        )
 
 
 def _record_start(
@@ -232,24 +301,57 @@ def _record_start(
         )
     )
     try:
+        plan.prepare(round_id, config)
         store.add_round_examples(round_id, plan.dataset.rows())
     except BaseException as error:
         store.finish_round(round_id, "failed", f"{type(error).__name__}: {error}", {})
         raise
-    parent = plan.current.round_id
-    log(
-        f"round {round_id}: {len(plan.dataset.new)} new examples "
-        f"({_lesson_counts(plan.dataset)}) + {len(plan.dataset.replay)} replayed "
-        f"({config.data.replay}), continuing from "
-        f"{'the base model' if parent is None else f'round {parent}'}"
-    )
+    log(f"round {round_id}: {_what(plan, config)}")
     return round_id
 
 
-def _train(plan: _RoundPlan, config: RoundConfig, out: Path, progress: bool) -> TrainingResult:
-    """Train the round's adapter into ``out``, continuing from the adapter in use."""
+def _what(plan: _RoundPlan, config: RoundConfig) -> str:
+    """What a round trains, in a line."""
+    data = plan.dataset
+    counts = f"{len(data.new)} new examples ({_lesson_counts(data)})"
+    if plan.experts:
+        experts = ", ".join(
+            e.name + (f" (replacing {e.replaces})" if e.replaces else "") for e in plan.experts
+        )
+        return f"{counts} teach new experts {experts}; earlier experts stay as they are"
+    parent = plan.current.round_id
+    return (
+        f"{counts} + {len(data.replay)} replayed ({config.data.replay}), continuing from "
+        f"{'the base model' if parent is None else f'round {parent}'}"
+    )
+
+
+def _train(
+    plan: _RoundPlan, config: RoundConfig, round_id: int, out: Path, progress: bool
+) -> dict[str, TrainingResult]:
+    """Train the round's experts and router, or its one adapter, into ``out``."""
     style = plan.planner.format
-    return train_adapter(
+    if config.method == "experts":
+        router = plan.router
+        assert router is not None  # prepare() set it
+        return write_round(
+            out,
+            lambda staging: train_experts(
+                plan.experts,
+                plan.model_dir,
+                plan.base,
+                config.lora,
+                staging,
+                plan.rng,
+                progress,
+                style.end_token_id,
+                style.add_special_tokens,
+            ),
+            lambda: next_router(
+                router, plan.experts, round_id, plan.workspace, plan.base, plan.meaning
+            ),
+        )
+    result = train_adapter(
         plan.model_dir,
         plan.current.path,
         plan.dataset.examples,
@@ -261,6 +363,7 @@ def _train(plan: _RoundPlan, config: RoundConfig, out: Path, progress: bool) -> 
         style.end_token_id,
         style.add_special_tokens,
     )
+    return {"adapter": result}
 
 
 def _record_end(
@@ -306,22 +409,28 @@ def _judge(
     config: RoundConfig,
     candidate: Path,
     progress: bool,
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Held-out success per family of the adapter in use and of the new one."""
-    planner, families = plan.planner, plan.families
+) -> tuple[tuple[dict[str, float], dict[str, float]], int]:
+    """Held-out success per family of what is in use and of what the round made.
+
+    Also how many scenes were planned (the rest were remembered).
+    """
     own = evaluator is None
-    evaluator = evaluator or SuccessEvaluator(
-        planner.library, heldout_seeds(config.eval_scenes, config.eval_seed_start)
-    )
+    if evaluator is None:
+        cache = OutcomeCache(WorkspaceLayout(plan.workspace).cache / OUTCOMES_FILE)
+        seeds = heldout_seeds(config.eval_scenes, config.eval_seed_start)
+        evaluator = SuccessEvaluator(plan.planner.library, seeds, cache)
+    made = ActiveAdapter(plan.base, None, candidate)
     try:
-        planner.use_adapter(plan.current.path)
-        before = evaluator.evaluate(planner, families, progress, "evaluating the adapter in use")
-        planner.use_adapter(candidate)
-        after = evaluator.evaluate(planner, families, progress, "evaluating the new adapter")
+        scores, planned = [], 0
+        for label, setup in (("what is in use", plan.current), ("what the round made", made)):
+            planner = planner_for(plan.planner, setup, plan.workspace, plan.meaning)
+            result = evaluator.evaluate(planner, plan.families, progress, f"evaluating {label}")
+            scores.append(result.success)
+            planned += result.planned
     finally:
         if own:
             evaluator.close()
-    return before.success, after.success
+    return (scores[0], scores[1]), planned
 
 
 def _round_lock(workspace: Path) -> AbstractContextManager[None]:

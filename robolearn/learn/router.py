@@ -135,19 +135,42 @@ class Router:
         """A router whose base model knows ``families`` in their own words, on scenes ``seeds``."""
         return cls.create([scene for f in families for scene in family_scenes(f, seeds)], meaning)
 
-    def add_expert(self, expert: Expert, scenes: Iterable[Scene], meaning: Meaning) -> None:
+    def add_expert(
+        self,
+        expert: Expert,
+        scenes: Iterable[Scene],
+        meaning: Meaning,
+        replaces: str | None = None,
+    ) -> None:
         """Add ``expert``, known by the instructions it was trained on, in their scenes.
 
-        Only rows are added: every other expert's prototypes stay as they were.
+        Only rows are added: every other expert's prototypes stay as they were. ``replaces``
+        names an expert the new one was trained to succeed (on all its lessons and more): its
+        prototypes pass to the new expert unchanged, and it leaves the router.
         """
         if expert.name in self.experts or expert.name == BASE:
             raise RouterError(
                 f"the router already has an expert called {expert.name!r}; an expert's "
                 "prototypes are frozen once it is trained: give the new one another name"
             )
+        if replaces is not None and replaces not in self.experts:
+            raise RouterError(f"the router has no expert {replaces!r} to replace")
         self._check_embedder(meaning)
+        if replaces is not None:
+            self.prototypes.relabel(replaces, expert.name)
+            del self.experts[replaces]
         self._add(expert.name, scenes, meaning)
         self.experts[expert.name] = expert
+
+    def copy(self) -> Router:
+        """Another router with the same prototypes and experts, to add experts to."""
+        return Router(
+            self.prototypes.copy(),
+            self.experts.values(),
+            self.embedder_id,
+            self.threshold,
+            self.scene_bonus,
+        )
 
     def route(self, instruction: str, objects: Sequence[SceneObject], meaning: Meaning) -> Route:
         """The base model or the expert for ``instruction`` in a scene of ``objects``."""
@@ -283,6 +306,8 @@ class AdapterPlanner(Protocol):
 
     name: str
     explanation: str
+    identity: str
+    """The base model's identity (``planner.identity.model_identity``)."""
 
     def use_adapter(self, adapter_dir: Path | None) -> None:
         """Plan with this adapter from now on (None: the base model alone)."""
@@ -296,8 +321,9 @@ class AdapterPlanner(Protocol):
 class RoutedPlanner:
     """Plans each task with the expert the router chooses (or the base model).
 
-    ``adapters`` maps an expert's name to its adapter folder; the planner switches only when
-    the choice changes. The explanation says which model planned and the router's choice.
+    ``adapters`` maps an expert's name to its adapter folder; every expert loads once into the
+    planner's one model and switching is peft's ``set_adapter``. The explanation says which
+    model planned and the router's choice.
     """
 
     def __init__(
@@ -312,18 +338,40 @@ class RoutedPlanner:
             raise RouterError(f"no adapter given for the router's experts {missing}")
         self.planner, self.router, self.adapters, self.meaning = planner, router, adapters, meaning
         self.name = planner.name
+        self.identity = planner.identity
         self.explanation = ""
         self.last_route: Route | None = None
-        self._current: str | None = None
-        self._loaded = False
 
     def plan(self, task: TaskInstance) -> list[Call]:
         """The plan of the chosen expert (or of the base model) for ``task``."""
         route = self.router.route(task.instruction, task.objects, self.meaning)
-        if not self._loaded or route.expert != self._current:
-            self.planner.use_adapter(None if route.expert is None else self.adapters[route.expert])
-            self._current, self._loaded = route.expert, True
+        self.planner.use_adapter(self._adapter(route))
         self.last_route = route
         plan = self.planner.plan(task)
         self.explanation = f"{self.planner.explanation}; {route.explain()}"
         return plan
+
+    def source(self, task: TaskInstance) -> str:
+        """What plans ``task``: the base model, with the adapter of the expert chosen if any."""
+        from robolearn.learn.sources import model_source
+
+        route = self.router.route(task.instruction, task.objects, self.meaning)
+        return model_source(self.identity, self._adapter(route))
+
+    def _adapter(self, route: Route) -> Path | None:
+        return None if route.expert is None else self.adapters[route.expert]
+
+
+def expert_adapters(router: Router, workspace: Path) -> dict[str, Path]:
+    """Each expert's adapter folder, read from the router as a path inside ``workspace``."""
+    from robolearn.paths import OutsideWorkspaceError, in_workspace
+
+    folders = {}
+    for expert in router.experts.values():
+        if expert.adapter is None:
+            raise RouterError(f"the router's expert {expert.name} has no adapter; rebuild it")
+        try:
+            folders[expert.name] = in_workspace(workspace, expert.adapter)
+        except OutsideWorkspaceError as error:
+            raise RouterError(f"expert {expert.name}: {error}") from None
+    return folders

@@ -127,10 +127,15 @@ class LMPlanner:
             )
         self.model.eval()
         self.adapter: Path | None = None
+        """The adapter planning now (None: the base model alone)."""
+        self._adapters: dict[tuple[str, int], str] = {}
+        """Adapters loaded into the model: (folder, config's mtime) -> peft adapter name."""
         self.explanation = ""
         self.doubt: float | None = None
         """How unsure the model was of its last plan (``decoding.Decoded.doubt``, 0 to 1)."""
-        self._steps = self._new_steps()
+        self._steps_by: dict[str | None, Steps] = {}
+        """Decoding steps by the peft adapter in use (None: the base model alone)."""
+        self._steps = self._steps_for(None)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.format: PlainFormat | ChatFormat = PlainFormat(self.tokenizer)
@@ -151,28 +156,59 @@ class LMPlanner:
     def use_adapter(self, adapter_dir: Path | None) -> None:
         """Plan with a peft LoRA adapter on the base model from now on (None: the base alone).
 
-        Switching needs no restart: the base model stays loaded and adapters come and go.
+        Every adapter loads once into the one model (peft's multi-adapter ``load_adapter``);
+        switching to one already loaded is ``set_adapter``, and to the base model disables the
+        adapter layers: no reload, so a router may switch experts plan by plan.
         """
-        if adapter_dir is not None:
-            if not (Path(adapter_dir) / "adapter_config.json").is_file():
-                raise ModelNotFoundError(
-                    f"no LoRA adapter at {adapter_dir} (adapter_config.json missing)"
-                )
-            check_adapter_fits(Path(adapter_dir), self.identity, self.model_dir)
-            check_adapter_folder(Path(adapter_dir))
-        if self.adapter is not None:
-            # peft wraps the base model's layers in place; unload() takes the LoRA layers out
-            # again without merging, so the base weights are exactly as loaded.
-            self.model, self.adapter = self.model.unload(), None
-            self._steps = self._new_steps()
         if adapter_dir is None:
+            if self.adapter is not None:
+                self.model.base_model.disable_adapter_layers()
+            self.adapter = None
+            self._steps = self._steps_for(None)
             return
+        adapter_dir = Path(adapter_dir)
+        name = self._adapter_name(adapter_dir)
+        self.model.set_adapter(name, inference_mode=True)
+        self.model.base_model.enable_adapter_layers()
+        self.model.eval()
+        self.adapter = adapter_dir
+        self._steps = self._steps_for(name)
+
+    def _steps_for(self, name: str | None) -> Steps:
+        """The decoding steps of the weights in use: the base model's or one adapter's.
+
+        Each keeps a key/value cache of its own weights, so a router switching experts plan by
+        plan reuses each one's prompt prefix.
+        """
+        if name not in self._steps_by:
+            self._steps_by[name] = self._new_steps()
+        return self._steps_by[name]
+
+    def _adapter_name(self, adapter_dir: Path) -> str:
+        """The peft name of the adapter in ``adapter_dir``, loaded into the model if it is not."""
+        config = adapter_dir / "adapter_config.json"
+        if not config.is_file():
+            raise ModelNotFoundError(
+                f"no LoRA adapter at {adapter_dir} (adapter_config.json missing)"
+            )
+        key = (str(adapter_dir.resolve()), config.stat().st_mtime_ns)
+        if key in self._adapters:
+            return self._adapters[key]
+        check_adapter_fits(adapter_dir, self.identity, self.model_dir)
+        check_adapter_folder(adapter_dir)
         from peft import PeftModel
 
+        name = f"adapter{len(self._adapters)}"
         with offline_loading(), load_errors(adapter_dir, "adapter"):
-            model = PeftModel.from_pretrained(self.model, adapter_dir, is_trainable=False)
-        self.model, self.adapter = model.eval(), Path(adapter_dir)
-        self._steps = self._new_steps()
+            if isinstance(self.model, PeftModel):
+                self.model.load_adapter(adapter_dir, adapter_name=name, is_trainable=False)
+            else:  # the base model's layers are wrapped in place: its steps are stale
+                self.model = PeftModel.from_pretrained(
+                    self.model, adapter_dir, adapter_name=name, is_trainable=False
+                )
+                self._steps_by.clear()
+        self._adapters[key] = name
+        return name
 
     def _new_steps(self) -> Steps:
         """The model's forward steps for decoding; the cache they keep is of these weights."""

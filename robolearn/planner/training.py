@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,8 +98,13 @@ def train(
     rng: random.Random,
     description: str,
     progress: bool = True,
+    penalty: Callable[[], Any] | None = None,
 ) -> TrainingResult:
-    """Train ``model`` on ``rows`` (shuffled by ``rng`` each epoch); leaves it in eval mode."""
+    """Train ``model`` on ``rows`` (shuffled by ``rng`` each epoch); leaves it in eval mode.
+
+    ``penalty`` (a scalar tensor of the trainable weights, e.g. L2 toward earlier ones) is
+    added to every batch's loss.
+    """
     import torch
 
     if not rows:
@@ -128,7 +133,7 @@ def train(
                     attention_mask=torch.tensor(mask),
                     labels=torch.tensor(labels),
                 ).loss
-                loss.backward()
+                (loss if penalty is None else loss + penalty()).backward()
                 torch.nn.utils.clip_grad_norm_(trainable, 1.0)
                 optimizer.step()
                 lr_schedule.step()
