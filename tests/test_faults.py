@@ -36,7 +36,7 @@ import pytest
 from robolearn.agent import run_episode
 from robolearn.cli import main
 from robolearn.errors import UserError
-from robolearn.planner.adapter_check import check_adapter_folder
+from robolearn.learn.adapters import check_round_folder
 from robolearn.planner.bootstrap import build_default_model, default_model_dir
 from robolearn.planner.model_check import check_model_folder
 from robolearn.planner.oracle import OraclePlanner
@@ -249,7 +249,7 @@ def problems_after(case: Path, before: dict[str, set[tuple]]) -> list[str]:
             if relative not in in_use:
                 found.append(f"adapter {relative} belongs to no finished round")
             else:
-                check_adapter_folder(folder)
+                check_round_folder(folder, workspace)
     for path in sorted(case.rglob("*")):
         if any(mark in path.name for mark in LEFTOVER_MARKS):
             found.append(f"left behind: {path.relative_to(case)}")

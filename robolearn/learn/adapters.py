@@ -99,14 +99,23 @@ def use_round(
                 f"round {round_id} {ended} without an adapter to use; "
                 "'robolearn adapters list' shows those that have one"
             )
-        folder = _adapter_path(workspace, chosen.path, round_id)
-        router = routed(folder)  # a round of experts: every expert's folder is checked
-        experts = [] if router is None else expert_adapters(Router.load(router), workspace)
-        for checked in [folder] if router is None else experts.values():
-            check_adapter_folder(checked)
+        check_round_folder(_adapter_path(workspace, chosen.path, round_id), workspace)
         row = AdapterRow(base, round_id, chosen.path, why)
     store.use_adapter(row)
     return row
+
+
+def check_round_folder(folder: Path, workspace: Path) -> None:
+    """Refuse a round's folder unless its adapter passes ``check_adapter_folder``.
+
+    A round of experts has no adapter of its own: each expert its router names is checked.
+    """
+    router = routed(folder)
+    if router is None:
+        check_adapter_folder(folder)
+        return
+    for expert in expert_adapters(Router.load(router), workspace).values():
+        check_adapter_folder(expert)
 
 
 def _adapter_path(workspace: Path, stored: str, round_id: int) -> Path:
