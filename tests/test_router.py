@@ -103,6 +103,9 @@ def test_a_router_that_cannot_be_read_says_so(tmp_path):
     (tmp_path / "router" / "router.json").write_text(json.dumps({**info, "format": 99}))
     with pytest.raises(RouterError, match="format 99"):
         Router.load(tmp_path / "router")
+    (tmp_path / "router" / "router.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(RouterError, match="nests 100000 levels deep"):  # not RecursionError
+        Router.load(tmp_path / "router")
     router = expert_router()
     router.embedder_id = "another-model-000000000000"
     with pytest.raises(RouterError, match="rebuild the router"):

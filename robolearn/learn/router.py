@@ -41,6 +41,7 @@ from robolearn.learn.meaning import Meaning, Nearness, Prototypes, scene_shape
 from robolearn.sim.scene import SceneObject
 from robolearn.tasks.sampler import TaskInstance, sample_task
 from robolearn.tasks.spec import TaskFamily, get_family
+from robolearn.untrusted import read_json
 
 if TYPE_CHECKING:
     from robolearn.learn.examples import Lesson
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 FORMAT = 1
 ROUTER_FILE = "router.json"
 VECTORS_FILE = "prototypes.safetensors"
+MAX_ROUTER_BYTES = 64_000_000
+"""Largest router.json read (a row a distinct lifted scene: ~10 kB for two experts)."""
 BASE = "base"
 """The label of the base model's prototypes."""
 EXPERT_THRESHOLD = 0.6
@@ -224,7 +227,7 @@ class Router:
 
         folder = Path(folder)
         try:
-            info = json.loads((folder / ROUTER_FILE).read_text(encoding="utf-8"))
+            info = read_json(folder / ROUTER_FILE, max_bytes=MAX_ROUTER_BYTES)
             if info.get("format") != FORMAT:
                 raise RouterError(
                     f"{folder / ROUTER_FILE} has format {info.get('format')!r}; this robolearn "
