@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from benchmarks.common import Bar, benchmark_main, format_table
 from robolearn.agent import run_episode
@@ -45,6 +46,8 @@ from robolearn.store import Store
 from robolearn.tasks.env import TabletopEnv
 from robolearn.tasks.sampler import TaskInstance, sample_task
 from robolearn.tasks.spec import load_families
+
+Settings = TypeVar("Settings")
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_PATH = ROOT / "benchmarks" / "results" / "bench_memory.json"
@@ -175,7 +178,7 @@ def run(
     started = time.perf_counter()
     every = load_families()
     corrected = list(config.families) or [n for n, f in sorted(every.items()) if not f.bootstrap]
-    results = MemoryBenchResults(config=_plain(asdict(config)), corrected=corrected)
+    results = MemoryBenchResults(config=json_config(asdict(config)), corrected=corrected)
     library = SkillLibrary.seed()
     envs: dict[str, TabletopEnv] = {}
     try:
@@ -302,7 +305,7 @@ def report(results: MemoryBenchResults) -> str:
     return "\n".join(lines)
 
 
-def _plain(config: dict[str, object]) -> dict[str, object]:
+def json_config(config: dict[str, object]) -> dict[str, object]:
     """The config as JSON can hold it (paths as text)."""
     return {k: [str(p) for p in v] if k == "paraphrase_files" else v for k, v in config.items()}
 
@@ -319,12 +322,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         full=MemoryBenchConfig(),
         quick=QUICK,
         results_path=RESULTS_PATH,
-        options=_options,
-        configure=_configure,
+        options=paraphrase_options,
+        configure=with_paraphrases,
     )
 
 
-def _options(parser: argparse.ArgumentParser) -> None:
+def paraphrase_options(parser: argparse.ArgumentParser) -> None:
+    """``--paraphrases``: the benchmarks that ask paraphrase files (this one and the router's)."""
     parser.add_argument(
         "--paraphrases",
         type=Path,
@@ -334,7 +338,8 @@ def _options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _configure(settings, args: argparse.Namespace):  # noqa: ANN001, ANN202
+def with_paraphrases(settings: Settings, args: argparse.Namespace) -> Settings:
+    """``settings`` asking the ``--paraphrases`` files, if any were given."""
     return (
         replace(settings, paraphrase_files=tuple(args.paraphrases))
         if args.paraphrases

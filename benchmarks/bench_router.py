@@ -17,16 +17,20 @@ with the scene bonus off (the words alone) to show what the scene adds. Results 
 
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.bench_memory import paraphrase_test_sets
+from benchmarks.bench_memory import (
+    json_config,
+    paraphrase_options,
+    paraphrase_test_sets,
+    with_paraphrases,
+)
 from benchmarks.common import Bar, benchmark_main, format_table
 from robolearn.learn.meaning import Meaning
 from robolearn.learn.router import BASE, Expert, Router, family_scenes
@@ -91,7 +95,7 @@ def run(
     started = time.perf_counter()
     families = load_families()
     meaning = Meaning()
-    results = RouterBenchResults(config=_plain(asdict(config)))
+    results = RouterBenchResults(config=json_config(asdict(config)))
     questions = [
         ("own", name, seed, sample_task(family, seed).instruction)
         for name, family in sorted(families.items())
@@ -180,11 +184,6 @@ def report(results: RouterBenchResults) -> str:
     return "\n".join(lines)
 
 
-def _plain(config: dict[str, object]) -> dict[str, object]:
-    """The config as JSON can hold it (paths as text)."""
-    return {k: [str(p) for p in v] if k == "paraphrase_files" else v for k, v in config.items()}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark as the module docstring says."""
     return benchmark_main(
@@ -197,26 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         full=RouterBenchConfig(),
         quick=QUICK,
         results_path=RESULTS_PATH,
-        options=_options,
-        configure=_configure,
-    )
-
-
-def _options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--paraphrases",
-        type=Path,
-        nargs="+",
-        default=(),
-        help="paraphrase files to ask (default: the test sets tests/fixtures/paraphrases*.json)",
-    )
-
-
-def _configure(settings, args: argparse.Namespace):  # noqa: ANN001, ANN202
-    return (
-        replace(settings, paraphrase_files=tuple(args.paraphrases))
-        if args.paraphrases
-        else settings
+        options=paraphrase_options,
+        configure=with_paraphrases,
     )
 
 
