@@ -6,6 +6,8 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 
 @contextmanager
@@ -30,3 +32,27 @@ def offline_loading() -> Iterator[None]:
     finally:
         if bar_was_on:
             hf_logging.enable_progress_bar()
+
+
+def load_causal_lm(folder: Path) -> tuple[Any, Any]:
+    """A local folder's tokenizer and causal LM (fp32), loaded the one safe way.
+
+    Offline, from local files only, never running code the folder brings
+    (``trust_remote_code=False``) and never unpickling weights (``use_safetensors=True``);
+    callers check the folder with ``planner.model_check`` first.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    with offline_loading():
+        tokenizer = AutoTokenizer.from_pretrained(
+            folder, local_files_only=True, trust_remote_code=False
+        )
+        model = AutoModelForCausalLM.from_pretrained(
+            folder,
+            local_files_only=True,
+            dtype=torch.float32,
+            trust_remote_code=False,
+            use_safetensors=True,
+        )
+    return tokenizer, model

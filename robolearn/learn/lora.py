@@ -22,7 +22,7 @@ from typing import Any
 
 from robolearn.durable import disk_errors, publish_folder
 from robolearn.errors import ConfigError
-from robolearn.hf import offline_loading
+from robolearn.hf import load_causal_lm, offline_loading
 from robolearn.planner.adapter_check import check_adapter_folder
 from robolearn.planner.folder_check import load_errors
 from robolearn.planner.identity import ADAPTER_FORMAT, ADAPTER_INFO, check_adapter_fits
@@ -135,21 +135,10 @@ def train_adapter(
 
 def _trainable(model_dir: Path, parent: Path | None, settings: LoraSettings) -> tuple[Any, Any]:
     """The tokenizer, and the base model with a trainable adapter: ``parent``'s, or a new one."""
-    import torch
     from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     with offline_loading(), load_errors(model_dir):
-        tokenizer = AutoTokenizer.from_pretrained(
-            model_dir, local_files_only=True, trust_remote_code=False
-        )
-        model = AutoModelForCausalLM.from_pretrained(
-            model_dir,
-            local_files_only=True,
-            dtype=torch.float32,
-            trust_remote_code=False,
-            use_safetensors=True,
-        )
+        tokenizer, model = load_causal_lm(model_dir)
         if parent is not None:
             return tokenizer, PeftModel.from_pretrained(model, parent, is_trainable=True)
         targets, transposed = TARGET_MODULES.get(model.config.model_type, ("all-linear", False))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from robolearn.calls import Call, CallSyntaxError, parse_calls
 from robolearn.errors import UserError
-from robolearn.hf import offline_loading
+from robolearn.hf import load_causal_lm, offline_loading
 from robolearn.planner import PlanningError
 from robolearn.planner.adapter_check import check_adapter_folder
 from robolearn.planner.demonstrations import LibraryDemonstrations
@@ -109,22 +109,12 @@ class LMPlanner:
             )
         check_model_folder(Path(model_dir))
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         torch.set_num_threads(threads)
         self.model_dir = Path(model_dir)
         self.library = library
-        with offline_loading(), load_errors(model_dir):
-            self.tokenizer = AutoTokenizer.from_pretrained(
-                model_dir, local_files_only=True, trust_remote_code=False
-            )
-            self.model = AutoModelForCausalLM.from_pretrained(
-                model_dir,
-                local_files_only=True,
-                dtype=torch.float32,
-                trust_remote_code=False,
-                use_safetensors=True,
-            )
+        with load_errors(model_dir):
+            self.tokenizer, self.model = load_causal_lm(Path(model_dir))
         self.model.eval()
         self.adapter: Path | None = None
         """The adapter planning now (None: the base model alone)."""

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from robolearn.hf import offline_loading
+from robolearn.hf import load_causal_lm, offline_loading
 from robolearn.planner.bootstrap import bootstrap_families
 from robolearn.planner.convert import MANIFEST, Manifest, build_cached, cached_folder
 from robolearn.planner.demonstrations import scene_demonstrations
@@ -104,22 +104,11 @@ def tune(source: Path, out: Path, config: TuningConfig, progress: bool = True) -
     """Tune the chat model in ``source`` to plan and save it to ``out``; what the run took."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     rng = random.Random(config.seed)
-    with offline_loading():
-        tokenizer = AutoTokenizer.from_pretrained(
-            source, local_files_only=True, trust_remote_code=False
-        )
-        model = AutoModelForCausalLM.from_pretrained(
-            source,
-            local_files_only=True,
-            dtype=torch.float32,
-            trust_remote_code=False,
-            use_safetensors=True,
-        )
+    tokenizer, model = load_causal_lm(source)
     library = SkillLibrary.seed()
     chat = ChatFormat(tokenizer, library, style=TUNED_STYLE)
     examples = tuning_examples(config, chat, library, rng)
