@@ -9,9 +9,8 @@ names the file, the cause (``ENOSPC``, ``EROFS``...) and what to do, which the c
 prints before it exits with status 2.
 
     write_atomic(workspace / "frames" / "run1" / "stack-0-1.png", png_bytes)
-    with disk_errors(staging):
-        model.save_pretrained(staging)       # a library's own writes
-    publish_folder(staging, workspace / "models" / "default")
+    with staged_folder(workspace / "models" / "default") as staging:
+        model.save_pretrained(staging)       # a library's own writes, published at the end
 """
 
 from __future__ import annotations
@@ -114,8 +113,9 @@ def publish_folder(staging: Path, out: Path) -> None:
     """Put the finished folder ``staging`` in the place of ``out`` (replacing any old one).
 
     Its files are synced first; the old folder is moved aside, the new one renamed in, and the
-    old one deleted, so ``out`` is always the old folder or the new one, each whole. On a
-    failure the old folder is put back and ``staging`` removed (DiskError).
+    old one deleted, so ``out`` is always the old folder or the new one, each whole. A failure
+    (DiskError) before the new one is in place puts the old one back; either way ``staging``
+    and the moved-aside old folder are gone.
     """
     old = out.with_name(f".{out.name}.old-{secrets.token_hex(4)}")
     try:
@@ -133,4 +133,25 @@ def publish_folder(staging: Path, out: Path) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if out.exists():  # the old folder is no longer needed (else it is all there is)
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """An empty folder beside ``out`` to write into, published in ``out``'s place at the end.
+
+    A failure in the block (an OSError becomes a DiskError) removes the folder and leaves
+    ``out`` as it was; one writer at a time (the staging name is fixed: callers hold a lock).
+    """
+    staging = out.with_name(out.name + ".partial")
+    try:
+        with disk_errors(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_folder(staging, out)

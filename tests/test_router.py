@@ -4,7 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from faults import Faults, injected
 
+from robolearn.durable import DiskError
 from robolearn.learn.meaning import Meaning
 from robolearn.learn.router import (
     BASE,
@@ -93,6 +95,21 @@ def test_a_saved_router_is_json_and_safetensors_and_routes_the_same(tmp_path):
     for family, seed in (("flip_stack", 5), ("stack", 5), ("put_between", 5)):
         assert ask(loaded, family, seed) == ask(router, family, seed)
     assert loaded.experts == router.experts
+
+
+def test_a_router_save_that_fails_at_any_write_leaves_the_saved_router_whole(tmp_path):
+    saved = expert_router("flip_stack")
+    saved.save(tmp_path / "router")
+    newer = expert_router("flip_stack", "put_between")
+    with injected(Faults(roots=[tmp_path])) as counting:
+        newer.save(tmp_path / "router")
+    for fail_at in range(1, counting.count + 1):
+        saved.save(tmp_path / "router")
+        with pytest.raises(DiskError), injected(Faults(roots=[tmp_path], fail_at=fail_at)):
+            newer.save(tmp_path / "router")
+        loaded = Router.load(tmp_path / "router")  # whole: the old one, or the new one
+        assert set(loaded.experts) in ({"flip_stack"}, {"flip_stack", "put_between"}), fail_at
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["router"], fail_at  # no leftovers
 
 
 def test_a_router_that_cannot_be_read_says_so(tmp_path):

@@ -23,12 +23,12 @@ rounds are read where their rounds left them.
 from __future__ import annotations
 
 import random
-import shutil
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from robolearn.durable import staged_folder
 from robolearn.learn.adapters import ROUTER_FOLDER
 from robolearn.learn.dataset import RoundDataset
 from robolearn.learn.examples import Lesson
@@ -200,15 +200,11 @@ def write_round(
 ) -> dict[str, TrainingResult]:
     """Write a round of experts into ``out``: the experts ``train`` writes, then the router.
 
-    Everything goes into a folder beside ``out`` that is renamed into place once complete.
+    Everything goes into a folder beside ``out`` that is synced and renamed into place once
+    complete (``durable.staged_folder``): a round killed or out of disk at any point leaves
+    the previous round whole.
     """
-    staging = out.with_name(out.name + ".partial")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    results = train(staging)
-    router().save(staging / ROUTER_FOLDER)
-    if out.exists():
-        shutil.rmtree(out)
-    staging.rename(out)
+    with staged_folder(out) as staging:
+        results = train(staging)
+        router().save(staging / ROUTER_FOLDER)
     return results

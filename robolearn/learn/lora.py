@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from robolearn.durable import disk_errors, publish_folder
+from robolearn.durable import staged_folder
 from robolearn.errors import ConfigError
 from robolearn.hf import load_causal_lm, offline_loading
 from robolearn.planner.adapter_check import check_adapter_folder
@@ -170,14 +169,6 @@ def _pull_to_start(model: Any, strength: float) -> Any:
 
 def _save(model: Any, info: dict[str, object], out: Path) -> None:
     """Save the adapter (safetensors) and its info beside ``out``, then rename it into place."""
-    staging = out.with_name(out.name + ".partial")
-    try:
-        with disk_errors(staging):
-            if staging.exists():
-                shutil.rmtree(staging)
-            model.save_pretrained(staging)  # safetensors
-            (staging / ADAPTER_INFO).write_text(json.dumps(info, indent=2))
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    publish_folder(staging, out)
+    with staged_folder(out) as staging:
+        model.save_pretrained(staging)  # safetensors
+        (staging / ADAPTER_INFO).write_text(json.dumps(info, indent=2))

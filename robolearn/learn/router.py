@@ -26,7 +26,6 @@ It is written beside its final name and renamed, so it exists whole or not at al
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from robolearn.calls import Call
+from robolearn.durable import staged_folder
 from robolearn.errors import UserError
 from robolearn.learn.grounding import ground
 from robolearn.learn.meaning import Meaning, Nearness, Prototypes, scene_shape
@@ -191,11 +191,6 @@ class Router:
         """Write the router to ``folder`` (see the module docstring), whole or not at all."""
         from safetensors.numpy import save_file
 
-        folder = Path(folder)
-        staging = folder.with_name(folder.name + ".partial")
-        if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir(parents=True)
         info = {
             "format": FORMAT,
             "embedder_id": self.embedder_id,
@@ -212,12 +207,10 @@ class Router:
                 )
             ],
         }
-        (staging / ROUTER_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
         vectors = np.ascontiguousarray(self.prototypes.vectors, dtype=np.float32)
-        save_file({"vectors": vectors}, str(staging / VECTORS_FILE))
-        if folder.exists():
-            shutil.rmtree(folder)
-        staging.rename(folder)
+        with staged_folder(Path(folder)) as staging:
+            (staging / ROUTER_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
+            save_file({"vectors": vectors}, str(staging / VECTORS_FILE))
 
     @classmethod
     def load(cls, folder: Path) -> Router:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robolearn.calls import Call
-from robolearn.durable import disk_errors, publish_folder, write_atomic
+from robolearn.durable import staged_folder, write_atomic
 from robolearn.errors import ConfigError
 from robolearn.locks import lock_beside, locked
 from robolearn.paths import WorkspaceLayout
@@ -357,19 +357,10 @@ def ensure_default_model(workspace: Path, log: Callable[[str], None] = print) ->
 
 
 def _save(out: Path, model, tokenizer, report: BootstrapReport) -> None:  # noqa: ANN001
-    import shutil
-
-    staging = out.with_name(out.name + ".partial")  # one builder at a time: build's lock
-    try:
-        with disk_errors(staging):
-            shutil.rmtree(staging, ignore_errors=True)
-            model.save_pretrained(staging)
-            tokenizer.save_pretrained(staging)
-            (staging / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    publish_folder(staging, out)
+    with staged_folder(out) as staging:  # one builder at a time: build's lock
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / "bootstrap.json").write_text(json.dumps(asdict(report), indent=2))
 
 
 def recorded_config(model_dir: Path) -> BootstrapConfig | None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from robolearn.durable import DiskError, publish_folder
 from robolearn.errors import UserError
 from robolearn.hf import offline_loading
 
@@ -132,9 +133,8 @@ def build_cached(
     try:
         made = build(staging) or {}
         _write_manifest(staging, manifest, made)
-        shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)
-    except OSError:
+        publish_folder(staging, folder)
+    except (OSError, DiskError):
         # Another process may have put a whole folder there first: use it if it verifies.
         if verify(folder, manifest.gguf_sha256) is not None:
             raise
