@@ -155,3 +155,30 @@ def test_the_routed_planner_plans_with_the_chosen_experts_adapter(tiny_model, tm
     with pytest.raises(RouterError, match="no adapter given"):
         RoutedPlanner(planner.planner, expert_router("flip_stack"), {}, MEANING)
     assert BASE not in planner.router.experts
+
+
+def test_a_batch_routed_over_experts_gets_the_plans_asked_one_at_a_time(tiny_model, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from robolearn.planner.lm import LMPlanner
+    from robolearn.skills.library import SkillLibrary
+
+    expert = get_peft_model(  # random weights: the expert plans otherwise than the base model
+        AutoModelForCausalLM.from_pretrained(tiny_model[0]),
+        LoraConfig(r=4, target_modules=["c_attn"], fan_in_fan_out=True, init_lora_weights=False),
+    )
+    expert.save_pretrained(tmp_path / "flip")
+    planner = RoutedPlanner(
+        LMPlanner(tiny_model[0], SkillLibrary.seed()),
+        expert_router("flip_stack"),
+        {"flip_stack": tmp_path / "flip"},
+        MEANING,
+    )
+    tasks = [sample_task(get_family(f), s) for s in (3, 5, 7) for f in ("flip_stack", "stack")]
+    batched = [r.calls for r in planner.plan_tasks(tasks)]
+    assert batched == [planner.plan(task) for task in tasks]
+    flips, stacks = batched[0::2], batched[1::2]
+    base = LMPlanner(tiny_model[0], SkillLibrary.seed())
+    assert stacks == [base.plan(t) for t in tasks[1::2]]  # the base model's own plans
+    assert flips != [base.plan(t) for t in tasks[0::2]]  # the expert's

@@ -13,7 +13,7 @@ computed once and remembered twice over:
   this holds across rounds and processes.
 
 The plans that are not remembered are made in one pass before any is simulated
-(:meth:`SuccessEvaluator.evaluate`): the seam where a batched planner call fits.
+(:meth:`SuccessEvaluator.evaluate`), in batches when the planner can (``plan_tasks``).
 """
 
 from __future__ import annotations
@@ -178,7 +178,14 @@ class SuccessEvaluator:
     def _plans(
         self, planner: Planner, todo: Sequence[tuple[TaskInstance, str | None]]
     ) -> list[tuple[str, ...]]:
-        """The plans of tasks not remembered, in order (one at a time, for now)."""
+        """The plans of tasks not remembered, in order.
+
+        A planner with ``plan_tasks`` (a language model, the router over one) plans them in
+        batches; any other one at a time.
+        """
+        plan_tasks = getattr(planner, "plan_tasks", None)
+        if callable(plan_tasks) and todo:
+            return [tuple(map(str, r.calls)) for r in plan_tasks([task for task, _ in todo])]
         plans = []
         for task, _ in todo:
             try:

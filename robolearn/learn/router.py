@@ -45,6 +45,7 @@ from robolearn.untrusted import read_json
 
 if TYPE_CHECKING:
     from robolearn.learn.examples import Lesson
+    from robolearn.planner.lm import PlanResult
 
 FORMAT = 1
 ROUTER_FILE = "router.json"
@@ -313,6 +314,10 @@ class AdapterPlanner(Protocol):
         """The plan for ``task``."""
         ...
 
+    def plan_tasks(self, tasks: Sequence[TaskInstance]) -> list[PlanResult]:
+        """Plans of many tasks at once, in order (batched decoding)."""
+        ...
+
 
 class RoutedPlanner:
     """Plans each task with the expert the router chooses (or the base model).
@@ -346,6 +351,20 @@ class RoutedPlanner:
         plan = self.planner.plan(task)
         self.explanation = f"{self.planner.explanation}; {route.explain()}"
         return plan
+
+    def plan_tasks(self, tasks: Sequence[TaskInstance]) -> list[PlanResult]:
+        """The plans of many tasks, in order: one batched call per expert the router chooses."""
+        groups: dict[Path | None, list[int]] = {}
+        for i, task in enumerate(tasks):
+            route = self.router.route(task.instruction, task.objects, self.meaning)
+            groups.setdefault(self._adapter(route), []).append(i)
+        results: list[PlanResult | None] = [None] * len(tasks)
+        for adapter, indexes in groups.items():
+            self.planner.use_adapter(adapter)
+            planned = self.planner.plan_tasks([tasks[i] for i in indexes])
+            for i, result in zip(indexes, planned, strict=True):
+                results[i] = result
+        return [r for r in results if r is not None]
 
     def source(self, task: TaskInstance) -> str:
         """What plans ``task``: the base model, with the adapter of the expert chosen if any."""

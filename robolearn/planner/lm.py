@@ -241,6 +241,10 @@ class LMPlanner:
         )
         return calls
 
+    def plan_tasks(self, tasks: Sequence[TaskInstance], batch_size: int = 16) -> list[PlanResult]:
+        """:meth:`plan_many` of tasks in their own instructions (what an evaluator batches)."""
+        return self.plan_many([(t.instruction, t.objects) for t in tasks], batch_size)
+
     def plan_many(
         self, requests: Sequence[tuple[str, tuple[SceneObject, ...]]], batch_size: int = 16
     ) -> list[PlanResult]:
