@@ -1,13 +1,15 @@
 """What a round learns from: lessons out of the store, colour-renamed copies, and replay."""
 
 import random
+import re
 from collections import Counter
 
 import pytest
 
 from robolearn.calls import parse_calls
-from robolearn.learn.examples import Situation, lessons
+from robolearn.learn.examples import Lesson, Situation, lessons
 from robolearn.learn.replay import replay_sample
+from robolearn.planner.phrasing import load_language
 from robolearn.planner.training import Example
 from robolearn.records import EpisodeRecord
 from robolearn.store import CorrectionRow, Store
@@ -53,6 +55,32 @@ def test_colour_renaming_keeps_instruction_objects_and_plan_consistent():
     assert sorted(o.split("_")[0] for o in renamed.objects if o.endswith("bowl")) == sorted(
         o.split("_")[0] for o in renamed.objects if o.endswith("block")
     )
+
+
+def test_rephrased_copies_ask_for_the_same_task_in_other_words_of_their_own_scene():
+    task = sample_task(get_family("put_between"), 3)
+    names = tuple(o.name for o in task.objects)
+    lesson = Lesson(
+        Situation(task.instruction, names), tuple(task.oracle), "put_between", "c", 1, 3
+    )
+    kept = lesson.examples(20, random.Random(0), rephrase=0.0)
+    rephrased = lesson.examples(20, random.Random(0), rephrase=1.0)
+    templates = {" ".join(Situation(e.prompt, names).template[0]) for e in kept}
+    other = [
+        e
+        for e in rephrased[1:]
+        if " ".join(Situation(e.prompt, names).template[0]) not in templates
+    ]
+    assert len(other) >= 10  # not only the correction's words with other colours
+    colours = load_language().colours  # crimson, tomato...: other names of the plan's red
+
+    def names_the_plans_colours(example):
+        text = example.prompt.split("\n")[-3].lower()
+        planned = {arg.split("_")[0] for arg in re.findall(r"\w+_block", example.answer)}
+        return all(any(name in text for name in colours[c]) for c in planned)
+
+    named = [names_the_plans_colours(e) for e in rephrased[1:]]
+    assert sum(named) >= 0.9 * len(named)  # the rest: a typo in a colour's name
 
 
 def test_a_correction_becomes_a_lesson_with_copies_and_the_latest_correction_wins(tmp_path):

@@ -41,6 +41,8 @@ class TrainConfig(WithModel, InWorkspace):
     """The most examples replayed in one round."""
     augment: int = DataConfig.augment
     """Colour-renamed copies of each lesson."""
+    rephrase: float = DataConfig.rephrase
+    """The share of those copies asked in other words (the family's phrasings, varied)."""
     epochs: int = LoraSettings.epochs
     """Passes over the round's data."""
     rank: int = LoraSettings.rank
@@ -76,6 +78,7 @@ class TrainConfig(WithModel, InWorkspace):
             replay_ratio=self.replay_ratio,
             replay_size=self.replay_size,
             augment=self.augment,
+            rephrase=self.rephrase,
         )
         lora = LoraSettings(
             rank=self.rank,

@@ -45,6 +45,9 @@ class DataConfig:
     augment: int = 15
     """Colour-renamed copies of every lesson (0: none). From 10 corrections of swap_blocks,
     15 copies reached 20-30% held-out success and 31 copies 50%; 7 copies 0%."""
+    rephrase: float = 0.5
+    """The share of those copies that ask for the task in other words (the family's phrasings
+    of the scene, as people vary them), so corrections carry over to words not yet seen."""
     max_new: int = 1000
     """The most new examples in one round (corrections come first)."""
     composites: bool = True
@@ -58,6 +61,8 @@ class DataConfig:
                 "replay",
                 f"{{}} must be one of {', '.join(REPLAY_STRATEGIES)} or none, not {self.replay!r}",
             )
+        if not 0 <= self.rephrase <= 1:
+            raise ConfigError("rephrase", f"{{}} must be between 0 and 1, got {self.rephrase}")
         for name, most in (
             ("replay_ratio", MAX_REPLAY_RATIO),
             ("replay_size", MAX_EXAMPLES),
@@ -140,7 +145,9 @@ def build_dataset(
     if config.composites and library is not None:
         todo = [replace(lesson, plan=compress(lesson.plan, library)) for lesson in todo]
     last_id = max((int(c.id or 0) for c in corrections), default=0)
-    new = _dedupe(e for lesson in todo for e in lesson.examples(config.augment, rng, style))
+    new = _dedupe(
+        e for lesson in todo for e in lesson.examples(config.augment, rng, style, config.rephrase)
+    )
     new = new[: config.max_new]
     if config.replay == "none":
         return RoundDataset(new, [], todo, last_id)

@@ -14,16 +14,19 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 from typing import Protocol
 
 from robolearn.calls import Call, parse_calls
+from robolearn.planner.phrasing import Language, load_language
 from robolearn.planner.prompt import build_prompt, plan_text
 from robolearn.planner.training import Example
 from robolearn.records import EpisodeRecord
-from robolearn.sim.scene import COLOURS
+from robolearn.sim.scene import COLOURS, SceneObject
 from robolearn.store import CorrectionRow, Store
-from robolearn.tasks.sampler import SceneChangedError, rebuild_task
+from robolearn.tasks.sampler import SceneChangedError, rebuild_task, sample_task
+from robolearn.tasks.spec import UnknownFamilyError, get_family
 
 
 class PromptStyle(Protocol):
@@ -142,18 +145,32 @@ class Lesson:
     """The seed of the family's scene it was learned in (None: not known)."""
 
     def examples(
-        self, copies: int, rng: random.Random, style: PromptStyle | None = None
+        self,
+        copies: int,
+        rng: random.Random,
+        style: PromptStyle | None = None,
+        rephrase: float = 0.0,
     ) -> list[Example]:
-        """The lesson as an example, plus ``copies`` with the colours renamed at random."""
+        """The lesson as an example, plus ``copies`` with the colours renamed at random.
+
+        A ``rephrase`` share of the copies asks for the task in other words: one of the
+        family's phrasings of the recoloured scene, as people vary them (``planner.phrasing``),
+        so that what one correction teaches is not tied to the words it was given in. A lesson
+        whose scene cannot be rebuilt keeps its own words.
+        """
         examples = [
             self.situation.example(
                 list(self.plan), self.family, self.source, self.source_id, style=style
             )
         ]
         seen = {examples[0].prompt}
+        scene = self.scene() if rephrase > 0 else None
         for _ in range(copies):
             mapping = _colour_permutation(rng)
             situation = self.situation.recoloured(mapping)
+            if scene is not None and rng.random() < rephrase:
+                words = _phrase(self.family, _recolour_scene(scene, mapping), rng)
+                situation = Situation(words, situation.objects)
             example = situation.example(
                 recolour_plan(self.plan, mapping),
                 self.family,
@@ -166,6 +183,16 @@ class Lesson:
                 seen.add(example.prompt)
                 examples.append(example)
         return examples
+
+    def scene(self) -> tuple[SceneObject, ...] | None:
+        """The objects of the lesson's scene in its family's role order (None: not rebuilt)."""
+        if self.seed is None:
+            return None
+        try:
+            objects = sample_task(get_family(self.family), self.seed).objects
+        except UnknownFamilyError:
+            return None
+        return objects if tuple(o.name for o in objects) == self.situation.objects else None
 
 
 def lessons(
@@ -242,6 +269,24 @@ def recolour_plan(plan: Iterable[Call], mapping: dict[str, str]) -> list[Call]:
 def plan_objects(plan: Iterable[Call], situation: Situation) -> set[str]:
     """The scene objects a plan names."""
     return {a for c in plan for a in c.args if isinstance(a, str) and a in situation.objects}
+
+
+def _recolour_scene(
+    objects: tuple[SceneObject, ...], mapping: dict[str, str]
+) -> tuple[SceneObject, ...]:
+    return tuple(
+        replace(o, name=_recolour(o.name, mapping), colour=mapping.get(o.colour, o.colour))
+        for o in objects
+    )
+
+
+@cache
+def _language() -> Language:
+    return load_language()
+
+
+def _phrase(family: str, objects: tuple[SceneObject, ...], rng: random.Random) -> str:
+    return _language().phrase(get_family(family), objects, rng)
 
 
 def _recolour(text: str, mapping: dict[str, str]) -> str:
