@@ -1,10 +1,11 @@
 """The paraphrase fixtures: instructions nobody templated, each with a checkable plan.
 
-Four files, one format: ``paraphrases.json`` (the test set of the six bootstrap families),
+Five files, one format: ``paraphrases.json`` (the test set of the six bootstrap families),
 ``paraphrases_new_families.json`` (the test set of the four families learned from corrections),
 ``paraphrases_dev.json`` (the development set the default planner's design was chosen on) and
 ``paraphrases_dev_pretrained.json`` (the one the pretrained planner's prompt and tuning were
-chosen on).
+chosen on) and ``paraphrases_dev_new_families.json`` (the one how rounds learn the six new
+families was chosen on).
 """
 
 import re
@@ -20,12 +21,14 @@ from robolearn.tasks.spec import load_families
 FAMILIES = load_families()
 BOOTSTRAP = {"stack", "place_in_zone", "push_to_zone", "sort_into_bowls", "tower", "line_up"}
 NEW = {"put_between", "clear_table", "flip_stack", "swap_blocks"}
+STREAM = NEW | {"move_stack", "two_towers"}
 FILES = {
     # file: (the families it covers, the fewest phrasings a family has, the fewest in all)
     "paraphrases.json": (BOOTSTRAP, 15, 100),
     "paraphrases_new_families.json": (NEW, 10, 40),
     "paraphrases_dev.json": (BOOTSTRAP, 10, 60),
     "paraphrases_dev_pretrained.json": (BOOTSTRAP, 12, 72),
+    "paraphrases_dev_new_families.json": (STREAM, 6, 36),
 }
 PARAPHRASES = {name: read_paraphrases(paraphrases_path(name)) for name in FILES}
 EVERY = [(name, p) for name, entries in PARAPHRASES.items() for p in entries]
