@@ -42,3 +42,18 @@ def test_a_zero_bound_refuses_any_drop_and_a_full_bound_none():
 def test_the_bound_is_a_fraction(bound):
     with pytest.raises(ValueError, match="fraction between 0 and 1"):
         promotion_verdict(BEFORE, BEFORE, bound)
+
+
+def test_the_benchmarks_gate_lets_one_scene_of_its_ten_drop_as_trains_5_percent_of_20_does():
+    from robolearn.learn.benchmark import CONDITIONS, LearningBenchConfig
+
+    bench = LearningBenchConfig(eval_scenes=10)
+    system = bench.round_for(CONDITIONS["system"])
+    assert system.max_regression == pytest.approx(0.1) and system.eval_scenes == 10
+    lucky_base, one_scene_less = {"put_between": 0.1}, {"put_between": 0.0}
+    assert promotion_verdict(lucky_base, one_scene_less, system.max_regression).promoted
+    assert not promotion_verdict({"tower": 0.9}, {"tower": 0.7}, system.max_regression).promoted
+    assert (
+        LearningBenchConfig(eval_scenes=20).round_for(CONDITIONS["system"]).max_regression == 0.05
+    )
+    assert bench.round_for(CONDITIONS["isolation"]).max_regression == 1.0  # only system is gated
