@@ -16,7 +16,10 @@ def offline_loading() -> Iterator[None]:
 
     Nothing may be downloaded at run time (DESIGN.md), so the hub is switched off for the
     process; the progress bar is restored afterwards. peft's loader still calls a transformers
-    method that transformers 5.24 deprecated; that warning says nothing to a user.
+    method that transformers 5.24 deprecated; that warning says nothing to a user, nor do the
+    ones about GPT-2's LoRA layers (attention in Conv1D layers, the output layer Linear: peft
+    sets each one right and says so) and its tied output layer (an adapter is saved as its
+    LoRA matrices alone and never merged into the tied weights).
     """
     os.environ["HF_HUB_OFFLINE"] = "1"
     from transformers.utils import logging as hf_logging
@@ -28,6 +31,8 @@ def offline_loading() -> Iterator[None]:
             warnings.filterwarnings(
                 "ignore", message=".*is_gradient_checkpointing", category=FutureWarning
             )
+            warnings.filterwarnings("ignore", message="fan_in_fan_out is set to")
+            warnings.filterwarnings("ignore", message=".*tie_word_embeddings=True")
             yield
     finally:
         if bar_was_on:

@@ -100,3 +100,44 @@ def test_adapters_list_shows_the_experts_and_the_router(second_family, push_only
     assert "router: 2 experts" in out.stdout
     assert "expert stack-r1: stack, round 1" in out.stdout
     assert "expert line_up-r2: line_up, round 2" in out.stdout
+
+
+def test_an_expert_learns_to_write_calls_its_base_model_never_wrote(push_only_model, tmp_path):
+    import random
+
+    from safetensors import safe_open
+
+    from robolearn.learn.examples import Lesson, Situation
+    from robolearn.learn.lora import LoraSettings, train_adapter
+    from robolearn.tasks.sampler import sample_task
+    from robolearn.tasks.spec import get_family
+
+    family = get_family("put_between")  # pick(x); place_between(x, a, c): never in its data
+    rng = random.Random(0)
+    examples = []
+    for seed in (0, 2, 4, 6):
+        task = sample_task(family, seed)
+        situation = Situation(task.instruction, tuple(o.name for o in task.objects))
+        lesson = Lesson(situation, tuple(task.oracle), family.name, "correction", seed, seed)
+        examples += lesson.examples(15, rng)
+    settings = LoraSettings(epochs=12, batch_size=8, learning_rate=1e-2, threads=1)
+    out = tmp_path / "expert"
+    result = train_adapter(
+        push_only_model,
+        None,
+        examples,
+        settings,
+        out,
+        model_identity(push_only_model),
+        rng,
+        progress=False,
+    )
+    assert result.final_loss < 1.0  # 1.8 without LoRA on the output layer
+    with safe_open(out / "adapter_model.safetensors", "pt") as weights:
+        names = list(weights.keys())
+    assert any("lm_head.lora_A" in n for n in names) and any("lm_head.lora_B" in n for n in names)
+    assert all("lora_" in n for n in names)  # no copy of the (tied) embeddings
+    planner = LMPlanner(push_only_model, SkillLibrary.seed())
+    planner.use_adapter(out)
+    task = sample_task(family, 9)
+    assert [c.name for c in planner.plan(task)] == ["pick", "place_between"]

@@ -164,9 +164,18 @@ def test_a_batch_routed_over_experts_gets_the_plans_asked_one_at_a_time(tiny_mod
     from robolearn.planner.lm import LMPlanner
     from robolearn.skills.library import SkillLibrary
 
-    expert = get_peft_model(  # random weights: the expert plans otherwise than the base model
+    import torch
+
+    torch.manual_seed(0)  # large random weights: the expert plans otherwise than the base model
+    expert = get_peft_model(
         AutoModelForCausalLM.from_pretrained(tiny_model[0]),
-        LoraConfig(r=4, target_modules=["c_attn"], fan_in_fan_out=True, init_lora_weights=False),
+        LoraConfig(
+            r=4,
+            lora_alpha=64,
+            target_modules=["c_attn", "c_fc"],
+            fan_in_fan_out=True,
+            init_lora_weights=False,
+        ),
     )
     expert.save_pretrained(tmp_path / "flip")
     planner = RoutedPlanner(
