@@ -15,11 +15,12 @@ FAMILIES = load_families()
 LANGUAGE = load_language()
 
 
-def test_every_pattern_file_is_a_bootstrap_family_and_renders_on_every_scene():
-    assert set(LANGUAGE.patterns) == {f.name for f in FAMILIES.values() if f.bootstrap}
+def test_every_family_has_a_pattern_file_that_renders_on_every_scene():
+    assert set(LANGUAGE.patterns) == set(FAMILIES)
     rng = random.Random(0)
     for name, patterns in LANGUAGE.patterns.items():
-        assert len(patterns) >= 20, name
+        # the bootstrap's families are taught from them; the others' rephrase corrections
+        assert len(patterns) >= (20 if FAMILIES[name].bootstrap else 10), name
         for seed in range(30):
             task = sample_task(FAMILIES[name], seed)
             text = LANGUAGE.phrase(FAMILIES[name], task.objects, rng)

@@ -42,7 +42,8 @@ class TrainConfig(WithModel, InWorkspace):
     augment: int = DataConfig.augment
     """Colour-renamed copies of each lesson."""
     rephrase: float = DataConfig.rephrase
-    """The share of those copies asked in other words (the family's phrasings, varied)."""
+    """The share of those copies asked in other words (the family's phrasings, varied; 0:
+    none)."""
     epochs: int = LoraSettings.epochs
     """Passes over the round's data."""
     rank: int = LoraSettings.rank
