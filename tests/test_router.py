@@ -129,24 +129,38 @@ def test_a_router_that_cannot_be_read_says_so(tmp_path):
         ask(router, "stack", 1)
 
 
-def test_the_routed_planner_plans_with_the_chosen_experts_adapter(tiny_model, tmp_path):
+def routed_flip_expert(model_dir, folder):
+    """The seed library's planner on ``model_dir`` behind a router with one expert, flip_stack:
+    a LoRA of large random weights saved in ``folder``, so it plans otherwise than the base."""
+    import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     from robolearn.planner.lm import LMPlanner
     from robolearn.skills.library import SkillLibrary
 
-    lora = get_peft_model(
-        AutoModelForCausalLM.from_pretrained(tiny_model[0]),
-        LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], fan_in_fan_out=True),
+    torch.manual_seed(0)
+    expert = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(model_dir),
+        LoraConfig(
+            r=4,
+            lora_alpha=64,
+            target_modules=["c_attn", "c_fc"],
+            fan_in_fan_out=True,
+            init_lora_weights=False,
+        ),
     )
-    lora.save_pretrained(tmp_path / "flip")
-    planner = RoutedPlanner(
-        LMPlanner(tiny_model[0], SkillLibrary.seed()),
+    expert.save_pretrained(folder)
+    return RoutedPlanner(
+        LMPlanner(model_dir, SkillLibrary.seed()),
         expert_router("flip_stack"),
-        {"flip_stack": tmp_path / "flip"},
+        {"flip_stack": folder},
         MEANING,
     )
+
+
+def test_the_routed_planner_plans_with_the_chosen_experts_adapter(tiny_model, tmp_path):
+    planner = routed_flip_expert(tiny_model[0], tmp_path / "flip")
     planner.plan(sample_task(get_family("flip_stack"), 9))
     assert planner.planner.adapter == tmp_path / "flip"
     assert "expert flip_stack (router similarity" in planner.explanation
@@ -158,32 +172,10 @@ def test_the_routed_planner_plans_with_the_chosen_experts_adapter(tiny_model, tm
 
 
 def test_a_batch_routed_over_experts_gets_the_plans_asked_one_at_a_time(tiny_model, tmp_path):
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
     from robolearn.planner.lm import LMPlanner
     from robolearn.skills.library import SkillLibrary
 
-    import torch
-
-    torch.manual_seed(0)  # large random weights: the expert plans otherwise than the base model
-    expert = get_peft_model(
-        AutoModelForCausalLM.from_pretrained(tiny_model[0]),
-        LoraConfig(
-            r=4,
-            lora_alpha=64,
-            target_modules=["c_attn", "c_fc"],
-            fan_in_fan_out=True,
-            init_lora_weights=False,
-        ),
-    )
-    expert.save_pretrained(tmp_path / "flip")
-    planner = RoutedPlanner(
-        LMPlanner(tiny_model[0], SkillLibrary.seed()),
-        expert_router("flip_stack"),
-        {"flip_stack": tmp_path / "flip"},
-        MEANING,
-    )
+    planner = routed_flip_expert(tiny_model[0], tmp_path / "flip")
     tasks = [sample_task(get_family(f), s) for s in (3, 5, 7) for f in ("flip_stack", "stack")]
     batched = [r.calls for r in planner.plan_tasks(tasks)]
     assert batched == [planner.plan(task) for task in tasks]
