@@ -61,12 +61,12 @@ def pytest_terminal_summary(terminalreporter):
         )
 
 
-def robolearn(*args, workspace=None, check=True):
+def robolearn(*args, workspace=None, check=True, timeout=300):
     """Run the robolearn command as a user would, in a subprocess; its CompletedProcess."""
     command = [sys.executable, "-m", "robolearn.cli", *args]
     if workspace is not None:
         command += ["--workspace", str(workspace)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     if check:
         assert result.returncode == 0, result.stderr
     return result
