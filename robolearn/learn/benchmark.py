@@ -22,6 +22,8 @@ parallel worker processes (``workers``), the outcomes of the base model planned 
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -204,7 +206,12 @@ def run_benchmark(
     if config.workers == 1:
         results = [_condition(*job, progress=progress) for job in jobs]
     else:
-        pool = ProcessPoolExecutor(config.workers, mp_context=get_context("spawn"))
+        pool = ProcessPoolExecutor(
+            config.workers,
+            mp_context=get_context("spawn"),
+            initializer=_end_with,
+            initargs=(os.getpid(),),
+        )
         with pool:
             results = list(pool.map(_condition, *zip(*jobs, strict=True)))
     for name, result in zip(config.conditions, results, strict=True):
@@ -259,6 +266,21 @@ def stream_setup(config: LearningBenchConfig, model_dir: Path, outcomes: Path) -
         outcomes,
         Meaning(cache=EmbeddingCache(outcomes.parent / "embeddings")),
     )
+
+
+def _end_with(parent: int) -> None:
+    """In a condition's worker: end when the benchmark's process is gone.
+
+    A pool's workers outlive a parent that was killed (SIGTERM, SIGKILL) and go on training
+    and writing into the run's folders; this one checks every second who its parent is.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-the-benchmark", daemon=True).start()
 
 
 def _condition(
