@@ -1,6 +1,6 @@
 """The continual-learning benchmark, as ``robolearn bench learning`` runs it (same code).
 
-    python -m benchmarks.bench_learning                 # every condition, ~an hour on 2 cores
+    python -m benchmarks.bench_learning                 # every condition, ~15 min on 2 cores
     python -m benchmarks.bench_learning --quick --out /tmp/learning
 
 It writes report.json, report.md and learning.png under --out (default
