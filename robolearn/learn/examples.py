@@ -26,7 +26,7 @@ from robolearn.records import EpisodeRecord
 from robolearn.sim.scene import COLOURS, SceneObject
 from robolearn.store import CorrectionRow, Store
 from robolearn.tasks.sampler import SceneChangedError, rebuild_task, sample_task
-from robolearn.tasks.spec import UnknownFamilyError, get_family
+from robolearn.tasks.spec import get_family
 
 
 class PromptStyle(Protocol):
@@ -185,14 +185,15 @@ class Lesson:
         return examples
 
     def scene(self) -> tuple[SceneObject, ...] | None:
-        """The objects of the lesson's scene in its family's role order (None: not rebuilt)."""
+        """The objects of the lesson's scene, in its family's role order (None: not rebuilt).
+
+        Rebuilt from the family and seed; None when the seed is not known or the scene is not
+        the one the lesson was learned in (the family's file changed since).
+        """
         if self.seed is None:
             return None
-        try:
-            objects = sample_task(get_family(self.family), self.seed).objects
-        except UnknownFamilyError:
-            return None
-        return objects if tuple(o.name for o in objects) == self.situation.objects else None
+        objects = sample_task(get_family(self.family), self.seed).objects
+        return objects if tuple(o.name for o in objects) == tuple(self.situation.objects) else None
 
 
 def lessons(

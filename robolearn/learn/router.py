@@ -40,7 +40,7 @@ from robolearn.learn.grounding import ground
 from robolearn.learn.meaning import Meaning, Nearness, Prototypes, scene_shape
 from robolearn.sim.scene import SceneObject
 from robolearn.tasks.sampler import TaskInstance, sample_task
-from robolearn.tasks.spec import TaskFamily, get_family
+from robolearn.tasks.spec import TaskFamily
 from robolearn.untrusted import read_json
 
 if TYPE_CHECKING:
@@ -288,14 +288,11 @@ def lesson_scenes(lessons: Iterable[Lesson]) -> list[Scene]:
 
     Scenes are rebuilt from their family and seed; a lesson whose scene cannot be is left out.
     """
-    scenes = []
-    for lesson in lessons:
-        if lesson.seed is None:
-            continue
-        objects = sample_task(get_family(lesson.family), lesson.seed).objects
-        if tuple(o.name for o in objects) == tuple(lesson.situation.objects):
-            scenes.append((lesson.situation.instruction, objects))
-    return scenes
+    return [
+        (lesson.situation.instruction, objects)
+        for lesson in lessons
+        if (objects := lesson.scene()) is not None
+    ]
 
 
 class AdapterPlanner(Protocol):
