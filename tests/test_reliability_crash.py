@@ -99,6 +99,19 @@ def alive(pid: int) -> bool:
         return False
 
 
+def children(pid):
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
 def test_a_killed_parallel_run_keeps_its_first_episodes_and_leaves_no_workers(tmp_path):
     workspace = tmp_path / "ws"
@@ -117,9 +130,7 @@ def test_a_killed_parallel_run_keeps_its_first_episodes_and_leaves_no_workers(tm
         str(workspace),
     )
     wait_until(lambda: stored_episodes(workspace) >= 5, run, "five stored episodes")
-    workers = [
-        int(pid) for pid in Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()
-    ]
+    workers = children(run.pid)
     run.kill()  # kill -9 of the run itself, mid-episode, not of its workers
     run.wait()
     assert workers
@@ -294,35 +305,15 @@ def test_training_of_exactly_ten_steps_trains(batches):
     assert result.steps == batches
 
 
-def children(pid):
-    """The processes whose parent is ``pid`` (from /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
 def test_a_killed_learning_benchmark_takes_its_condition_workers_with_it(push_only_model, tmp_path):
-    import os
-    import signal
-    import time
-
-    log = tmp_path / "bench.log"
     bench = start_robolearn(
-        log, "bench", "learning", "--quick", "--model", str(push_only_model), "--out",
-        str(tmp_path / "out"), "--condition", "naive", "--condition", "isolation",
+        tmp_path / "bench.log", "bench", "learning", "--quick", "--model", str(push_only_model),
+        "--out", str(tmp_path / "out"), "--condition", "naive", "--condition", "isolation",
         "--workers", "2", "--workspace", str(tmp_path / "ws"),
     )  # fmt: skip
     wait_until(lambda: len(children(bench.pid)) >= 2, bench, "the condition workers' start")
     workers = children(bench.pid)
-    os.kill(bench.pid, signal.SIGKILL)  # the benchmark alone, not its process group
+    bench.kill()  # kill -9 of the benchmark itself, not of its process group
     bench.wait()
-    deadline = time.monotonic() + 30
-    while any(alive(w) for w in workers) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not [w for w in workers if alive(w)], log.read_text(errors="replace")[-2000:]
+    wait_until(lambda: not any(alive(pid) for pid in workers), None, "the workers to end", 30)
