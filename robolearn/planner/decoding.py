@@ -157,7 +157,9 @@ def constrained_greedy(
     text the grammar forces (``ed_block)`` after ``pick(r``) without asking, in the tokens the
     tokenizer writes it with, where the model would choose among ways to spell it (``block``
     or ``b`` + ``lock``): the same plan text as plain greedy decoding takes, unless the model
-    would have spelled that text in other tokens and then gone on differently.
+    would have spelled that text in other tokens and then gone on differently. A run stops
+    before a piece that an allowed token runs past (``)`` where ``);`` is one token and a call
+    may follow), so where the forced text ends the model spells it as it learned to.
     """
     generated: list[int] = []
     pending: list[int] = []

@@ -298,7 +298,20 @@ class ConstrainedPlanProcessor(LogitsProcessor):
         ids = self._tokenizer.encode(forced, add_special_tokens=False)
         if "".join(self._texts[i] or "\0" for i in ids) != forced:
             return []
+        while ids and self._runs_past(list(generated) + ids[:-1], self._texts[ids[-1]] or ""):
+            ids.pop()
         return ids
+
+    def _runs_past(self, generated: list[int], last: str) -> bool:
+        """Whether a token allowed after ``generated`` runs past the forced text's ``last`` piece.
+
+        Where the forced text ends the model chooses, and a token may span that end (``);``
+        where ``)`` is forced and a call follows): a model that learned the plan in such tokens
+        reads the forced ``)`` as a plan that ends. The run then stops before that piece and
+        the model chooses how to write it.
+        """
+        texts = self._texts
+        return any(len(texts[i] or "") > len(last) for i in self.allowed(generated).tolist())
 
     def _state(self, text: str) -> tuple[str, int] | None:
         """The cache key of ``text``'s state; None if the text has left the grammar."""
