@@ -29,7 +29,8 @@ def expert_router(*names):
     """The base model on the bootstrap families, and one expert per family in ``names``."""
     router = Router.for_families(bootstrap_families(), MEANING)
     for name in names:
-        router.add_expert(Expert(name), family_scenes(get_family(name), TRAINING), MEANING)
+        expert = Expert(name, provenance={"cluster": name})
+        router.add_expert(expert, family_scenes(get_family(name), TRAINING), MEANING)
     return router
 
 
@@ -183,3 +184,22 @@ def test_a_batch_routed_over_experts_gets_the_plans_asked_one_at_a_time(tiny_mod
     base = LMPlanner(tiny_model[0], SkillLibrary.seed())
     assert stacks == [base.plan(t) for t in tasks[1::2]]  # the base model's own plans
     assert flips != [base.plan(t) for t in tasks[0::2]]  # the expert's
+
+
+def test_an_expert_is_asked_in_its_familys_own_words(tiny_model, tmp_path):
+    from dataclasses import replace
+
+    from robolearn.tasks.sampler import phrasings
+
+    planner = routed_flip_expert(tiny_model[0], tmp_path / "flip")
+    task = sample_task(get_family("flip_stack"), 9)
+    bottom, top = colours("flip_stack", 9, "a", "b")
+    asked = replace(task, instruction=f"the {bottom} and {top} pile: turn it upside down")
+    plan = planner.plan(asked)
+    assert planner.last_route.expert == "flip_stack"
+    read_as = planner.explanation.split("; read as ")[1].strip("'")
+    assert read_as in phrasings(get_family("flip_stack"), task.objects)
+    assert plan == planner.plan(replace(task, instruction=read_as))
+    assert "read as" not in planner.explanation, "its own words are asked as they are"
+    assert [r.calls for r in planner.plan_tasks([asked])] == [plan]
+    assert planner.source(asked) != planner.source(task), "outcomes remembered apart"

@@ -168,7 +168,7 @@ def _candidates(
     by_name = {o.name: o for o in objects}
     carries = {o.on: o.name for o in objects if o.on is not None}
     carried_roles = {r.on for r in family.objects if r.on is not None}
-    always = needed & set.intersection(*(_named_roles(t) for t in family.instructions))
+    always = needed & set.intersection(*(named_roles(t) for t in family.instructions))
 
     def fits(role: ObjectRole, obj: SceneObject, chosen: dict[str, str]) -> bool:
         if obj.kind != role.kind or obj.name in chosen.values():
@@ -207,7 +207,7 @@ def _candidates(
     yield from extend(0, {})
 
 
-def _named_roles(template: str) -> set[str]:
+def named_roles(template: str) -> set[str]:
     """The roles a template names."""
     return {f.partition(".")[0] for _, f, _, _ in string.Formatter().parse(template) if f}
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -38,9 +38,10 @@ from robolearn.durable import staged_folder
 from robolearn.errors import UserError
 from robolearn.learn.grounding import ground
 from robolearn.learn.meaning import Meaning, Nearness, Prototypes, scene_shape
+from robolearn.learn.restate import restate
 from robolearn.sim.scene import SceneObject
 from robolearn.tasks.sampler import TaskInstance, sample_task
-from robolearn.tasks.spec import TaskFamily
+from robolearn.tasks.spec import TaskFamily, load_families
 from robolearn.untrusted import read_json
 
 if TYPE_CHECKING:
@@ -339,36 +340,53 @@ class RoutedPlanner:
         self.identity = planner.identity
         self.explanation = ""
         self.last_route: Route | None = None
+        self.families = load_families()
+        """The task families an expert's cluster may name, whose own words it is asked in."""
 
     def plan(self, task: TaskInstance) -> list[Call]:
         """The plan of the chosen expert (or of the base model) for ``task``."""
-        route = self.router.route(task.instruction, task.objects, self.meaning)
+        route, asked = self._routed(task)
         self.planner.use_adapter(self._adapter(route))
         self.last_route = route
-        plan = self.planner.plan(task)
-        self.explanation = f"{self.planner.explanation}; {route.explain()}"
+        plan = self.planner.plan(asked)
+        read_as = f"; read as {asked.instruction!r}" if asked is not task else ""
+        self.explanation = f"{self.planner.explanation}; {route.explain()}{read_as}"
         return plan
 
     def plan_tasks(self, tasks: Sequence[TaskInstance]) -> list[PlanResult]:
         """The plans of many tasks, in order: one batched call per expert the router chooses."""
-        groups: dict[Path | None, list[int]] = {}
+        groups: dict[Path | None, list[tuple[int, TaskInstance]]] = {}
         for i, task in enumerate(tasks):
-            route = self.router.route(task.instruction, task.objects, self.meaning)
-            groups.setdefault(self._adapter(route), []).append(i)
+            route, asked = self._routed(task)
+            groups.setdefault(self._adapter(route), []).append((i, asked))
         results: list[PlanResult | None] = [None] * len(tasks)
-        for adapter, indexes in groups.items():
+        for adapter, group in groups.items():
             self.planner.use_adapter(adapter)
-            planned = self.planner.plan_tasks([tasks[i] for i in indexes])
-            for i, result in zip(indexes, planned, strict=True):
+            planned = self.planner.plan_tasks([asked for _, asked in group])
+            for (i, _), result in zip(group, planned, strict=True):
                 results[i] = result
         return [r for r in results if r is not None]
 
     def source(self, task: TaskInstance) -> str:
-        """What plans ``task``: the base model, with the adapter of the expert chosen if any."""
+        """What plans ``task``: the base model, the chosen expert's adapter, restated words."""
         from robolearn.learn.sources import model_source
 
+        route, asked = self._routed(task)
+        source = model_source(self.identity, self._adapter(route))
+        return source if asked is task else f"{source} asked {asked.instruction!r}"
+
+    def _routed(self, task: TaskInstance) -> tuple[Route, TaskInstance]:
+        """The router's choice for ``task``, and the task as its expert is asked it.
+
+        An expert of a known family is asked in the family's own words (``restate``).
+        """
         route = self.router.route(task.instruction, task.objects, self.meaning)
-        return model_source(self.identity, self._adapter(route))
+        expert = self.router.experts[route.expert] if route.expert else None
+        family = self.families.get(expert.provenance.get("cluster", "")) if expert else None
+        if family is None:
+            return route, task
+        restated = restate(family, task.instruction, task.objects, self.meaning)
+        return route, task if restated is None else replace(task, instruction=restated)
 
     def _adapter(self, route: Route) -> Path | None:
         return None if route.expert is None else self.adapters[route.expert]
