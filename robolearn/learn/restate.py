@@ -1,9 +1,9 @@
 """An instruction in other words, restated in the words its expert learned.
 
 An expert learns its family from lessons in the stream's words: the family's own phrasings. It
-plans those right and other words far less often (the isolation condition of the committed run:
-100% of held-out scenes in own words, 0-67% in other words), though the router sends 99% of
-other words to the right expert. So once the router has chosen an expert, the instruction is
+plans those right and other words far less often (unrestated, in the learning benchmark: 100%
+of held-out scenes in own words, 0-67% in other words), though the router sends 99% of other
+words to the right expert. So once the router has chosen an expert, the instruction is
 restated in its family's own words before the expert reads it: its colour words are read
 against the scene (``grounding``: "crimson" is the scene's red), every role of the family is
 bound to one of the scene's objects by the scene and the order the words name them
