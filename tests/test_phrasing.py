@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from robolearn.errors import ConfigError
 from robolearn.paths import data_dir
 from robolearn.planner.bootstrap import BootstrapConfig, bootstrap_demonstrations
 from robolearn.planner.phrasing import PhrasingError, load_language
@@ -88,3 +89,10 @@ def test_a_bad_pattern_is_refused_with_its_file_and_why(tmp_path, pattern, messa
 def test_a_missing_words_file_is_one_clear_error(tmp_path):
     with pytest.raises(PhrasingError, match="cannot read the phrasing data"):
         load_language(tmp_path)
+
+
+def test_a_bootstrap_setting_out_of_range_names_the_setting():
+    with pytest.raises(ConfigError, match="paraphrases_per_scene must be 0 or more, got -1"):
+        BootstrapConfig(paraphrases_per_scene=-1)
+    with pytest.raises(ConfigError, match=r"width \(30\) must be a multiple of heads \(4\)"):
+        BootstrapConfig(width=30, heads=4)

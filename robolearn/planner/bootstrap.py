@@ -88,8 +88,9 @@ class BootstrapConfig:
 
     def __post_init__(self) -> None:
         if self.paraphrases_per_scene < 0:
-            raise ValueError(
-                f"paraphrases_per_scene must be 0 or more, got {self.paraphrases_per_scene}"
+            raise ConfigError(
+                "paraphrases_per_scene",
+                f"{{}} must be 0 or more, got {self.paraphrases_per_scene}",
             )
         for name in (
             "scenes_per_family",
@@ -106,7 +107,9 @@ class BootstrapConfig:
                 raise ConfigError(name, f"{{}} must be at least 1, got {getattr(self, name)}")
         self.trained_families()  # an unknown name fails here, before any work
         if self.width % self.heads:
-            raise ValueError(f"width {self.width} must be a multiple of heads {self.heads}")
+            raise ConfigError(
+                "width", f"{{}} ({self.width}) must be a multiple of heads ({self.heads})"
+            )
 
     def trained_families(self) -> list[TaskFamily]:
         """The families the model learns, in envs/ order."""
