@@ -90,7 +90,7 @@ def parser(argv: Sequence[str]) -> Parser:
         )
         actions = group.add_subparsers(dest="action", required=True, parser_class=Parser)
         for action, command in found.items():
-            command.add_to(actions, str(action), command.help, group_examples(verb))
+            command.add_to(actions, str(action), command.help)
     return top
 
 

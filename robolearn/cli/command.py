@@ -46,7 +46,6 @@ class Command:
         verbs: argparse._SubParsersAction,
         name: str,
         help_line: str,
-        epilog: str | None = None,
     ) -> argparse.ArgumentParser:
         """Add this command to ``verbs`` as ``name``, with its flags and its examples."""
         title = "example:" if len(self.examples) == 1 else "examples:"
@@ -54,7 +53,7 @@ class Command:
             name,
             help=help_line,
             description=(self.config.__doc__ or "").strip() or None,
-            epilog=epilog or "\n  ".join((title, *self.examples)),
+            epilog="\n  ".join((title, *self.examples)),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         self._options[:] = flags.add_flags(parser, self.config)
