@@ -54,3 +54,17 @@ def test_a_plan_naming_an_object_that_plays_no_role_is_not_lifted():
         parse_calls("pick(top); place(top, base)")
     )
     assert lift_plan(parse_calls("pick(green_block)"), roles) is None
+
+
+def test_words_that_set_one_colour_on_another_decide_a_towers_order():
+    # top first: the order of the colours alone reads as "bottom up" (another phrasing), and
+    # the whole sentence's meaning barely tells the two apart; "on top of" does
+    from robolearn.learn.meaning import Meaning
+
+    task = sample_task(get_family("two_towers"), 517)
+    a, b, c, d, e, f = (task.roles[r].split("_")[0] for r in "abcdef")
+    words = f"I'd like {c} on top of {b} on top of {a}, and {f} on top of {e} on top of {d}"
+    _, plan = bound("two_towers", 517, words, Meaning())
+    assert plan == list(task.oracle)
+    words = f"I need two piles: {a} under {b} under {c}, and {d} under {e} under {f}"
+    assert bound("two_towers", 517, words, Meaning())[1] == list(task.oracle)
