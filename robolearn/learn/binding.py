@@ -52,6 +52,12 @@ class Binding:
     under this binding (longest common subsequence over the longer, 0 to 1), times that
     phrasing's nearness in meaning to the instruction."""
 
+    def phrasing(self, family: TaskFamily, template: str) -> str:
+        """``template`` of ``family`` in the bound colours ("coloured" for an unbound role)."""
+        colours = {r.role: PLACEHOLDER for r in family.objects}
+        colours |= {role: name.split("_", 1)[0] for role, name in self.objects.items()}
+        return render(family, template, colours)
+
     def plan(self, lifted: Sequence[Call]) -> list[Call]:
         """``lifted`` (a plan over roles) with each role replaced by its object."""
         return [
@@ -141,9 +147,7 @@ def _closest_in_meaning(
     """The tied binding whose phrasings, in its colours, read most like the instruction."""
     scores = []
     for binding in tied:
-        colours = {r.role: PLACEHOLDER for r in family.objects}
-        colours |= {role: name.split("_", 1)[0] for role, name in binding.objects.items()}
-        texts = [render(family, t, colours) for t in family.instructions]
+        texts = [binding.phrasing(family, t) for t in family.instructions]
         scores.append(float(meaning.similarities(grounding.canonical, texts).max()))
     order = sorted(range(len(tied)), key=lambda i: -scores[i])
     if scores[order[0]] - scores[order[1]] < TIE_MARGIN:

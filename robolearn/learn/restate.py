@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from robolearn.learn.binding import bind, named_roles
-from robolearn.learn.grounding import PLACEHOLDER, ground
+from robolearn.learn.grounding import ground
 from robolearn.learn.meaning import Meaning, lifted_phrasings
 from robolearn.sim.scene import SceneObject
-from robolearn.tasks.sampler import render
 from robolearn.tasks.spec import TaskFamily
 
 
@@ -37,12 +36,9 @@ def restate(
     binding = bind(family, family.oracle, grounding, objects, meaning)
     if binding is None:
         return None
-    colour_of = {o.name: o.colour for o in objects}
-    colours = {role: colour_of[name] for role, name in binding.objects.items()}
     nearness = meaning.similarities(grounding.lifted, own)
     for index in sorted(range(len(own)), key=lambda i: -float(nearness[i])):
         template = family.instructions[index]
-        if named_roles(template) <= colours.keys():
-            unbound = {r.role: PLACEHOLDER for r in family.objects}
-            return render(family, template, unbound | colours)
+        if named_roles(template) <= binding.objects.keys():
+            return binding.phrasing(family, template)
     return None
