@@ -1,5 +1,7 @@
 """Binding a remembered plan's roles to another scene's objects, by the scene and the words."""
 
+import pytest
+
 from robolearn.calls import parse_calls
 from robolearn.learn.binding import bind, lift_plan
 from robolearn.learn.grounding import ground
@@ -68,3 +70,25 @@ def test_words_that_set_one_colour_on_another_decide_a_towers_order():
     assert plan == list(task.oracle)
     words = f"I need two piles: {a} under {b} under {c}, and {d} under {e} under {f}"
     assert bound("two_towers", 517, words, Meaning())[1] == list(task.oracle)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "make two stacks with {a} and {d} as the bases: {b} then {c} on {a}, {e} then {f} on {d}",
+        "two towers, top to bottom: {c}, {b}, {a} and {f}, {e}, {d}",
+        "Tower A: {a} (bottom), {b}, {c} (top). Tower B: {d} (bottom), {e}, {f} (top).",
+        "on {a} stack {b} and then {c}; on {d} stack {e} and then {f}",
+        "{a} gets {b} then {c}, {d} gets {e} then {f}",
+        "{b} resting on {a} with {c} capping it, plus {e} on {d} with {f} capping that",
+        "build {c}-over-{b}-over-{a} and {f}-over-{e}-over-{d}",
+        "{a} supports {b} which supports {c}, {d} supports {e} which supports {f}",
+    ],
+)
+def test_two_towers_said_the_ways_people_say_them_bind_to_the_towers_meant(words):
+    from robolearn.learn.meaning import Meaning
+
+    task = sample_task(get_family("two_towers"), 545)
+    colours = {r: task.roles[r].split("_")[0] for r in "abcdef"}
+    _, plan = bound("two_towers", 545, words.format(**colours), Meaning())
+    assert plan == list(task.oracle)
