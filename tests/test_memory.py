@@ -189,3 +189,30 @@ def test_memory_plans_a_like_situation_and_says_the_colours_were_renamed(correct
             break
     like = run_episode(env, planner, seed, library=library)
     assert like.success and "colours renamed" in like.explanation
+
+
+def test_words_the_router_reads_as_a_corrected_family_get_the_correction(taught, push_only_model):
+    """Too far from stacking's own words for the memory alone, near enough for the router: the
+    stack expert would be asked "stack the yellow block on the orange one", and so is the
+    memory, which then answers with the person's correction rather than the expert's guess."""
+    from robolearn.learn.adapters import planner_in_use
+    from robolearn.learn.meaning import Meaning
+    from robolearn.planner.lm import LMPlanner
+
+    workspace, meaning = taught[0], Meaning()
+    task = sample_task(get_family("stack"), 5)
+    top, base = (task.roles[r].split("_")[0] for r in ("top", "base"))
+    asked = replace(task, instruction=f"I'd like {top} resting on {base}")
+    with Store.open(workspace) as store:
+        memory = CorrectionMemory(store, meaning)
+        memory.refresh()
+        assert memory.recall(asked.instruction, asked.objects) is None
+        model = LMPlanner(push_only_model, SkillLibrary.open(workspace))
+        planner = MemoryPlanner(planner_in_use(model, store, workspace, meaning)[0], memory)
+
+        plan = planner.plan(asked)
+
+    assert plan == list(task.oracle)
+    assert planner.last_recall.read_as == f"stack the {top} block on the {base} one"
+    assert planner.explanation.endswith(f"read as {planner.last_recall.read_as!r}")
+    assert planner.explanation.startswith("correction #")

@@ -15,6 +15,12 @@ re-run succeeded, and recalls one in three ways, first match wins:
    calibrated on labelled pairs, ``calibration``), the correction's plan, lifted to its
    family's roles, is bound to this scene's objects by the scene and the words (``binding``).
 
+When none of these recalls a correction and the memory's planner reads the task in other
+words (``RoutedPlanner`` asks an expert in its family's own words, ``restate``), the memory is
+asked again in those words: a person's correction of that family then answers rather than the
+expert's guess (an expert taught by a single correction plans only some of its family's own
+words right; the memory, every one it can bind).
+
 Every recalled plan's explanation says which correction it came from (``correction #id by
 who``) and how it was recalled; otherwise the memory's own planner is asked. New corrections
 are read from the store before every plan, so one saved in the dashboard counts at once.
@@ -23,7 +29,8 @@ are read from the store before every plan, so one saved in the dashboard counts 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Protocol, runtime_checkable
 
 from robolearn.agent import Planner
 from robolearn.calls import Call
@@ -72,6 +79,8 @@ class Recall:
     """The colours renamed to fit this situation; empty for the very situation corrected."""
     meaning: Nearness | None = None
     """How near the corrected family came, when recalled by meaning (else None)."""
+    read_as: str = ""
+    """The words recalled for, when the planner read the task in other words (else "")."""
 
     @property
     def how(self) -> str:
@@ -85,6 +94,8 @@ class Recall:
         source = self.source
         who = f"correction #{source.lesson.source_id} by {source.who}"
         why = f" ({source.why})" if source.why else ""
+        if self.read_as:
+            why += f"; read as {self.read_as!r}"
         if self.meaning is not None:
             return (
                 f"{who} of a like task in other words ({source.lesson.family}, meaning "
@@ -200,6 +211,15 @@ class CorrectionMemory:
         return len(self._by_situation)
 
 
+@runtime_checkable
+class Restating(Protocol):
+    """A planner whose model may be asked a task in other words (``RoutedPlanner``)."""
+
+    def asked(self, task: TaskInstance) -> TaskInstance:
+        """``task`` as the model is asked it (``task`` itself when in its own words)."""
+        ...
+
+
 class MemoryPlanner:
     """A planner that first looks for a correction of the situation, then asks ``inner``."""
 
@@ -218,15 +238,25 @@ class MemoryPlanner:
         """
         from robolearn.learn.sources import plan_source
 
-        self.memory.refresh()
-        if self.memory.recall(task.instruction, task.objects) is not None:
+        if self.recall(task) is not None:
             return None
         return plan_source(self.inner, task)
 
-    def plan(self, task: TaskInstance) -> list[Call]:
-        """The remembered correction of ``task``'s situation, else ``inner``'s plan."""
+    def recall(self, task: TaskInstance) -> Recall | None:
+        """The memory's recall for ``task``'s words, else for the words ``inner`` reads it as."""
         self.memory.refresh()
         hit = self.memory.recall(task.instruction, task.objects)
+        if hit is not None or not isinstance(self.inner, Restating):
+            return hit
+        asked = self.inner.asked(task)
+        if asked.instruction == task.instruction:
+            return None
+        hit = self.memory.recall(asked.instruction, asked.objects)
+        return None if hit is None else replace(hit, read_as=asked.instruction)
+
+    def plan(self, task: TaskInstance) -> list[Call]:
+        """The remembered correction of ``task``'s situation, else ``inner``'s plan."""
+        hit = self.recall(task)
         self.last_recall = hit
         if hit is not None:
             self.explanation = hit.explain()

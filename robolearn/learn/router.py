@@ -376,6 +376,10 @@ class RoutedPlanner:
         source = model_source(self.identity, self._adapter(route))
         return source if asked is task else f"{source} asked {asked.instruction!r}"
 
+    def asked(self, task: TaskInstance) -> TaskInstance:
+        """``task`` as its expert is asked it: in the family's own words when restated."""
+        return self._routed(task)[1]
+
     def _routed(self, task: TaskInstance) -> tuple[Route, TaskInstance]:
         """The router's choice for ``task``, and the task as its expert is asked it.
 
