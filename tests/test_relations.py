@@ -39,6 +39,9 @@ def test_a_colours_place_in_its_tower_is_read_where_it_is_said():
     )
     assert said("red and blue as the bases").bottoms == {"red", "blue"}
     assert said("the bases are red and blue; green on top").bottoms == {"red", "blue"}
+    assert said("bottom blue, middle red, top green") == Said(
+        bottoms=frozenset({"blue"}), tops=frozenset({"green"})
+    )
     assert said("yellow on top of purple").tops == frozenset(), "'on top of' places nothing"
 
 
