@@ -52,6 +52,7 @@ def test_train_with_nothing_new_says_what_to_do(workspace, push_only_model):
         (["bench", "learning", "--condition", "magic"], "unknown conditions ['magic']"),
         (["train", "--method", "magic"], "--method must be one of experts, adapter"),
         (["train", "--expert-replay", "-1"], "--expert-replay must be between 0 and 100"),
+        (["train", "--max-steps", "0"], "--max-steps must be between 1 and"),
         (["bench", "learning", "--family", "nope"], "unknown task family 'nope'; known:"),
         (["bench", "learning", "--max-corrections", "0"], "--max-corrections must be at least 1"),
         (["bench", "learning", "--eval-scenes", "0"], "--eval-scenes must be between 1 and"),

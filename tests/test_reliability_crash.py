@@ -305,6 +305,20 @@ def test_training_of_exactly_ten_steps_trains(batches):
     assert result.steps == batches
 
 
+def test_a_round_of_much_data_stops_at_its_step_cap_and_a_small_one_takes_every_pass():
+    # An expert's second round (its first expert's successful episodes, renamed) has 3-4 times
+    # the data of its first; the cap keeps the round's time, not its passes.
+    model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, n_positions=8, vocab_size=12))
+    rows = [([1, 2, 3, 4], 2)] * 40
+
+    def steps(epochs):
+        schedule = Schedule(epochs=epochs, batch_size=8, learning_rate=1e-3, max_steps=25)
+        return train(model, rows, 0, schedule, random.Random(0), "cap", progress=False).steps
+
+    assert steps(12) == 25
+    assert steps(3) == 15
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
 def test_a_killed_learning_benchmark_takes_its_condition_workers_with_it(push_only_model, tmp_path):
     bench = start_robolearn(

@@ -46,6 +46,8 @@ class TrainConfig(WithModel, InWorkspace):
     none)."""
     epochs: int = LoraSettings.epochs
     """Passes over the round's data."""
+    max_steps: int = LoraSettings.max_steps
+    """The most optimizer steps a round takes (a round of more data makes fewer passes)."""
     rank: int = LoraSettings.rank
     """LoRA rank (its alpha is twice the rank)."""
     learning_rate: float = LoraSettings.learning_rate
@@ -85,6 +87,7 @@ class TrainConfig(WithModel, InWorkspace):
             rank=self.rank,
             alpha=2 * self.rank,
             epochs=self.epochs,
+            max_steps=self.max_steps,
             learning_rate=self.learning_rate,
             threads=self.threads,
         )

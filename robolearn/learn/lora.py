@@ -42,6 +42,7 @@ MAX_RANK = 1024
 """The largest LoRA rank a round trains (a rank past a layer's width adds nothing)."""
 MAX_EPOCHS = 1_000_000
 """Passes over a round's data; a round past this would not end (a test kills one at 100,000)."""
+MAX_STEPS = 100_000_000
 MAX_BATCH = 4_096
 MAX_THREADS = 1_024
 MAX_L2 = 1e6
@@ -57,6 +58,11 @@ class LoraSettings:
     epochs: int = 12
     """Passes over the round's data (8 at 3e-3 left flip_stack at 20% after 10 corrections;
     12 at 5e-3 reached 80%)."""
+    max_steps: int = 350
+    """The most optimizer steps a round takes. 12 passes over 10 corrections' data take 120-170
+    steps; an expert's second round (with its first expert's successful episodes, each with
+    renamed copies: 400-700 examples) passes over its data fewer times rather than taking
+    twice as long."""
     batch_size: int = 16
     learning_rate: float = 5e-3
     threads: int = 2
@@ -71,6 +77,7 @@ class LoraSettings:
             ("rank", MAX_RANK),
             ("alpha", 2 * MAX_RANK),
             ("epochs", MAX_EPOCHS),
+            ("max_steps", MAX_STEPS),
             ("batch_size", MAX_BATCH),
             ("threads", MAX_THREADS),
         ):
@@ -118,7 +125,12 @@ def train_adapter(
         model,
         rows,
         pad,
-        Schedule(settings.epochs, settings.batch_size, settings.learning_rate),
+        Schedule(
+            settings.epochs,
+            settings.batch_size,
+            settings.learning_rate,
+            max_steps=settings.max_steps,
+        ),
         rng,
         f"LoRA round -> {out.name}",
         progress,

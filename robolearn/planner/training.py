@@ -7,10 +7,11 @@ train, so the same loop fits a whole small model or just a LoRA adapter's matric
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,14 @@ class Schedule:
     weight_decay: float = 0.01
     warmup: float = 0.1
     """Fraction of the steps over which the learning rate rises to its peak."""
+    max_steps: int | None = None
+    """The most optimizer steps (None: every batch of every epoch); a schedule past it makes
+    fewer passes over its data."""
+
+    def steps(self, rows: int) -> int:
+        """Optimizer steps over ``rows`` examples."""
+        every = self.epochs * math.ceil(rows / self.batch_size)
+        return every if self.max_steps is None else min(every, self.max_steps)
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,12 @@ def padded_batch(rows: Sequence[Row], pad: int) -> tuple[list, list, list]:
     return input_ids, labels, mask
 
 
+def _shuffled_starts(rows: list[Row], batch_size: int, rng: random.Random) -> Iterator[int]:
+    """One pass: ``rows`` shuffled in place, then where each batch of them starts."""
+    rng.shuffle(rows)
+    yield from range(0, len(rows), batch_size)
+
+
 def train(
     model: Any,
     rows: list[Row],
@@ -113,7 +128,7 @@ def train(
     optimizer = torch.optim.AdamW(
         trainable, lr=schedule.learning_rate, weight_decay=schedule.weight_decay
     )
-    steps = schedule.epochs * math.ceil(len(rows) / schedule.batch_size)
+    steps = schedule.steps(len(rows))
     # OneCycleLR divides by (warmup steps - 1): a warmup of exactly one step (10 steps at 0.1)
     # raised ZeroDivisionError and failed the round, so such a warmup takes two steps.
     warmup = schedule.warmup if schedule.warmup * steps != 1 else 2 / steps
@@ -122,26 +137,28 @@ def train(
     )
     rows = list(rows)
     model.train()
-    start, loss_value = time.perf_counter(), float("nan")
+    start, loss_value, done = time.perf_counter(), float("nan"), 0
+    batches = (
+        i for _ in range(schedule.epochs) for i in _shuffled_starts(rows, schedule.batch_size, rng)
+    )
     with tqdm(total=steps, desc=description, unit="batch", disable=not progress) as bar:
-        for _ in range(schedule.epochs):
-            rng.shuffle(rows)
-            for i in range(0, len(rows), schedule.batch_size):
-                input_ids, labels, mask = padded_batch(rows[i : i + schedule.batch_size], pad)
-                loss = model(
-                    input_ids=torch.tensor(input_ids),
-                    attention_mask=torch.tensor(mask),
-                    labels=torch.tensor(labels),
-                ).loss
-                (loss if penalty is None else loss + penalty()).backward()
-                torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-                optimizer.step()
-                lr_schedule.step()
-                optimizer.zero_grad()
-                loss_value = loss.item()
-                bar.set_postfix(loss=f"{loss_value:.3f}")
-                bar.update()
+        for i in itertools.islice(batches, steps):
+            input_ids, labels, mask = padded_batch(rows[i : i + schedule.batch_size], pad)
+            loss = model(
+                input_ids=torch.tensor(input_ids),
+                attention_mask=torch.tensor(mask),
+                labels=torch.tensor(labels),
+            ).loss
+            (loss if penalty is None else loss + penalty()).backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            lr_schedule.step()
+            optimizer.zero_grad()
+            loss_value = loss.item()
+            bar.set_postfix(loss=f"{loss_value:.3f}")
+            bar.update()
+            done += 1
     model.eval()
     return TrainingResult(
-        steps=steps, seconds=time.perf_counter() - start, final_loss=loss_value, examples=len(rows)
+        steps=done, seconds=time.perf_counter() - start, final_loss=loss_value, examples=len(rows)
     )
