@@ -23,6 +23,8 @@ def test_a_connector_sets_one_colour_on_the_next():
     )
     assert said("blue, which rests on green").above == (("blue", "green"),)
     assert said("green carries red").above == (("red", "green"),)
+    assert said("blue block, which rests on green").above == (("blue", "green"),)
+    assert said("red on the top of blue").above == (("red", "blue"),)
 
 
 def test_a_sequence_stacked_onto_a_support_goes_up_in_the_order_named():
@@ -42,6 +44,11 @@ def test_a_colours_place_in_its_tower_is_read_where_it_is_said():
     assert said("bottom blue, middle red, top green") == Said(
         bottoms=frozenset({"blue"}), tops=frozenset({"green"})
     )
+    assert said("bottom red, top blue") == Said(
+        bottoms=frozenset({"red"}), tops=frozenset({"blue"})
+    )
+    assert said("the base is red, the top is blue").tops == {"blue"}
+    assert said("red on blue, green underneath").bottoms == {"green"}
     assert said("yellow on top of purple").tops == frozenset(), "'on top of' places nothing"
 
 
@@ -57,6 +64,8 @@ def test_a_list_is_read_in_the_direction_the_words_give():
 
 def test_other_words_between_colours_set_nothing():
     assert not said("put red beside blue")
+    assert not said("put red on the left of blue")
+    assert not said("stack it up")
     assert not said("red, blue and green into the yellow bin")
 
 
@@ -78,3 +87,7 @@ def test_colours_set_one_on_the_other_contradict_a_goal_that_puts_them_in_two_to
     )
     assert contradictions(Said(above=(("yellow", "red"),)), towers) == 1
     assert contradictions(Said(ordered=(("yellow", "red"),)), towers) == 0, "a list spans towers"
+
+
+def test_a_gap_of_many_spaces_is_read_at_once():
+    assert not said("red" + " " * 10_000 + "x blue")

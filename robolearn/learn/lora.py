@@ -43,6 +43,7 @@ MAX_RANK = 1024
 MAX_EPOCHS = 1_000_000
 """Passes over a round's data; a round past this would not end (a test kills one at 100,000)."""
 MAX_STEPS = 100_000_000
+"""The most optimizer steps a round may be given (a round of more would train for weeks)."""
 MAX_BATCH = 4_096
 MAX_THREADS = 1_024
 MAX_L2 = 1e6

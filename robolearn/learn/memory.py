@@ -102,7 +102,8 @@ class Recall:
                 f"{self.meaning.similarity:.2f}), objects bound by the scene and the words{why}"
             )
         if not self.renamed:
-            return f"{who} of this instruction in this scene{why}"
+            what = "the words it was read as" if self.read_as else "this instruction"
+            return f"{who} of {what} in this scene{why}"
         renames = ", ".join(f"{a}->{b}" for a, b in sorted(self.renamed.items()) if a != b)
         return f"{who} of a like instruction, colours renamed ({renames or 'none'}){why}"
 

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from robolearn.calls import Call
 from robolearn.learn.grounding import Grounding, Mention
 
-_NOUN = r"[\s-]*(?:(?:block|cube|one|brick)s?\s+)?"
-_THE = r"(?:\s+(?:the|a))?[\s-]*"
+_NOUN = r"[\s-]*+(?:(?:block|cube|one|brick)s?\b\s*+)?"
+_THE = r"(?:\s+(?:the|a))?[\s-]*+"
+# Possessive (*+): a gap of many spaces would otherwise be tried every way it can be split.
 _VERB = (
     r"(?:,?\s*(?:which|that)\s+)?(?:(?:is|are|sits?|sitting|rests?|resting|stands?|standing"
     r"|goes|go|going|stacked|placed|piled|lies|lying|belongs?)\s+)?"
@@ -40,7 +41,8 @@ _VERB = (
 _ABOVE = re.compile(
     _NOUN
     + _VERB
-    + r"(?:on top of|at the top of|on|onto|upon|atop|above|over|tops|topping|caps|capping)"
+    + r"(?:on (?:the )?top of|at the top of|on|onto|upon|atop|above|over|tops|topping|caps"
+    + r"|capping)"
     + _THE
 )
 _BELOW = re.compile(
@@ -58,7 +60,7 @@ _SUPPORT_FIRST = re.compile(
     _NOUN + r"(?::|,?\s*(?:gets|takes|(?:put|stack|place|set|add)(?:\s+on)?))" + _THE
 )
 """Between a support and the first colour stacked on it ("blue: red", "blue gets red", "blue
-block put the red"); the support must be introduced by "on" or followed by "gets"."""
+block put the red"); the support must be introduced by "on" or followed by "gets" or "takes"."""
 _ON_BEFORE = re.compile(r"\b(?:on|onto|on top of)\s+(?:the\s+)?$")
 _WITH_BEFORE = re.compile(r"\bwith\s+(?:the\s+)?$")
 _ON_IT_AFTER = re.compile(_NOUN + r"(?:(?:on|onto|on top of|atop)\s+(?:it|top)|capping|topping)\b")
@@ -69,7 +71,7 @@ _JOINED = re.compile(_NOUN + r"\s*(?:and|&)" + _THE)
 _BOTTOM = r"bottoms?|bases?|foot|foundations?|lowest"
 _TOP = r"tops?|highest|topmost|uppermost"
 _PLACE_AFTER = re.compile(
-    _NOUN + r"[,(:-]?\s*(?:(?:is|are|as|at|on|in|sits|stands|goes|the|its|very)\s+)*"
+    _NOUN + r"[,(:-]?\s*+(?:(?:is|are|as|at|on|in|sits|stands|goes|the|its|very)\s+)*"
     rf"(?:(?P<where>{_BOTTOM}|{_TOP})\b|(?P<under>underneath|beneath|below)(?=\s*(?:[.;,)]|$)))"
 )
 """A colour's place said after it ("pink at the bottom", "blue (top)", "green underneath.")."""
@@ -217,6 +219,8 @@ def _places(
     A place said of one colour of an "and" group is said of all ("red and blue as the bases").
     """
     places: dict[int, str] = {}
+    read_after: set[int] = set()
+    """Mentions whose place was read in the gap after them (the next one's before it)."""
 
     def group(i: int, step: int) -> Iterable[int]:
         yield i
@@ -225,19 +229,33 @@ def _places(
             yield i
 
     for i in range(len(mentions)):
-        # "on top of" joins two colours, placing neither; in "red, top orange" the place is the
-        # next colour's
-        said_after = None if _joins(after[i]) else _PLACE_AFTER.match(after[i])
-        if said_after and i + 1 < len(mentions) and not after[i][said_after.end() :].strip():
-            said_after = None
-        said_before = None if i and i - 1 in places else _PLACE_BEFORE.search(before[i])
+        # "on top of" joins two colours, placing neither
+        between = i + 1 < len(mentions)
+        said_after = None if between and _joins(after[i]) else _PLACE_AFTER.match(after[i])
+        if said_after and between:
+            if _places_next(after[i], said_after):
+                said_after = None
+            else:
+                read_after.add(i)
+        said_before = None if i - 1 in read_after else _PLACE_BEFORE.search(before[i])
         for said, members in ((said_after, group(i, -1)), (said_before, group(i, +1))):
             if said is not None:
-                place = said["where"] or said.groupdict().get("bare")
+                place = said["where"] or said.groupdict().get("bare")  # "underneath": none
                 top = place is not None and re.fullmatch(_TOP, place)
                 where = "top" if top else "bottom"
                 places |= dict.fromkeys(members, where)
     return places
+
+
+def _places_next(gap: str, said: re.Match[str]) -> bool:
+    """Whether the place read after a colour is the next one's ("red, top orange").
+
+    It is when said after a comma with no "at", "on", "in" or "as" ("red, the top is blue"), or
+    right before the next colour.
+    """
+    lead = gap[: said.start(said.lastgroup or 0)]
+    forward = re.search(r"[,;]", lead) and not re.search(r"\b(?:at|on|in|as)\b", lead)
+    return bool(forward) or not gap[said.end() :].strip()
 
 
 def _listed(
