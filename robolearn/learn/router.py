@@ -343,6 +343,9 @@ class RoutedPlanner:
         self.last_route: Route | None = None
         self.families = load_families()
         """The task families an expert's cluster may name, whose own words it is asked in."""
+        self._last: tuple[TaskInstance, tuple[Route, TaskInstance]] | None = None
+        """The last task routed and its route: a task's outcome key (``source``), the memory
+        (``asked``) and its plan ask for the same task in turn."""
 
     def plan(self, task: TaskInstance) -> list[Call]:
         """The plan of the chosen expert (or of the base model) for ``task``."""
@@ -385,13 +388,19 @@ class RoutedPlanner:
 
         An expert of a known family is asked in the family's own words (``restate``).
         """
+        if self._last is not None and self._last[0] is task:
+            return self._last[1]
         route = self.router.route(task.instruction, task.objects, self.meaning)
         expert = self.router.experts[route.expert] if route.expert else None
         family = self.families.get(expert.provenance.get("cluster", "")) if expert else None
-        if family is None:
-            return route, task
-        restated = restate(family, task.instruction, task.objects, self.meaning)
-        return route, task if restated is None else replace(task, instruction=restated)
+        restated = (
+            None
+            if family is None
+            else restate(family, task.instruction, task.objects, self.meaning)
+        )
+        routed = route, task if restated is None else replace(task, instruction=restated)
+        self._last = task, routed
+        return routed
 
     def _adapter(self, route: Route) -> Path | None:
         return None if route.expert is None else self.adapters[route.expert]
