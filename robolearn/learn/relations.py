@@ -119,7 +119,7 @@ def read(grounding: Grounding) -> Said:
     gaps = [text[a.end : b.start] for a, b in itertools.pairwise(mentions)]
     after = [*gaps, text[mentions[-1].end :]] if mentions else []
     before = [text[: mentions[0].start], *gaps] if mentions else []
-    places = {mentions[i].colour: where for i, where in _places(mentions, before, after).items()}
+    places = _places(mentions, before, after)
     above = _connected(mentions, gaps) + _stacked(mentions, gaps, before, after)
     return Said(
         tuple(dict.fromkeys(above)),
@@ -213,12 +213,12 @@ def _stacked(
 
 def _places(
     mentions: Sequence[Mention], before: Sequence[str], after: Sequence[str]
-) -> dict[int, str]:
-    """Mention index → ``bottom`` or ``top``, for the colours put at a tower's foot or top.
+) -> dict[str, str]:
+    """Colour → ``bottom`` or ``top``, for the colours put at a tower's foot or top.
 
     A place said of one colour of an "and" group is said of all ("red and blue as the bases").
     """
-    places: dict[int, str] = {}
+    places: dict[str, str] = {}
     read_after: set[int] = set()
     """Mentions whose place was read in the gap after them (the next one's before it)."""
 
@@ -229,8 +229,8 @@ def _places(
             yield i
 
     for i in range(len(mentions)):
-        # "on top of" joins two colours, placing neither
         between = i + 1 < len(mentions)
+        # "on top of" joins two colours, placing neither
         said_after = None if between and _joins(after[i]) else _PLACE_AFTER.match(after[i])
         if said_after and between:
             if _places_next(after[i], said_after):
@@ -243,7 +243,7 @@ def _places(
                 place = said["where"] or said.groupdict().get("bare")  # "underneath": none
                 top = place is not None and re.fullmatch(_TOP, place)
                 where = "top" if top else "bottom"
-                places |= dict.fromkeys(members, where)
+                places |= {mentions[j].colour: where for j in members}
     return places
 
 

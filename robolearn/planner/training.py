@@ -137,7 +137,7 @@ def train(
     )
     rows = list(rows)
     model.train()
-    start, loss_value, done = time.perf_counter(), float("nan"), 0
+    start, loss_value = time.perf_counter(), float("nan")
     batches = (
         i for _ in range(schedule.epochs) for i in _shuffled_starts(rows, schedule.batch_size, rng)
     )
@@ -157,8 +157,7 @@ def train(
             loss_value = loss.item()
             bar.set_postfix(loss=f"{loss_value:.3f}")
             bar.update()
-            done += 1
     model.eval()
     return TrainingResult(
-        steps=done, seconds=time.perf_counter() - start, final_loss=loss_value, examples=len(rows)
+        steps=steps, seconds=time.perf_counter() - start, final_loss=loss_value, examples=len(rows)
     )
